@@ -1,0 +1,301 @@
+"""Loading and validating the user's catalogue and interactions CSV files.
+
+Both loaders refuse what cannot be used with a `DataError` naming the file, row and column
+(rows count as in a spreadsheet: the header is row 1), and accept what is merely incomplete
+with a counted warning. Nothing is written while loading, so a bad file costs nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from movie_r.errors import DataError
+
+log = logging.getLogger(__name__)
+
+CATALOG_REQUIRED = ("id", "title", "genre")
+INTERACTIONS_REQUIRED = ("user_id", "movie_id", "rating")
+NO_GENRE_MARKERS = {"(no genres listed)"}
+MAX_LISTED = 10  # offending rows named in one message before "and N more"
+
+_YEAR = re.compile(r"^\s*(\d{4})")
+_GENRE_SPLIT = re.compile(r"[|,]")
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Validated movies, one row each, in file order.
+
+    `movies` has columns id (int64), title, genres (tuple of str), overview, year (float,
+    NaN when unknown), popularity (float, 0 when unknown) and any optional columns present.
+    """
+
+    movies: pd.DataFrame
+    source: Path
+    fingerprint: str
+    warnings: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.movies)
+
+
+@dataclass(frozen=True)
+class Interactions:
+    """Validated ratings: columns user_id (str), movie_id (int64), rating (float), timestamp (float)."""
+
+    ratings: pd.DataFrame
+    source: Path
+    fingerprint: str
+    warnings: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.ratings)
+
+
+def file_fingerprint(path: Path) -> str:
+    """SHA-256 of the file's bytes: how the agent tells that training data changed."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_catalog(path: Path | str, skip_invalid: bool = False) -> Catalog:
+    """Read and validate a catalogue CSV (`id,title,genre[,overview,...]`).
+
+    Rows without an id, with a duplicate id or without a title are refused, every one of
+    them named, unless `skip_invalid` drops them with a warning instead.
+    """
+    path = Path(path)
+    header, rows = _read_records(path)
+    _require_columns(path, header, CATALOG_REQUIRED)
+    frame = pd.DataFrame(rows, columns=header, dtype=object)
+    frame.index = np.arange(2, len(frame) + 2)  # spreadsheet row numbers, header is row 1
+
+    bad = _invalid_catalog_rows(frame)
+    warnings: list[str] = []
+    if bad:
+        described = _describe_rows(bad)
+        if not skip_invalid:
+            raise DataError(f"{path}: {len(bad)} unusable rows: {described} (skip them with --skip-invalid)")
+        warnings.append(f"skipped {len(bad)} unusable rows: {described}")
+        frame = frame.drop(index=list(bad))
+
+    movies = pd.DataFrame(
+        {
+            "id": _integers(path, frame, "id"),
+            "title": frame["title"].str.strip(),
+            "genres": frame["genre"].map(parse_genres),
+            "overview": frame["overview"].fillna("").str.strip() if "overview" in frame else "",
+            "year": _years(path, frame),
+            "popularity": _numbers(path, frame, "popularity").fillna(0.0) if "popularity" in frame else 0.0,
+        },
+        index=frame.index,
+    )
+    for column in ("vote_average", "vote_count"):
+        if column in frame:
+            movies[column] = _numbers(path, frame, column)
+    if "original_language" in frame:
+        movies["original_language"] = frame["original_language"].fillna("").str.strip()
+
+    warnings += _incomplete_warnings(movies)
+    for message in warnings:
+        log.warning("catalog=%s %s", path, message)
+    return Catalog(movies.reset_index(drop=True), path, file_fingerprint(path), warnings)
+
+
+def load_interactions(path: Path | str, catalog: Catalog, skip_unknown: bool = False) -> Interactions:
+    """Read and validate an interactions CSV (`user_id,movie_id,rating[,timestamp]`).
+
+    Ratings of movies the catalogue does not know are refused with their count, unless
+    `skip_unknown` drops them with a warning.
+    """
+    path = Path(path)
+    header, rows = _read_records(path)
+    _require_columns(path, header, INTERACTIONS_REQUIRED)
+    frame = pd.DataFrame(rows, columns=header, dtype=object)
+    frame.index = np.arange(2, len(frame) + 2)
+
+    empty_users = frame.index[frame["user_id"].str.strip() == ""]
+    if len(empty_users):
+        raise DataError(f"{path}: row {empty_users[0]}, column user_id: empty user id")
+    ratings = pd.DataFrame(
+        {
+            "user_id": frame["user_id"].str.strip(),
+            "movie_id": _integers(path, frame, "movie_id"),
+            "rating": _numbers(path, frame, "rating", required=True),
+            "timestamp": _timestamps(path, frame),
+        },
+        index=frame.index,
+    )
+    warnings: list[str] = []
+    unknown = ~ratings["movie_id"].isin(catalog.movies["id"])
+    if unknown.any():
+        example = ratings.index[unknown][0]
+        message = (
+            f"{int(unknown.sum())} ratings name movies missing from the catalogue "
+            f"(first: row {example}, column movie_id, id {ratings.at[example, 'movie_id']})"
+        )
+        if not skip_unknown:
+            raise DataError(f"{path}: {message} (skip them with --skip-unknown)")
+        warnings.append(f"skipped {message}")
+        log.warning("interactions=%s %s", path, warnings[-1])
+        ratings = ratings[~unknown]
+    return Interactions(ratings.reset_index(drop=True), path, file_fingerprint(path), warnings)
+
+
+def parse_genres(value: object) -> tuple[str, ...]:
+    """Split a genre cell on `|` or `,` (both appear in real catalogues)."""
+    if not isinstance(value, str):
+        return ()
+    parts = (part.strip() for part in _GENRE_SPLIT.split(value))
+    return tuple(part for part in parts if part and part not in NO_GENRE_MARKERS)
+
+
+def _read_records(path: Path) -> tuple[list[str], list[list[str]]]:
+    """Decode (UTF-8, gzip when `.gz`) and split a CSV file, checking every row's width."""
+    try:
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except (OSError, EOFError) as exc:
+        raise DataError(f"{path}: cannot read: {exc}") from None
+    text = _decode(path, raw)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = [name.strip().lower() for name in next(reader)]
+    except StopIteration:
+        raise DataError(f"{path}: empty file, expected a header row") from None
+    except csv.Error as exc:
+        raise DataError(f"{path}: row 1: {exc}") from None
+    rows: list[list[str]] = []
+    try:
+        for record in reader:
+            if not record:
+                continue
+            if len(record) != len(header):
+                raise DataError(
+                    f"{path}: row {len(rows) + 2}: {len(record)} fields where the header has {len(header)}"
+                    f" (an unquoted comma in a title or genre list?)"
+                )
+            rows.append(record)
+    except csv.Error as exc:
+        raise DataError(f"{path}: row {len(rows) + 2}: malformed CSV: {exc}") from None
+    return header, rows
+
+
+def _decode(path: Path, raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start].decode("utf-8", errors="replace")
+        lines = before.split("\n")
+        header = next(csv.reader([lines[0]]), [])
+        partial = next(csv.reader([lines[-1]]), [""])
+        column = header[len(partial) - 1] if 0 < len(partial) <= len(header) else "?"
+        raise DataError(
+            f"{path}: row {len(lines)}, column {column}: not UTF-8 (byte 0x{raw[exc.start]:02x}); "
+            f"re-save the file as UTF-8"
+        ) from None
+
+
+def _require_columns(path: Path, header: list[str], required: tuple[str, ...]) -> None:
+    missing = [name for name in required if name not in header]
+    if missing:
+        raise DataError(f"{path}: missing column(s) {', '.join(missing)}; header is {','.join(header)}")
+    duplicated = sorted({name for name in header if header.count(name) > 1})
+    if duplicated:
+        raise DataError(f"{path}: column(s) {', '.join(duplicated)} appear more than once in the header")
+
+
+def _invalid_catalog_rows(frame: pd.DataFrame) -> dict[int, str]:
+    """Row number -> why it cannot be used, for every such row."""
+    bad: dict[int, str] = {}
+    ids = frame["id"].str.strip()
+    for row in frame.index[ids == ""]:
+        bad[row] = "column id: empty id"
+    for row in frame.index[ids.duplicated(keep="first") & (ids != "")]:
+        bad[row] = f"column id: duplicate id {ids[row]}"
+    for row in frame.index[frame["title"].str.strip() == ""]:
+        bad.setdefault(row, "column title: empty title")
+    return dict(sorted(bad.items()))
+
+
+def _describe_rows(bad: dict[int, str]) -> str:
+    listed = [f"row {row} ({reason})" for row, reason in list(bad.items())[:MAX_LISTED]]
+    more = len(bad) - MAX_LISTED
+    return "; ".join(listed) + (f"; and {more} more" if more > 0 else "")
+
+
+def _parse_error(path: Path, frame: pd.DataFrame, column: str, bad: pd.Series, expected: str) -> DataError:
+    row = bad.index[bad][0]
+    return DataError(
+        f"{path}: row {row}, column {column}: {frame.at[row, column]!r} is not {expected}"
+        f" ({int(bad.sum())} such rows)"
+    )
+
+
+def _integers(path: Path, frame: pd.DataFrame, column: str) -> pd.Series:
+    text = frame[column].str.strip()
+    values = pd.to_numeric(text, errors="coerce")
+    bad = values.isna() | (values != values.round())
+    if bad.any():
+        raise _parse_error(path, frame, column, bad, "an integer")
+    return values.astype("int64")
+
+
+def _numbers(path: Path, frame: pd.DataFrame, column: str, required: bool = False) -> pd.Series:
+    text = frame[column].fillna("").str.strip()
+    values = pd.to_numeric(text.replace("", np.nan), errors="coerce")
+    bad = values.isna() & ((text != "") | required)
+    if bad.any():
+        raise _parse_error(path, frame, column, bad, "a number")
+    return values.astype("float64")
+
+
+def _years(path: Path, frame: pd.DataFrame) -> pd.Series:
+    column = "year" if "year" in frame else "release_date" if "release_date" in frame else None
+    if column is None:
+        return pd.Series(np.nan, index=frame.index)
+    text = frame[column].fillna("").str.strip()
+    years = pd.to_numeric(text.str.extract(_YEAR, expand=False), errors="coerce")
+    bad = years.isna() & (text != "")
+    if bad.any():
+        raise _parse_error(path, frame, column, bad, "a year or a date starting with one")
+    return years.astype("float64")
+
+
+def _timestamps(path: Path, frame: pd.DataFrame) -> pd.Series:
+    """Epoch seconds; ISO dates are accepted too. Without the column, file order stands in."""
+    if "timestamp" not in frame:
+        return pd.Series(np.arange(len(frame), dtype="float64"), index=frame.index)
+    text = frame["timestamp"].fillna("").str.strip()
+    numeric = pd.to_numeric(text, errors="coerce")
+    dates = pd.to_datetime(text.where(numeric.isna(), ""), errors="coerce", utc=True, format="ISO8601")
+    values = numeric.fillna((dates - pd.Timestamp(0, tz="UTC")).dt.total_seconds())
+    bad = values.isna()
+    if bad.any():
+        raise _parse_error(path, frame, "timestamp", bad, "epoch seconds or an ISO date")
+    return values.astype("float64")
+
+
+def _incomplete_warnings(movies: pd.DataFrame) -> list[str]:
+    warnings = []
+    no_genre = int((movies["genres"].map(len) == 0).sum())
+    if no_genre:
+        warnings.append(f"{no_genre} movies have no genre")
+    no_overview = int((movies["overview"] == "").sum())
+    if no_overview:
+        warnings.append(f"{no_overview} movies have no overview")
+    return warnings

@@ -1,0 +1,218 @@
+"""Answering "movies like X" from a fitted pipeline: resolve the query, then rank.
+
+Resolution order: normalised exact title, fuzzy title (rapidfuzz), then — cold start —
+the text itself as a TF-IDF query, then popularity. The result says which path answered,
+so the API and its metrics can tell a catalogue gap from a typo.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from movie_r.errors import QueryError, UnknownMovieError
+from movie_r.features import genre_token
+from movie_r.titles import TitleIndex
+
+MAX_QUERY_LENGTH = 200
+MAX_K = 100
+REASON_TERMS = 3
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Optional restrictions on what may be recommended."""
+
+    genre: str | None = None
+    year_min: int | None = None
+    year_max: int | None = None
+    exclude: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class Match:
+    """What the query resolved to; `id`/`title` are None for text and popularity answers."""
+
+    id: int | None
+    title: str | None
+    method: str  # exact | fuzzy | text | popular
+    score: float
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    id: int
+    title: str
+    year: int | None
+    genres: list[str]
+    score: float
+    reasons: list[str]
+
+
+@dataclass(frozen=True)
+class RecommendResult:
+    """One answer, shaped like the API's `/recommend` response body."""
+
+    query: str
+    match: Match
+    cold_start: bool
+    alternatives: list[dict[str, Any]]
+    recommendations: list[Recommendation] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def validate_query(query: str | None, movie_id: int | None, k: int) -> None:
+    """Refuse unusable requests with the parameter they concern (the API's 422s)."""
+    if (query is None) == (movie_id is None):
+        raise QueryError("movie", "give exactly one of movie (a title or text) and movie_id")
+    if not 1 <= k <= MAX_K:
+        raise QueryError("k", f"must be between 1 and {MAX_K}, got {k}")
+    if query is not None:
+        if len(query) > MAX_QUERY_LENGTH:
+            raise QueryError("movie", f"at most {MAX_QUERY_LENGTH} characters, got {len(query)}")
+        if any(unicodedata.category(char) == "Cc" for char in query):
+            raise QueryError("movie", "must not contain control characters")
+        if not query.strip():
+            raise QueryError("movie", "must not be empty")
+
+
+class Recommender:
+    """Inference over one fitted pipeline; cheap to query from many threads at once."""
+
+    def __init__(self, pipeline: Pipeline, version: str = "unversioned", fuzzy_threshold: float = 80.0) -> None:
+        self.pipeline = pipeline
+        self.version = version
+        self.model = pipeline[-1]
+        self.titles = TitleIndex(self.model.titles_, self.model.popularity_, fuzzy_threshold)
+        self.row_of_id = {int(movie_id): row for row, movie_id in enumerate(self.model.ids_)}
+        self.terms = pipeline.named_steps["tfidf"].get_feature_names_out()
+        self._by_popularity = np.argsort(-self.model.popularity_, kind="stable")
+        self._genre_tokens = {genre_token(g): g for genres in self.model.genres_ for g in genres}
+
+    def __len__(self) -> int:
+        return len(self.model.ids_)
+
+    def recommend(
+        self, query: str | None = None, movie_id: int | None = None, k: int = 10, filters: Filters | None = None
+    ) -> RecommendResult:
+        """Resolve `query` (or `movie_id`) and return up to `k` movies like it."""
+        validate_query(query, movie_id, k)
+        filters = filters or Filters()
+        if movie_id is not None:
+            row = self.row_index(movie_id)
+            match = Match(movie_id, self.model.titles_[row], "exact", 100.0)
+            return self._from_row(str(movie_id), row, match, (), k, filters)
+        found = self.titles.lookup(query)
+        if found is not None:
+            row = found.rows[0]
+            match = Match(int(self.model.ids_[row]), self.model.titles_[row], found.method, found.score)
+            return self._from_row(query, row, match, found.rows[1:], k, filters)
+        return self._cold_start(query, k, filters)
+
+    def row_index(self, movie_id: int) -> int:
+        try:
+            return self.row_of_id[int(movie_id)]
+        except KeyError:
+            raise UnknownMovieError(f"no movie with id {movie_id}") from None
+
+    def movie(self, row: int) -> dict[str, Any]:
+        """Public description of one catalogue row."""
+        year = self.model.years_[row]
+        return {
+            "id": int(self.model.ids_[row]),
+            "title": self.model.titles_[row],
+            "year": None if math.isnan(year) else int(year),
+            "genres": list(self.model.genres_[row]),
+            "popularity": float(self.model.popularity_[row]),
+        }
+
+    def _from_row(
+        self, query: str, row: int, match: Match, others: tuple[int, ...], k: int, filters: Filters
+    ) -> RecommendResult:
+        rows, scores = self.model.neighbors_[row], self.model.similarities_[row]
+        keep = self._allowed(rows, filters) & (scores > 0)
+        if keep.sum() < k:  # filters ate the precomputed list: rank the whole catalogue once
+            all_scores = self.model.similarities_to(self.model.item_matrix_[row])
+            all_scores[row] = -np.inf
+            rows = np.argsort(-all_scores, kind="stable")
+            scores = all_scores[rows]
+            keep = self._allowed(rows, filters) & (scores > 0)
+        vector = self.model.item_matrix_[row]
+        recommendations = [
+            self._recommendation(r, s, vector, self.model.genres_[row]) for r, s in zip(rows[keep][:k], scores[keep][:k])
+        ]
+        alternatives = [self._short(other) for other in others]
+        return RecommendResult(query, match, False, alternatives, recommendations)
+
+    def _cold_start(self, query: str, k: int, filters: Filters) -> RecommendResult:
+        frame = pd.DataFrame({"title": [query], "genres": [()], "overview": [query], "year": [math.nan]})
+        vector = self.pipeline[:-1].transform(frame)
+        if vector.nnz:
+            all_scores = self.model.similarities_to(vector)
+            rows = np.argsort(-all_scores, kind="stable")
+            scores = all_scores[rows]
+            keep = self._allowed(rows, filters) & (scores > 0)
+            if keep.any():
+                recommendations = [
+                    self._recommendation(r, s, vector, ()) for r, s in zip(rows[keep][:k], scores[keep][:k])
+                ]
+                return RecommendResult(query, Match(None, None, "text", float(scores[keep][0])), True, [], recommendations)
+        rows = self._by_popularity[self._allowed(self._by_popularity, filters)][:k]
+        top = self.model.popularity_[rows[0]] if len(rows) and self.model.popularity_[rows[0]] > 0 else 1.0
+        recommendations = [
+            self._recommendation(r, self.model.popularity_[r] / top, None, (), ["popular in the catalogue"]) for r in rows
+        ]
+        return RecommendResult(query, Match(None, None, "popular", 0.0), True, [], recommendations)
+
+    def _allowed(self, rows: np.ndarray, filters: Filters) -> np.ndarray:
+        keep = np.ones(len(rows), dtype=bool)
+        if filters.genre:
+            wanted = filters.genre.casefold()
+            keep &= np.fromiter((any(g.casefold() == wanted for g in self.model.genres_[r]) for r in rows), bool, len(rows))
+        years = self.model.years_[rows]
+        if filters.year_min is not None:
+            keep &= years >= filters.year_min
+        if filters.year_max is not None:
+            keep &= years <= filters.year_max
+        if filters.exclude:
+            keep &= ~np.isin(self.model.ids_[rows], list(filters.exclude))
+        return keep
+
+    def _recommendation(
+        self, row: int, score: float, vector: Any, genres: tuple[str, ...], reasons: list[str] | None = None
+    ) -> Recommendation:
+        movie = self.movie(row)
+        if reasons is None:
+            reasons = self._reasons(row, vector, genres)
+        return Recommendation(movie["id"], movie["title"], movie["year"], movie["genres"], round(float(score), 6), reasons)
+
+    def _reasons(self, row: int, vector: Any, genres: tuple[str, ...]) -> list[str]:
+        """Why `row` was chosen: genres it shares and the terms that weigh most in the match."""
+        shared_genres = [g for g in self.model.genres_[row] if g in genres]
+        contribution = vector.multiply(self.model.item_matrix_[row]).tocoo()
+        order = np.argsort(-contribution.data)
+        terms = [str(self.terms[contribution.col[i]]) for i in order]
+        genres_from_terms = [self._genre_tokens[t] for t in terms if t in self._genre_tokens]
+        shared_genres += [g for g in genres_from_terms if g not in shared_genres]
+        words = [t for t in terms if not t.startswith(("genre_", "decade_"))][:REASON_TERMS]
+        decades = [t.removeprefix("decade_") for t in terms if t.startswith("decade_")]
+        reasons = []
+        if shared_genres:
+            reasons.append("shares genres: " + ", ".join(shared_genres))
+        if words:
+            reasons.append("shares terms: " + ", ".join(words))
+        if decades:
+            reasons.append(f"same decade: {decades[0]}")
+        return reasons
+
+    def _short(self, row: int) -> dict[str, Any]:
+        movie = self.movie(row)
+        return {"id": movie["id"], "title": movie["title"], "year": movie["year"]}

@@ -1,0 +1,1 @@
+"""Recommender estimators: each the final step of a scikit-learn Pipeline."""

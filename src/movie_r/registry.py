@@ -1,0 +1,209 @@
+"""Model versions on disk, the champion symlink and the registry event log.
+
+Layout under `<home>/models/`:
+    versions/<version>/pipeline.joblib   the fitted Pipeline
+    versions/<version>/manifest.json     what it is, how it scored, checksums
+    champion -> versions/<version>       relative symlink, replaced atomically
+    registry.jsonl                       one JSON line per lifecycle event
+
+A version is written into a hidden temporary directory and renamed into place, so readers
+(API replicas on a shared volume) only ever see complete versions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import joblib
+from sklearn.pipeline import Pipeline
+
+from movie_r.data import file_fingerprint
+from movie_r.errors import ArtifactError
+
+ARTIFACT = "pipeline.joblib"
+MANIFEST = "manifest.json"
+CHAMPION = "champion"
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_version_id(now: datetime | None = None) -> str:
+    """Sortable by creation time, unique across concurrent trainers: `20261126T101500Z-3fa9c1`."""
+    return f"{(now or utc_now()):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """A complete version directory and its manifest."""
+
+    path: Path
+    manifest: dict[str, Any]
+
+    @property
+    def version(self) -> str:
+        return self.manifest["version"]
+
+    def load(self) -> Pipeline:
+        """Unpickle the pipeline, after checking its SHA-256 against the manifest."""
+        artifact = self.path / ARTIFACT
+        expected = self.manifest.get("artifact_sha256")
+        if not artifact.is_file():
+            raise ArtifactError(f"version {self.version}: {ARTIFACT} is missing")
+        actual = file_fingerprint(artifact)
+        if actual != expected:
+            raise ArtifactError(
+                f"version {self.version}: {ARTIFACT} checksum mismatch (manifest {expected}, file {actual}); refusing to load"
+            )
+        try:
+            return joblib.load(artifact)
+        except Exception as exc:  # a verified file that still fails to unpickle: library mismatch
+            raise ArtifactError(f"version {self.version}: cannot load {ARTIFACT}: {exc}") from exc
+
+
+class Registry:
+    """The models directory of one storage root."""
+
+    def __init__(self, models_dir: Path) -> None:
+        self.root = Path(models_dir)
+        self.versions_dir = self.root / "versions"
+        self.champion_link = self.root / CHAMPION
+        self.log_path = self.root / "registry.jsonl"
+
+    def save(self, pipeline: Pipeline, manifest: dict[str, Any]) -> ModelVersion:
+        """Write a new version atomically; `manifest` gains the artifact's checksum."""
+        version = manifest["version"]
+        self.versions_dir.mkdir(parents=True, exist_ok=True)
+        final = self.versions_dir / version
+        if final.exists():
+            raise ArtifactError(f"version {version} already exists")
+        staging = Path(tempfile.mkdtemp(prefix=f".{version}.", dir=self.versions_dir))
+        try:
+            staging.chmod(0o755)  # mkdtemp makes it private; API replicas may run as other users
+            joblib.dump(pipeline, staging / ARTIFACT)
+            manifest = {**manifest, "artifact_sha256": file_fingerprint(staging / ARTIFACT)}
+            _write_json(staging / MANIFEST, manifest)
+            _fsync_dir(staging)
+            os.rename(staging, final)
+            _fsync_dir(self.versions_dir)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return ModelVersion(final, manifest)
+
+    def get(self, version: str) -> ModelVersion:
+        path = self.versions_dir / version
+        try:
+            manifest = json.loads((path / MANIFEST).read_text())
+        except FileNotFoundError:
+            raise ArtifactError(f"no model version {version} in {self.versions_dir}") from None
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ArtifactError(f"version {version}: unreadable {MANIFEST}: {exc}") from None
+        return ModelVersion(path, manifest)
+
+    def versions(self) -> list[ModelVersion]:
+        """Complete versions, oldest first (temporary directories are hidden and skipped)."""
+        if not self.versions_dir.is_dir():
+            return []
+        names = sorted(p.name for p in self.versions_dir.iterdir() if not p.name.startswith(".") and p.is_dir())
+        found = []
+        for name in names:
+            try:
+                found.append(self.get(name))
+            except ArtifactError:
+                continue
+        return found
+
+    def champion_version(self) -> str | None:
+        """The version the champion symlink points at, or None."""
+        try:
+            target = os.readlink(self.champion_link)
+        except (FileNotFoundError, OSError):
+            return None
+        return Path(target).name
+
+    def champion(self) -> ModelVersion | None:
+        version = self.champion_version()
+        return self.get(version) if version else None
+
+    def set_champion(self, version: str) -> None:
+        """Point `champion` at `version` atomically: a new relative link renamed over the old."""
+        self.get(version)  # refuse versions that do not exist or lack a manifest
+        temporary = self.root / f".{CHAMPION}.{secrets.token_hex(4)}"
+        os.symlink(os.path.join("versions", version), temporary)
+        try:
+            os.replace(temporary, self.champion_link)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
+        _fsync_dir(self.root)
+
+    def record(self, event: str, version: str | None, **details: Any) -> dict[str, Any]:
+        """Append one lifecycle event to `registry.jsonl` (single write, O_APPEND)."""
+        entry = {"time": utc_now().isoformat(), "event": event, "version": version, **details}
+        self.root.mkdir(parents=True, exist_ok=True)
+        append_json_line(self.log_path, entry)
+        return entry
+
+    def events(self) -> list[dict[str, Any]]:
+        return read_json_lines(self.log_path)
+
+
+def append_json_line(path: Path, entry: dict[str, Any]) -> None:
+    """One `write` on an O_APPEND descriptor, so concurrent writers never interleave a line."""
+    line = (json.dumps(entry, default=str, sort_keys=False) + "\n").encode()
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(descriptor, line)
+    finally:
+        os.close(descriptor)
+
+
+def read_json_lines(path: Path) -> list[dict[str, Any]]:
+    """Every complete JSON line of `path`; a torn last line (crash mid-write) is skipped."""
+    if not path.is_file():
+        return []
+    entries = []
+    for line in path.read_text().splitlines():
+        try:
+            entries.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return entries
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON to a temporary file beside `path` and rename it over: readers never see half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    try:
+        _write_json(temporary, data)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _write_json(path: Path, data: Any) -> None:
+    with open(path, "w") as handle:
+        json.dump(data, handle, indent=2, default=str)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

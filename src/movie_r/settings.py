@@ -1,0 +1,59 @@
+"""One settings object for every command and service, read from the environment.
+
+Every variable is `MOVIE_R_<NAME>` (e.g. `MOVIE_R_HOME`); command-line flags override
+them by passing keyword arguments to `Settings(...)`. Nothing is read at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _repo_root() -> Path:
+    """The checkout this package was installed from (editable install), else the working directory."""
+    candidate = _PACKAGE_DIR.parents[1]
+    if (candidate / "pyproject.toml").is_file():
+        return candidate
+    return Path.cwd()
+
+
+class Settings(BaseSettings):
+    """Where things live and the knobs of training and inference."""
+
+    model_config = SettingsConfigDict(env_prefix="MOVIE_R_", extra="ignore")
+
+    home: Path = Field(default_factory=_repo_root, description="Storage root holding models/, metrics/, reports/.")
+    catalog: Path = Field(
+        default_factory=lambda: _repo_root() / "data" / "catalog.csv.gz",
+        description="Catalogue CSV used when a command is given none.",
+    )
+    interactions: Path | None = Field(
+        default_factory=lambda: _repo_root() / "data" / "ratings.csv.gz",
+        description="Ratings CSV (user_id,movie_id,rating[,timestamp]); empty to train without.",
+    )
+    neighbours: int = Field(100, ge=1, le=1000, description="Neighbours precomputed per movie.")
+    fuzzy_threshold: float = Field(80.0, ge=0, le=100, description="Minimum rapidfuzz ratio for a fuzzy title match.")
+    block_memory_mb: int = Field(256, ge=8, description="Memory budget of one block of the neighbour product.")
+
+    @field_validator("interactions", mode="before")
+    @classmethod
+    def _empty_means_none(cls, value: object) -> object:
+        """`MOVIE_R_INTERACTIONS=` (empty) switches interactions off."""
+        return None if value == "" else value
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    @property
+    def metrics_dir(self) -> Path:
+        return self.home / "metrics"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"

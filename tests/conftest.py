@@ -1,0 +1,52 @@
+"""Shared fixtures: small real catalogues written to tmp_path, and a fitted model on them."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from movie_r.data import load_catalog
+from movie_r.inference import Recommender
+from movie_r.models.content import build_pipeline, fit_pipeline
+
+REPO = Path(__file__).resolve().parents[1]
+
+MOVIES = [
+    # id, title, genre, overview, year, popularity
+    (1, "Toy Story", "Animation|Children|Comedy", "A cowboy doll is threatened by a new spaceman toy.", 1995, 250),
+    (2, "Toy Story 2", "Animation|Children|Comedy", "Woody the toy is stolen by a collector.", 1999, 120),
+    (3, "Shawshank Redemption, The", "Crime|Drama", "A banker is sentenced to prison for murder.", 1994, 300),
+    (4, "Dark Knight, The", "Action|Crime|Drama", "Batman faces the Joker in Gotham.", 2008, 280),
+    (5, "Amélie", "Comedy|Romance", "A shy waitress decides to change the lives of others in Paris.", 2001, 90),
+    (6, "WALL·E", "Animation|Children|Sci-Fi", "A lonely robot cleans an abandoned Earth and falls in love in space.", 2008, 150),
+    (7, "Robots", "Animation|Comedy|Sci-Fi", "A young robot inventor travels to the big city.", 2005, 40),
+    (8, "Hamlet", "Drama", "The prince of Denmark avenges his father.", 1996, 30),
+    (9, "Hamlet", "Drama", "A modern New York retelling of the Danish prince.", 2000, 10),
+    (10, "Alien", "Horror|Sci-Fi", "The crew of a spaceship meets a deadly creature.", 1979, 200),
+    (11, "Heat", "Action|Crime|Thriller", "A detective hunts a crew of bank robbers in Los Angeles.", 1995, 110),
+    (12, "Notting Hill", "Comedy|Romance", "A bookseller falls for a film star.", 1999, 70),
+]
+
+HEADER = ["id", "title", "genre", "overview", "year", "popularity"]
+
+
+def write_csv(path: Path, header: list[str], rows: list[tuple | list]) -> Path:
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture
+def catalog_path(tmp_path: Path) -> Path:
+    return write_csv(tmp_path / "catalog.csv", HEADER, MOVIES)
+
+
+@pytest.fixture
+def small_recommender(catalog_path: Path) -> Recommender:
+    catalog = load_catalog(catalog_path)
+    pipeline = fit_pipeline(build_pipeline({"recommender__n_neighbors": 5}), catalog.movies)
+    return Recommender(pipeline, "test-version")

@@ -1,0 +1,89 @@
+"""The `movie-r` command as a user runs it: real subprocesses, real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import HEADER, MOVIES, write_csv
+
+
+def movie_r(*args: str, home: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    environment = {**os.environ, **(env or {})}
+    command = [sys.executable, "-m", "movie_r.cli", *args]
+    if home is not None:
+        command += ["--home", str(home)]
+    return subprocess.run(command, capture_output=True, text=True, env=environment, timeout=300)
+
+
+def test_train_then_recommend_on_a_user_catalogue(tmp_path: Path, catalog_path: Path) -> None:
+    home = tmp_path / "home"
+    trained = movie_r("train", "--catalog", str(catalog_path), "--no-interactions", home=home)
+    assert trained.returncode == 0, trained.stderr
+    assert "(champion)" in trained.stdout
+    assert "genre_precision@10" in trained.stdout
+    answer = movie_r("recommend", "toy story", "-k", "3", "--json", home=home)
+    body = json.loads(answer.stdout)
+    assert body["match"]["id"] == 1
+    assert body["recommendations"][0]["title"] == "Toy Story 2"
+    assert set(body["recommendations"][0]) == {"id", "title", "year", "genres", "score", "reasons"}
+
+
+def test_home_comes_from_the_environment(tmp_path: Path, catalog_path: Path) -> None:
+    home = tmp_path / "from-env"
+    result = movie_r("train", "--catalog", str(catalog_path), "--no-interactions", env={"MOVIE_R_HOME": str(home)})
+    assert result.returncode == 0, result.stderr
+    assert (home / "models" / "champion").is_symlink()
+    listing = movie_r("models", env={"MOVIE_R_HOME": str(home)})
+    assert listing.stdout.count("\n* ") + listing.stdout.startswith("* ") == 1
+
+
+def test_a_bad_catalogue_fails_in_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    bad = write_csv(tmp_path / "bad.csv", HEADER, [*MOVIES, MOVIES[0]])
+    home = tmp_path / "home"
+    result = movie_r("train", "--catalog", str(bad), "--no-interactions", home=home)
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("movie-r: error:")]
+    assert len(errors) == 1 and "duplicate id 1" in errors[0] and "row 14" in errors[0]
+    assert not (home / "models").exists()
+
+
+def test_recommend_without_a_champion_says_what_to_do(tmp_path: Path) -> None:
+    result = movie_r("recommend", "Heat", home=tmp_path)
+    assert result.returncode == 1
+    assert "run `movie-r train` first" in result.stderr
+
+
+def test_bad_k_is_refused_with_the_parameter(tmp_path: Path, catalog_path: Path) -> None:
+    movie_r("train", "--catalog", str(catalog_path), "--no-interactions", home=tmp_path)
+    result = movie_r("recommend", "Heat", "-k", "500", home=tmp_path)
+    assert result.returncode == 1
+    assert "k: must be between 1 and 100" in result.stderr
+
+
+@pytest.mark.slow
+def test_default_data_trains_and_answers_the_acceptance_queries(tmp_path: Path) -> None:
+    """No arguments: the embedded MovieLens catalogue and ratings."""
+    trained = movie_r("train", home=tmp_path)
+    assert trained.returncode == 0, trained.stderr
+    assert "ndcg@10" in trained.stdout
+
+    toy = json.loads(movie_r("recommend", "toy story", "--json", home=tmp_path).stdout)
+    assert "Toy Story 2" in [item["title"] for item in toy["recommendations"]]
+
+    typo = json.loads(movie_r("recommend", "Shawshank Redemtion", "--json", home=tmp_path).stdout)
+    assert typo["match"]["title"] == "Shawshank Redemption, The"
+    assert typo["match"]["method"] == "fuzzy"
+
+    text = json.loads(movie_r("recommend", "space adventure with robots", "--json", home=tmp_path).stdout)
+    assert text["cold_start"] is True
+    assert text["match"]["method"] == "text"
+
+    evaluated = movie_r("evaluate", home=tmp_path)
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert evaluated.stdout.splitlines()[1].split()[1] == trained.stdout.splitlines()[2].split()[1]

@@ -1,0 +1,68 @@
+"""Evaluation: metric arithmetic, the time-aware split, and proxy metrics without ratings."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from movie_r.evaluation import evaluate, ranking_metrics, split_interactions
+
+
+def test_ranking_metrics_match_hand_computed_values() -> None:
+    metrics = ranking_metrics([10, 20, 30, 40], frozenset({20, 40, 99}), cutoff=4)
+    idcg = 1 + 1 / math.log2(3) + 1 / math.log2(4)
+    assert metrics["ndcg@4"] == pytest.approx((1 / math.log2(3) + 1 / math.log2(5)) / idcg)
+    assert metrics["map@4"] == pytest.approx((1 / 2 + 2 / 4) / 3)
+    assert metrics["recall@4"] == pytest.approx(2 / 3)
+    assert metrics["hitrate@4"] == 1.0
+    assert metrics["mrr"] == 0.5
+
+
+def test_a_list_without_hits_scores_zero() -> None:
+    assert set(ranking_metrics([1, 2], frozenset({3}), cutoff=2).values()) == {0.0}
+
+
+def ratings(rows: list[tuple]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["user_id", "movie_id", "rating", "timestamp"])
+
+
+def test_split_holds_out_the_latest_positives_and_nothing_after_them_trains() -> None:
+    frame = ratings(
+        [
+            ("u", 1, 5, 1), ("u", 2, 2, 2), ("u", 3, 4, 3), ("u", 4, 5, 4), ("u", 5, 1, 5),
+            ("u", 6, 4, 6), ("u", 7, 5, 7), ("u", 8, 4, 8),
+        ]
+    )  # fmt: skip
+    split = split_interactions(frame)
+    [query] = split.queries
+    # 6 positives -> ceil(1.2) = 2 test positives: movies 7 and 8; cutoff at t=7
+    assert query.relevant == {7, 8}
+    assert query.movie_id == 6
+    assert set(split.train["movie_id"]) == {1, 2, 3, 4, 5, 6}
+    assert query.seen == {1, 2, 3, 4, 5, 6}
+
+
+def test_users_with_one_positive_give_no_query() -> None:
+    assert split_interactions(ratings([("u", 1, 5, 1), ("u", 2, 1, 2)])).queries == []
+
+
+def test_interactions_protocol_scores_a_model_that_finds_the_held_out_movie(small_recommender) -> None:
+    # each user liked Toy Story, then Toy Story 2: the content model must find the sequel
+    frame = ratings([(f"u{i}", movie, 5, t) for i in range(3) for t, movie in enumerate([1, 2])])
+    report = evaluate(small_recommender, split_interactions(frame))
+    assert report.protocol == "interactions"
+    assert report.score_name == "ndcg@10"
+    assert report.score == 1.0
+    assert report.n_queries == 3
+    assert report.per_query == [1.0, 1.0, 1.0]
+
+
+def test_without_interactions_proxy_metrics_are_reported(small_recommender) -> None:
+    report = evaluate(small_recommender, None)
+    assert report.protocol == "proxy"
+    assert report.score_name == "genre_precision@10"
+    assert 0 < report.score <= 1
+    assert set(report.metrics) == {"genre_precision@10", "coverage", "title_resolution"}
+    assert 0 <= report.metrics["title_resolution"] <= 1

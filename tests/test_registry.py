@@ -1,0 +1,73 @@
+"""Versions on disk: atomic writes, checksum refusal, the relative champion symlink."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from movie_r.errors import ArtifactError
+from movie_r.registry import Registry, new_version_id, read_json_lines
+
+
+def save(registry: Registry, pipeline, version: str | None = None):
+    return registry.save(pipeline, {"version": version or new_version_id(), "kind": "tfidf"})
+
+
+def test_saved_version_reloads_and_predicts_the_same(tmp_path: Path, small_recommender) -> None:
+    registry = Registry(tmp_path / "models")
+    saved = save(registry, small_recommender.pipeline)
+    assert sorted(p.name for p in saved.path.iterdir()) == ["manifest.json", "pipeline.joblib"]
+    reloaded = registry.get(saved.version).load()
+    assert (reloaded[-1].neighbors_ == small_recommender.model.neighbors_).all()
+
+
+def test_tampered_artifact_is_refused_before_unpickling(tmp_path: Path, small_recommender) -> None:
+    registry = Registry(tmp_path / "models")
+    saved = save(registry, small_recommender.pipeline)
+    with open(saved.path / "pipeline.joblib", "ab") as handle:
+        handle.write(b"tampered")
+    with pytest.raises(ArtifactError, match="checksum mismatch"):
+        registry.get(saved.version).load()
+
+
+def test_failed_write_leaves_no_version_behind(tmp_path: Path) -> None:
+    registry = Registry(tmp_path / "models")
+    with pytest.raises(Exception):
+        registry.save(lambda: None, {"version": "v1"})  # a lambda cannot be pickled
+    assert list(registry.versions_dir.iterdir()) == []
+
+
+def test_half_written_versions_are_invisible(tmp_path: Path, small_recommender) -> None:
+    registry = Registry(tmp_path / "models")
+    saved = save(registry, small_recommender.pipeline)
+    (registry.versions_dir / ".20990101T000000Z-abcdef.x1").mkdir()
+    assert [v.version for v in registry.versions()] == [saved.version]
+
+
+def test_champion_is_a_relative_symlink_swapped_atomically(tmp_path: Path, small_recommender) -> None:
+    registry = Registry(tmp_path / "models")
+    first, second = save(registry, small_recommender.pipeline, "v1"), save(registry, small_recommender.pipeline, "v2")
+    registry.set_champion(first.version)
+    assert os.readlink(registry.champion_link) == "versions/v1"
+    registry.set_champion(second.version)
+    assert os.readlink(registry.champion_link) == "versions/v2"
+    assert registry.champion().version == "v2"
+    assert [p.name for p in registry.root.iterdir() if p.name.startswith(".champion")] == []
+    moved = tmp_path / "elsewhere"
+    registry.root.rename(moved)  # relative: still resolves after the volume moves
+    assert Registry(moved).champion().version == "v2"
+
+
+def test_champion_cannot_point_at_a_missing_version(tmp_path: Path) -> None:
+    with pytest.raises(ArtifactError, match="no model version nope"):
+        Registry(tmp_path / "models").set_champion("nope")
+
+
+def test_events_are_json_lines_and_a_torn_line_is_skipped(tmp_path: Path) -> None:
+    registry = Registry(tmp_path / "models")
+    registry.record("trained", "v1", score=0.5)
+    with open(registry.log_path, "a") as handle:
+        handle.write('{"event": "prom')
+    assert [e["event"] for e in read_json_lines(registry.log_path)] == ["trained"]
