@@ -50,3 +50,14 @@ def small_recommender(catalog_path: Path) -> Recommender:
     catalog = load_catalog(catalog_path)
     pipeline = fit_pipeline(build_pipeline({"recommender__n_neighbors": 5}), catalog.movies)
     return Recommender(pipeline, "test-version")
+
+
+@pytest.fixture
+def trained_home(tmp_path: Path, catalog_path: Path):
+    """A storage root holding one champion trained on the small catalogue (no interactions)."""
+    from movie_r.settings import Settings
+    from movie_r.training import load_training_data, train
+
+    settings = Settings(home=tmp_path / "home", catalog=catalog_path, interactions=None, neighbours=5)
+    train(settings, load_training_data(catalog_path, None))
+    return settings

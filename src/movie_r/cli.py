@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +22,7 @@ from movie_r.evaluation import evaluate
 from movie_r.inference import Filters, Recommender, RecommendResult
 from movie_r.registry import ModelVersion, Registry, utc_now
 from movie_r.settings import Settings
+from movie_r.telemetry import write_summary
 from movie_r.training import load_training_data, train
 
 log = logging.getLogger("movie_r")
@@ -82,6 +85,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub = commands.add_parser("status", parents=[common], help="storage root, champion and its age")
     sub.set_defaults(handler=cmd_status)
+
+    sub = commands.add_parser("serve", parents=[common], help="run the inference API (uvicorn)")
+    sub.add_argument("--host", help="listen address (default: $MOVIE_R_HOST or 127.0.0.1)")
+    sub.add_argument("--port", type=int, help="listen port (default: $MOVIE_R_PORT or 8000)")
+    sub.add_argument("--workers", type=int, help="worker processes (default: $MOVIE_R_WORKERS or 1)")
+    sub.set_defaults(handler=cmd_serve)
+
+    sub = commands.add_parser("metrics", parents=[common], help="summarise the API's runtime events")
+    sub.add_argument("--window", type=float, help="hours to summarise (default: $MOVIE_R_SUMMARY_WINDOW_HOURS or 24)")
+    sub.add_argument("--json", action="store_true", help="print metrics/summary.json as written")
+    sub.set_defaults(handler=cmd_metrics)
     return parser
 
 
@@ -96,6 +110,11 @@ def settings_from(args: argparse.Namespace) -> Settings:
         overrides["interactions"] = args.interactions
     if getattr(args, "no_interactions", False):
         overrides["interactions"] = None
+    for name in ("host", "port", "workers"):
+        if getattr(args, name, None) is not None:
+            overrides[name] = getattr(args, name)
+    if getattr(args, "window", None) is not None:
+        overrides["summary_window_hours"] = args.window
     return Settings(**overrides)
 
 
@@ -163,6 +182,43 @@ def cmd_status(args: argparse.Namespace) -> int:
     evaluation = champion.manifest.get("evaluation", {})
     print(f"champion    {champion.version} ({champion.manifest.get('kind')}), {age.total_seconds() / 3600:.1f} h old")
     print(f"score       {evaluation.get('score_name')}={evaluation.get('score', float('nan')):.4f}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = settings_from(args)
+    # workers are new processes that build their settings from the environment
+    os.environ["MOVIE_R_HOME"] = str(settings.home.resolve())
+    if settings.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="movie_r-prometheus-")
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        access_log=False,  # every /recommend is already an event in metrics/events
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    summary = write_summary(settings.metrics_dir, Registry(settings.models_dir), settings.summary_window_hours)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    print(f"last {summary['window_hours']:g} h, written to {settings.metrics_dir / 'summary.json'}")
+    for name in ("requests", "served", "errors", "cold_starts", "cold_start_rate", "mean_similarity",
+                 "latency_ms_p50", "latency_ms_p95", "champion_version", "hours_since_retrain"):
+        value = summary[name]
+        print(f"  {name:<20}{value:.4f}" if isinstance(value, float) else f"  {name:<20}{value}")
+    print(f"  {'methods':<20}{summary['methods']}")
+    for unknown in summary["top_unknown_queries"]:
+        print(f"  unknown query x{unknown['count']:<5} {unknown['query']!r}")
     return 0
 
 

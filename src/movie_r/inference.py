@@ -7,6 +7,7 @@ so the API and its metrics can tell a catalogue gap from a typo.
 
 from __future__ import annotations
 
+import functools
 import math
 import unicodedata
 from dataclasses import asdict, dataclass, field
@@ -23,6 +24,7 @@ from movie_r.titles import TitleIndex
 MAX_QUERY_LENGTH = 200
 MAX_K = 100
 REASON_TERMS = 3
+CACHE_SIZE = 20_000
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,10 @@ class Filters:
     year_min: int | None = None
     year_max: int | None = None
     exclude: frozenset[int] = frozenset()
+
+    def __post_init__(self) -> None:
+        if self.year_min is not None and self.year_max is not None and self.year_min > self.year_max:
+            raise QueryError("year_min", f"{self.year_min} is after year_max {self.year_max}")
 
 
 @dataclass(frozen=True)
@@ -85,9 +91,15 @@ def validate_query(query: str | None, movie_id: int | None, k: int) -> None:
 
 
 class Recommender:
-    """Inference over one fitted pipeline; cheap to query from many threads at once."""
+    """Inference over one fitted pipeline; cheap to query from many threads at once.
 
-    def __init__(self, pipeline: Pipeline, version: str = "unversioned", fuzzy_threshold: float = 80.0) -> None:
+    Answers are cached per (query, id, k, filters): a model never changes once loaded, and
+    real traffic repeats itself, so popular requests cost a dictionary lookup.
+    """
+
+    def __init__(
+        self, pipeline: Pipeline, version: str = "unversioned", fuzzy_threshold: float = 80.0, cache_size: int = CACHE_SIZE
+    ) -> None:
         self.pipeline = pipeline
         self.version = version
         self.model = pipeline[-1]
@@ -96,6 +108,7 @@ class Recommender:
         self.terms = pipeline.named_steps["tfidf"].get_feature_names_out()
         self._by_popularity = np.argsort(-self.model.popularity_, kind="stable")
         self._genre_tokens = {genre_token(g): g for genres in self.model.genres_ for g in genres}
+        self._cached = functools.lru_cache(maxsize=cache_size)(self._recommend)
 
     def __len__(self) -> int:
         return len(self.model.ids_)
@@ -103,9 +116,18 @@ class Recommender:
     def recommend(
         self, query: str | None = None, movie_id: int | None = None, k: int = 10, filters: Filters | None = None
     ) -> RecommendResult:
-        """Resolve `query` (or `movie_id`) and return up to `k` movies like it."""
+        """Resolve `query` (or `movie_id`) and return up to `k` movies like it.
+
+        The result is shared with later identical requests: treat it as read-only.
+        """
         validate_query(query, movie_id, k)
-        filters = filters or Filters()
+        return self._cached(query, movie_id, k, filters or Filters())
+
+    def popular_rows(self) -> np.ndarray:
+        """Catalogue rows, most popular first."""
+        return self._by_popularity
+
+    def _recommend(self, query: str | None, movie_id: int | None, k: int, filters: Filters) -> RecommendResult:
         if movie_id is not None:
             row = self.row_index(movie_id)
             match = Match(movie_id, self.model.titles_[row], "exact", 100.0)

@@ -34,14 +34,14 @@ def top_k_neighbours(matrix: sp.csr_matrix, k: int, memory_mb: int = 256) -> tup
     if k <= 0:
         return indices, scores
     matrix = sp.csr_matrix(matrix, dtype=np.float32)
-    transposed = matrix.T.tocsc()
+    transposed = matrix.T.tocsr()
     rows = block_rows(n_items, memory_mb)
     starts = range(0, n_items, rows)
     for start in progress(starts, total=len(starts), desc="neighbours"):
         stop = min(start + rows, n_items)
         block = safe_sparse_dot(matrix[start:stop], transposed, dense_output=True).astype(np.float32, copy=False)
         block[np.arange(stop - start), np.arange(start, stop)] = -np.inf
-        best = np.argpartition(-block, k - 1, axis=1)[:, :k]
+        best = np.argpartition(block, n_items - k, axis=1)[:, n_items - k :]  # no negated copy
         best_scores = np.take_along_axis(block, best, axis=1)
         order = np.argsort(-best_scores, axis=1, kind="stable")
         indices[start:stop] = np.take_along_axis(best, order, axis=1)

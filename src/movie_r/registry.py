@@ -109,6 +109,8 @@ class Registry:
             raise ArtifactError(f"no model version {version} in {self.versions_dir}") from None
         except (OSError, json.JSONDecodeError) as exc:
             raise ArtifactError(f"version {version}: unreadable {MANIFEST}: {exc}") from None
+        if not isinstance(manifest, dict) or manifest.get("version") != version:
+            raise ArtifactError(f"version {version}: {MANIFEST} describes another version; refusing it")
         return ModelVersion(path, manifest)
 
     def versions(self) -> list[ModelVersion]:

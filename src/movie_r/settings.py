@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -40,10 +40,19 @@ class Settings(BaseSettings):
     fuzzy_threshold: float = Field(80.0, ge=0, le=100, description="Minimum rapidfuzz ratio for a fuzzy title match.")
     block_memory_mb: int = Field(256, ge=8, description="Memory budget of one block of the neighbour product.")
 
-    @field_validator("interactions", mode="before")
+    host: str = Field("127.0.0.1", description="Address the API listens on.")
+    port: int = Field(8000, ge=0, le=65535, description="Port the API listens on.")
+    workers: int = Field(1, ge=1, description="uvicorn worker processes.")
+    watch_interval: float = Field(2.0, gt=0, description="Seconds between checks of the champion symlink.")
+    admin_token: SecretStr | None = Field(None, description="Bearer token for /admin/*; unset disables them.")
+    events_flush_interval: float = Field(1.0, gt=0, description="Seconds between flushes of buffered events.")
+    events_rotate_mb: int = Field(50, ge=1, description="Size at which an events file is rotated.")
+    summary_window_hours: float = Field(24.0, gt=0, description="Window aggregated into metrics/summary.json.")
+
+    @field_validator("interactions", "admin_token", mode="before")
     @classmethod
     def _empty_means_none(cls, value: object) -> object:
-        """`MOVIE_R_INTERACTIONS=` (empty) switches interactions off."""
+        """An empty variable (`MOVIE_R_INTERACTIONS=`) switches the feature off."""
         return None if value == "" else value
 
     @property
@@ -53,6 +62,10 @@ class Settings(BaseSettings):
     @property
     def metrics_dir(self) -> Path:
         return self.home / "metrics"
+
+    @property
+    def feedback_dir(self) -> Path:
+        return self.metrics_dir / "feedback"
 
     @property
     def reports_dir(self) -> Path:

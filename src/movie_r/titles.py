@@ -70,8 +70,8 @@ class TitleIndex:
         for row, title in enumerate(titles):
             for key in title_keys(title):
                 by_key.setdefault(key, []).append(row)
-        order = np.asarray(popularity, dtype=float)
-        self._rows = {key: tuple(sorted(rows, key=lambda r: -order[r])) for key, rows in by_key.items()}
+        self._popularity = np.asarray(popularity, dtype=float)
+        self._rows = {key: tuple(sorted(rows, key=lambda r: -self._popularity[r])) for key, rows in by_key.items()}
         self._keys = list(self._rows)
 
     def __len__(self) -> int:
@@ -91,13 +91,20 @@ class TitleIndex:
         return TitleMatch(self._rows[matched_key], "fuzzy", round(float(score), 2))
 
     def search(self, query: str, limit: int = 10) -> list[tuple[int, float]]:
-        """Rows whose titles look like `query` (prefix or words), best first, for autocomplete."""
+        """Rows whose titles start with `query` (by popularity), then fuzzy look-alikes, for autocomplete."""
         key = normalise_title(query)
         if not key:
             return []
-        hits = process.extract(key, self._keys, scorer=fuzz.WRatio, limit=limit * 2, score_cutoff=50)
-        seen: dict[int, float] = {}
-        for matched_key, score, _ in hits:
-            for row in self._rows[matched_key]:
-                seen.setdefault(row, float(score))
-        return sorted(seen.items(), key=lambda item: -item[1])[:limit]
+        found: dict[int, float] = {}
+        for candidate in self._keys:
+            if candidate.startswith(key):
+                for row in self._rows[candidate]:
+                    found.setdefault(row, 100.0)
+        prefixed = sorted(found, key=lambda row: -self._popularity[row])[:limit]
+        hits = {row: 100.0 for row in prefixed}
+        if len(hits) < limit:
+            similar = process.extract(key, self._keys, scorer=fuzz.ratio, limit=limit, score_cutoff=60)
+            for matched_key, score, _ in similar:
+                for row in self._rows[matched_key]:
+                    hits.setdefault(row, round(float(score), 2))
+        return sorted(hits.items(), key=lambda item: -item[1])[:limit]

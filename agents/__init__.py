@@ -1,0 +1,1 @@
+"""The retraining agent: decides when to retrain, trains challengers, promotes only better ones."""

@@ -1,0 +1,160 @@
+"""App factory, lifespan and the cross-cutting pieces: request ids, metrics, error bodies."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api import catalogue, operations, recommend
+from api.champion import ChampionWatcher
+from api.feedback import FeedbackLog
+from api.metrics import ApiMetrics
+from api.schemas import Problem
+from movie_r.registry import Registry
+from movie_r.settings import Settings
+from movie_r.telemetry import EVENTS_DIR, EventWriter
+
+log = logging.getLogger("api")
+
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+@dataclass
+class AppState:
+    """Everything the routes share; built in the lifespan, never at import time."""
+
+    settings: Settings
+    registry: Registry
+    watcher: ChampionWatcher
+    events: EventWriter
+    metrics: ApiMetrics
+    feedback: FeedbackLog
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the service. Without `settings` they are read from the environment."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        metrics = ApiMetrics()
+        registry = Registry(settings.models_dir)
+        state = AppState(
+            settings=settings,
+            registry=registry,
+            watcher=ChampionWatcher(
+                registry,
+                settings.watch_interval,
+                settings.fuzzy_threshold,
+                on_reload=lambda result: metrics.reloads.labels(result).inc(),
+            ),
+            events=EventWriter(
+                settings.metrics_dir / EVENTS_DIR,
+                flush_interval=settings.events_flush_interval,
+                rotate_bytes=settings.events_rotate_mb << 20,
+            ),
+            metrics=metrics,
+            feedback=FeedbackLog(settings.feedback_dir),
+        )
+        app.state.movie_r = state
+        state.events.start()
+        state.watcher.start()
+        log.info("api started home=%s champion=%s", settings.home, state.watcher.current and state.watcher.current.version)
+        try:
+            yield
+        finally:
+            state.watcher.stop()
+            state.events.close()
+            log.info("api stopped events_written=%d events_dropped=%d", state.events.written, state.events.dropped)
+
+    app = FastAPI(
+        title="movie_r",
+        summary="Movies like the one you name, from the current champion model.",
+        version="1",
+        lifespan=lifespan,
+        responses={500: {"model": Problem, "description": "Unexpected error; details are in the server log."}},
+    )
+    app.include_router(recommend.router)
+    app.include_router(catalogue.router)
+    app.include_router(operations.router)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(Exception, unexpected_error)
+    app.add_middleware(RequestContext)
+    return app
+
+
+class RequestContext:
+    """Pure ASGI middleware: request id in and out, request count and latency per route.
+
+    Cheaper than `BaseHTTPMiddleware`, which matters on a 2-core box serving thousands of
+    requests a second.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = _request_id(scope)
+        scope.setdefault("state", {})["request_id"] = request_id
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            state = getattr(scope.get("app"), "state", None)
+            movie_r = getattr(state, "movie_r", None)
+            if movie_r is not None:
+                route = scope.get("route")
+                endpoint = getattr(route, "path", "unmatched")
+                movie_r.metrics.requests.labels(endpoint, str(status)).inc()
+                movie_r.metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
+
+
+def _request_id(scope: Scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id":
+            given = value.decode("latin-1")
+            if _SAFE_REQUEST_ID.match(given):
+                return given
+    return uuid.uuid4().hex
+
+
+async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """422 naming each bad parameter; /recommend failures are recorded as runtime events too."""
+    detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+    if request.url.path == "/recommend":
+        recommend.record_failure(request, 422, started=None)
+    return JSONResponse({"detail": detail, "request_id": request.state.request_id}, status_code=422)
+
+
+async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    """A generic 500 that leaks nothing; the traceback goes to the log with the request id."""
+    request_id = getattr(request.state, "request_id", None)
+    log.error("unhandled error request_id=%s path=%s", request_id, request.url.path, exc_info=exc)
+    return JSONResponse(
+        {"detail": "internal error", "request_id": request_id},
+        status_code=500,
+        headers={"x-request-id": request_id or ""},
+    )

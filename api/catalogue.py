@@ -1,0 +1,49 @@
+"""GET /movies: title search for autocomplete, and one movie by id."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse
+
+from api.schemas import Movie, MovieHit, Problem
+from movie_r.errors import UnknownMovieError
+from movie_r.inference import MAX_QUERY_LENGTH
+
+router = APIRouter(tags=["catalogue"])
+
+NO_CHAMPION = {"model": Problem, "description": "No champion model is loaded yet."}
+
+
+@router.get("/movies", response_model=list[MovieHit], responses={503: NO_CHAMPION}, summary="Search titles")
+async def search_movies(
+    request: Request,
+    q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_LENGTH, description="A title prefix or words.")],
+    limit: Annotated[int, Query(ge=1, le=50, description="How many titles at most.")] = 10,
+) -> Any:
+    loaded = request.app.state.movie_r.watcher.current
+    if loaded is None:
+        return _unavailable(request)
+    recommender = loaded.recommender
+    return [{**recommender.movie(row), "score": score} for row, score in recommender.titles.search(q, limit)]
+
+
+@router.get(
+    "/movies/{movie_id}",
+    response_model=Movie,
+    responses={404: {"model": Problem, "description": "No movie with that id."}, 503: NO_CHAMPION},
+    summary="One movie",
+)
+async def get_movie(request: Request, movie_id: Annotated[int, Path(description="Catalogue id.")]) -> Any:
+    loaded = request.app.state.movie_r.watcher.current
+    if loaded is None:
+        return _unavailable(request)
+    try:
+        return loaded.recommender.movie(loaded.recommender.row_index(movie_id))
+    except UnknownMovieError as exc:
+        return JSONResponse({"detail": str(exc), "request_id": request.state.request_id}, status_code=404)
+
+
+def _unavailable(request: Request) -> JSONResponse:
+    return JSONResponse({"detail": "no champion model is loaded yet", "request_id": request.state.request_id}, status_code=503)

@@ -1,0 +1,130 @@
+"""The serving champion and the watcher that hot-swaps it.
+
+Like TensorFlow Serving's availability-preserving policy: a new version is discovered by
+polling where `models/champion` points, verified (SHA-256) and loaded *beside* the old
+one, warmed up with real queries, and only then does one reference change. A request
+reads that reference once, so it finishes on the model it started with; the old model
+is freed when the last such request is done.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from movie_r.errors import MovieRError
+from movie_r.evaluation import typo
+from movie_r.inference import Recommender
+from movie_r.registry import Registry
+
+log = logging.getLogger("api.champion")
+
+WARMUP_QUERIES = 3
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A champion ready to serve, with what /model reports about it."""
+
+    recommender: Recommender
+    manifest: dict[str, Any]
+    loaded_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    @property
+    def version(self) -> str:
+        return self.manifest["version"]
+
+
+class ChampionWatcher:
+    """Holds the current champion and swaps in new ones from a background thread."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        interval: float = 2.0,
+        fuzzy_threshold: float = 80.0,
+        on_reload: Callable[[str], None] = lambda result: None,
+    ) -> None:
+        self.registry = registry
+        self.on_reload = on_reload
+        self.interval = interval
+        self.fuzzy_threshold = fuzzy_threshold
+        self.current: LoadedModel | None = None
+        self.reloads_ok = 0
+        self.reloads_failed = 0
+        self.last_error: str | None = None
+        self._refused: str | None = None  # a version that failed stays refused until the link moves
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.check()
+        self._thread = threading.Thread(target=self._run, name="champion-watcher", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def check(self, force: bool = False) -> bool:
+        """Load the version `champion` points at if it is new; True when a swap happened."""
+        with self._lock:
+            target = self.registry.champion_version()
+            serving = self.current.version if self.current else None
+            if target is None or (target == serving and not force) or (target == self._refused and not force):
+                return False
+            try:
+                loaded = self._load(target)
+            except MovieRError as exc:
+                self._refuse(target, str(exc))
+                return False
+            except Exception as exc:  # an artifact that passes its checksum but breaks on use
+                self._refuse(target, f"{type(exc).__name__}: {exc}")
+                return False
+            self.current = loaded
+            self._refused = None
+            self.reloads_ok += 1
+            self.on_reload("success")
+            log.info("champion swapped from=%s to=%s", serving, target)
+            return True
+
+    def _load(self, version: str) -> LoadedModel:
+        started = time.perf_counter()
+        model_version = self.registry.get(version)
+        recommender = Recommender(model_version.load(), version, self.fuzzy_threshold)
+        warm_up(recommender)
+        log.info("champion loaded version=%s seconds=%.2f movies=%d", version, time.perf_counter() - started, len(recommender))
+        return LoadedModel(recommender, model_version.manifest)
+
+    def _refuse(self, version: str, reason: str) -> None:
+        self._refused = version
+        self.reloads_failed += 1
+        self.on_reload("failure")
+        self.last_error = f"version {version} refused: {reason}"
+        log.error("champion refused version=%s serving=%s reason=%r", version, self.current and self.current.version, reason)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.check()
+            except Exception:  # the watcher must outlive any surprise; the old model keeps serving
+                log.exception("champion check failed")
+
+
+def warm_up(recommender: Recommender) -> None:
+    """Answer one query of each kind so the first users do not pay for lazy initialisation."""
+    rng = random.Random(0)
+    popular = [recommender.movie(int(row))["title"] for row in recommender.popular_rows()[:WARMUP_QUERIES]]
+    for title in popular:
+        recommender.recommend(title, k=10)
+        recommender.recommend(typo(title, rng), k=10)
+    recommender.recommend("a story of friendship and adventure", k=10)
+    recommender.recommend(movie_id=int(recommender.model.ids_[0]), k=10)

@@ -1,0 +1,82 @@
+"""Prometheus metrics of one app, correct with several uvicorn workers.
+
+With `PROMETHEUS_MULTIPROC_DIR` set (as `movie-r serve --workers N` does), values live in
+per-process files there and /metrics aggregates them (prometheus-client's multiprocess
+mode); otherwise they live in a registry private to this app.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+    multiprocess,
+)
+
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+SIMILARITY_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+class ApiMetrics:
+    """The service's counters, histograms and gauges."""
+
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self) -> None:
+        disable_created_metrics()  # `*_created` series double the output and nobody here reads them
+        self.multiprocess = multiprocess_dir() is not None
+        # in multiprocess mode values go to files whatever the registry; keep them out of the global one
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter("movie_r_requests", "HTTP requests by endpoint and outcome", ["endpoint", "outcome"], registry=r)
+        self.latency = Histogram(
+            "movie_r_request_latency_seconds", "Request latency by endpoint", ["endpoint"], buckets=LATENCY_BUCKETS, registry=r
+        )
+        self.cold_starts = Counter("movie_r_cold_starts", "Cold-start answers by method", ["method"], registry=r)
+        self.matches = Counter("movie_r_matches", "Recommend answers by resolution method", ["method"], registry=r)
+        self.similarity = Histogram(
+            "movie_r_similarity_score", "Mean similarity of returned recommendations", buckets=SIMILARITY_BUCKETS, registry=r
+        )
+        self.model_info = Gauge(
+            "movie_r_model_info", "Serving champion version (value 1)", ["version"], registry=r, multiprocess_mode="livemax"
+        )
+        self.model_age = Gauge(
+            "movie_r_seconds_since_last_retrain", "Age of the serving champion", registry=r, multiprocess_mode="livemax"
+        )
+        self.reloads = Counter("movie_r_model_reloads", "Champion reload attempts by result", ["result"], registry=r)
+        self.events_dropped = Gauge(
+            "movie_r_events_dropped", "Runtime events not persisted (disk full, unwritable)", registry=r, multiprocess_mode="livesum"
+        )
+        self.feedback = Counter("movie_r_feedback", "Feedback events by action", ["action"], registry=r)
+        self._version: str | None = None
+
+    def observe_model(self, version: str | None, trained_at: str | None) -> None:
+        """Refresh the model gauges (called when /metrics is scraped)."""
+        if version != self._version:
+            if self._version is not None:
+                self.model_info.labels(self._version).set(0)
+            if version is not None:
+                self.model_info.labels(version).set(1)
+            self._version = version
+        if trained_at:
+            age = datetime.now(timezone.utc) - datetime.fromisoformat(trained_at)
+            self.model_age.set(age.total_seconds())
+
+    def render(self) -> bytes:
+        if self.multiprocess:
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+            return generate_latest(registry)
+        return generate_latest(self.registry)

@@ -1,0 +1,90 @@
+"""Operational routes: liveness, readiness, the serving model, Prometheus, admin reload."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime, timezone
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+
+from api.schemas import Health, ModelInfo, Problem, Ready, Reloaded
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/health", response_model=Health, summary="Liveness: the process answers")
+async def health() -> Any:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/ready",
+    response_model=Ready,
+    responses={503: {"model": Ready, "description": "No champion loaded; `reason` says why."}},
+    summary="Readiness: a champion is loaded",
+)
+async def ready(request: Request) -> Any:
+    watcher = request.app.state.movie_r.watcher
+    if watcher.current is None:
+        reason = watcher.last_error or "no champion model yet (models/champion does not exist)"
+        return JSONResponse({"status": "not ready", "reason": reason}, status_code=503)
+    return {"status": "ready", "model_version": watcher.current.version}
+
+
+@router.get(
+    "/model",
+    response_model=ModelInfo,
+    responses={503: {"model": Problem, "description": "No champion loaded."}},
+    summary="The serving champion: manifest, age, scores",
+)
+async def model(request: Request) -> Any:
+    watcher = request.app.state.movie_r.watcher
+    loaded = watcher.current
+    if loaded is None:
+        return JSONResponse({"detail": "no champion model is loaded yet", "request_id": request.state.request_id}, status_code=503)
+    trained = datetime.fromisoformat(loaded.manifest["created_at"])
+    return {
+        "version": loaded.version,
+        "loaded_at": loaded.loaded_at.isoformat(),
+        "age_hours": (datetime.now(timezone.utc) - trained).total_seconds() / 3600,
+        "evaluation": loaded.manifest.get("evaluation", {}),
+        "manifest": loaded.manifest,
+        "reloads_ok": watcher.reloads_ok,
+        "reloads_failed": watcher.reloads_failed,
+        "last_reload_error": watcher.last_error,
+    }
+
+
+@router.get("/metrics", response_class=Response, summary="Prometheus metrics (text format)")
+async def metrics(request: Request) -> Response:
+    state = request.app.state.movie_r
+    loaded = state.watcher.current
+    state.metrics.observe_model(loaded and loaded.version, loaded and loaded.manifest.get("created_at"))
+    state.metrics.events_dropped.set(state.events.dropped)
+    return Response(state.metrics.render(), media_type=state.metrics.content_type)
+
+
+def require_admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
+    """Bearer token from MOVIE_R_ADMIN_TOKEN, compared in constant time; no token, no admin."""
+    token = request.app.state.movie_r.settings.admin_token
+    if token is None:
+        raise HTTPException(403, "admin routes are disabled: set MOVIE_R_ADMIN_TOKEN to enable them")
+    scheme, _, given = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
+        raise HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
+
+
+@router.post(
+    "/admin/reload",
+    response_model=Reloaded,
+    dependencies=[Depends(require_admin)],
+    responses={401: {"model": Problem}, 403: {"model": Problem}},
+    summary="Load the version models/champion points at now, instead of at the next poll",
+)
+async def reload(request: Request) -> Any:
+    watcher = request.app.state.movie_r.watcher
+    swapped = await run_in_threadpool(watcher.check, True)
+    return {"swapped": swapped, "model_version": watcher.current and watcher.current.version, "last_reload_error": watcher.last_error}

@@ -1,0 +1,173 @@
+"""GET /recommend and POST /feedback: the routes HTTP clients call."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timezone
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from api.schemas import Feedback, FeedbackAccepted, Problem, RecommendResponse
+from movie_r.errors import QueryError, UnknownMovieError
+from movie_r.inference import MAX_K, MAX_QUERY_LENGTH, Filters, RecommendResult
+
+log = logging.getLogger("api.recommend")
+router = APIRouter(tags=["recommend"])
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": Problem, "description": "No movie with that id."},
+    422: {"model": Problem, "description": "A parameter is unusable; `detail[].loc` names it."},
+    503: {"model": Problem, "description": "No champion model is loaded yet."},
+}
+
+
+@router.get(
+    "/recommend",
+    response_model=None,
+    responses={200: {"model": RecommendResponse, "description": "Movies like the one asked for."}, **ERRORS},
+    summary="Movies similar to a title, an id, or a description",
+)
+async def recommend(
+    request: Request,
+    movie: Annotated[
+        str | None,
+        Query(max_length=MAX_QUERY_LENGTH, description="A title (typos, odd casing welcome) or free text."),
+    ] = None,
+    movie_id: Annotated[int | None, Query(description="A catalogue id instead of `movie`.")] = None,
+    k: Annotated[int, Query(ge=1, le=MAX_K, description="How many movies to return.")] = 10,
+    genre: Annotated[str | None, Query(max_length=50, description="Only movies of this genre.")] = None,
+    year_min: Annotated[int | None, Query(ge=1800, le=2200, description="Only movies from this year on.")] = None,
+    year_max: Annotated[int | None, Query(ge=1800, le=2200, description="Only movies up to this year.")] = None,
+    exclude: Annotated[
+        list[str], Query(max_length=500, description="Ids never to recommend; repeat the parameter or comma-separate.")
+    ] = [],  # noqa: B006 - FastAPI copies defaults per request
+) -> Response:
+    started = time.perf_counter()
+    state = request.app.state.movie_r
+    loaded = state.watcher.current
+    if loaded is None:
+        return record_failure(request, 503, started, "no champion model is loaded yet")
+    try:
+        filters = Filters(genre, year_min, year_max, _exclude_ids(exclude))
+        result = loaded.recommender.recommend(movie, movie_id, k, filters)
+    except QueryError as exc:
+        return record_failure(request, 422, started, [_problem(exc.parameter, exc.message)], loaded.version)
+    except UnknownMovieError as exc:
+        return record_failure(request, 404, started, str(exc), loaded.version)
+    request_id = request.state.request_id
+    body = {"request_id": request_id, "model_version": loaded.version, **result.to_dict()}
+    _record(request, result, k, loaded.version, started)
+    return Response(
+        orjson.dumps(body),
+        media_type="application/json",
+        headers={"x-model-version": loaded.version},
+    )
+
+
+@router.post(
+    "/feedback",
+    status_code=201,
+    response_model=FeedbackAccepted,
+    responses={404: ERRORS[404], 503: {"model": Problem, "description": "No champion, or the log is unwritable."}},
+    summary="Record what a user did with a recommendation",
+)
+def feedback(request: Request, body: Feedback) -> Any:
+    state = request.app.state.movie_r
+    loaded = state.watcher.current
+    if loaded is None:
+        return _problem_response(request, 503, "no champion model is loaded yet")
+    if body.movie_id not in loaded.recommender.row_of_id:
+        return _problem_response(request, 404, f"no movie with id {body.movie_id}")
+    event = {
+        "time": datetime.now(timezone.utc).isoformat(),
+        "request_id": body.request_id,
+        "movie_id": body.movie_id,
+        "action": body.action.value,
+        "model_version": loaded.version,
+    }
+    try:
+        state.feedback.append(event)
+    except OSError as exc:
+        log.error("feedback not recorded request_id=%s reason=%r", body.request_id, exc)
+        return _problem_response(request, 503, "feedback could not be recorded; try again later")
+    state.metrics.feedback.labels(body.action.value).inc()
+    return FeedbackAccepted()
+
+
+def record_failure(
+    request: Request, status: int, started: float | None, detail: Any = None, version: str | None = None
+) -> JSONResponse:
+    """Answer a failed /recommend and keep its runtime event, like a served one."""
+    state = request.app.state.movie_r
+    state.events.emit(
+        {
+            **_event_base(request, version, started),
+            "status": status,
+            "k": request.query_params.get("k"),
+            "query": request.query_params.get("movie", "")[:MAX_QUERY_LENGTH],
+        }
+    )
+    return _problem_response(request, status, detail)
+
+
+def _record(request: Request, result: RecommendResult, k: int, version: str, started: float) -> None:
+    state = request.app.state.movie_r
+    scores = [item.score for item in result.recommendations]
+    method = result.match.method
+    mean = sum(scores) / len(scores) if scores and method != "popular" else None
+    state.events.emit(
+        {
+            **_event_base(request, version, started),
+            "status": 200,
+            "method": method,
+            "cold_start": result.cold_start,
+            "k": k,
+            "returned": len(scores),
+            "top1_similarity": scores[0] if scores and method != "popular" else None,
+            "mean_similarity": mean,
+            "query": result.query if result.cold_start else None,
+        }
+    )
+    state.metrics.matches.labels(method).inc()
+    if result.cold_start:
+        state.metrics.cold_starts.labels(method).inc()
+    if mean is not None:
+        state.metrics.similarity.observe(mean)
+
+
+def _event_base(request: Request, version: str | None, started: float | None) -> dict[str, Any]:
+    now = time.time()
+    return {
+        "time": datetime.fromtimestamp(now, timezone.utc).isoformat(),
+        "ts": now,
+        "endpoint": "recommend",
+        "request_id": request.state.request_id,
+        "model_version": version,
+        "latency_ms": (time.perf_counter() - started) * 1000 if started is not None else None,
+    }
+
+
+def _exclude_ids(values: list[str]) -> frozenset[int]:
+    ids = set()
+    for value in values:
+        for part in value.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            try:
+                ids.add(int(part))
+            except ValueError:
+                raise QueryError("exclude", f"{part!r} is not a movie id") from None
+    return frozenset(ids)
+
+
+def _problem(parameter: str, message: str) -> dict[str, Any]:
+    return {"loc": ["query", parameter], "msg": message, "type": "value_error"}
+
+
+def _problem_response(request: Request, status: int, detail: Any) -> JSONResponse:
+    return JSONResponse({"detail": detail, "request_id": request.state.request_id}, status_code=status)

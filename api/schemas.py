@@ -1,0 +1,108 @@
+"""Request and response bodies, as the OpenAPI document at /docs describes them."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class MatchMethod(str, Enum):
+    exact = "exact"
+    fuzzy = "fuzzy"
+    text = "text"
+    popular = "popular"
+
+
+class Match(BaseModel):
+    id: int | None = Field(description="Catalogue id of the resolved movie; null for text and popularity answers.")
+    title: str | None
+    method: MatchMethod = Field(description="Which resolution path answered.")
+    score: float = Field(description="100 for exact, the rapidfuzz ratio for fuzzy, cosine similarity for text.")
+
+
+class Alternative(BaseModel):
+    id: int
+    title: str
+    year: int | None
+
+
+class Recommendation(BaseModel):
+    id: int
+    title: str
+    year: int | None
+    genres: list[str]
+    score: float = Field(description="Cosine similarity to the match (popularity share for popularity answers).")
+    reasons: list[str] = Field(description="Why it was chosen: shared genres, weighty shared terms, decade.")
+
+
+class RecommendResponse(BaseModel):
+    request_id: str
+    model_version: str
+    query: str
+    match: Match
+    cold_start: bool = Field(description="True when the query named no known movie (text or popularity answer).")
+    alternatives: list[Alternative] = Field(description="Other movies with the same title as the match.")
+    recommendations: list[Recommendation]
+
+
+class Movie(BaseModel):
+    id: int
+    title: str
+    year: int | None
+    genres: list[str]
+    popularity: float
+
+
+class MovieHit(Movie):
+    score: float = Field(description="How well the title matches the search (0..100).")
+
+
+class FeedbackAction(str, Enum):
+    click = "click"
+    like = "like"
+    dislike = "dislike"
+    watched = "watched"
+
+
+class Feedback(BaseModel):
+    request_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    movie_id: int
+    action: FeedbackAction
+
+
+class FeedbackAccepted(BaseModel):
+    status: str = "recorded"
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Ready(BaseModel):
+    status: str
+    model_version: str | None = None
+    reason: str | None = None
+
+
+class ModelInfo(BaseModel):
+    version: str
+    loaded_at: str
+    age_hours: float = Field(description="Hours since the champion was trained.")
+    evaluation: dict[str, Any] = Field(description="Scores the champion was evaluated with when trained.")
+    manifest: dict[str, Any]
+    reloads_ok: int
+    reloads_failed: int
+    last_reload_error: str | None
+
+
+class Reloaded(BaseModel):
+    swapped: bool
+    model_version: str | None
+    last_reload_error: str | None
+
+
+class Problem(BaseModel):
+    detail: Any
+    request_id: str | None = None

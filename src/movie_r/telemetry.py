@@ -1,0 +1,165 @@
+"""Runtime events of the API, persisted as JSON lines, and their summary for the agent.
+
+Each serving process writes its own `metrics/events/<host>-<pid>.jsonl`, so workers and
+replicas on one shared volume never interleave writes. Requests only append to an
+in-memory buffer; a background thread flushes it at least every second and at shutdown,
+rotating files by size. When the disk is full or the directory unwritable, events are
+dropped and counted — a request never fails because its metrics could not be written.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from movie_r.registry import Registry, write_json_atomic
+
+log = logging.getLogger(__name__)
+
+EVENTS_DIR = "events"
+SUMMARY_FILE = "summary.json"
+
+
+class EventWriter:
+    """Buffered, per-process JSON-lines writer with size rotation and a dropped-event count."""
+
+    def __init__(
+        self,
+        directory: Path,
+        flush_interval: float = 1.0,
+        rotate_bytes: int = 50 << 20,
+        max_buffer: int = 100_000,
+    ) -> None:
+        self.directory = Path(directory)
+        self.flush_interval = flush_interval
+        self.rotate_bytes = rotate_bytes
+        self.max_buffer = max_buffer
+        self.path = self.directory / f"{socket.gethostname()}-{os.getpid()}.jsonl"
+        self.dropped = 0
+        self.written = 0
+        self._buffer: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def emit(self, event: dict[str, Any]) -> None:
+        """Queue one event; O(1), never raises, never touches the disk."""
+        with self._lock:
+            if len(self._buffer) >= self.max_buffer:
+                self.dropped += 1
+                return
+            self._buffer.append(event)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="event-writer", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop the flusher and write what is still buffered."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.flush()
+
+    def flush(self) -> None:
+        with self._flush_lock:
+            with self._lock:
+                pending, self._buffer = self._buffer, []
+            if not pending:
+                return
+            payload = b"".join(orjson.dumps(event, option=orjson.OPT_SERIALIZE_NUMPY) + b"\n" for event in pending)
+            try:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                self._rotate_if_large()
+                with open(self.path, "ab") as handle:
+                    handle.write(payload)
+                self.written += len(pending)
+            except OSError as exc:
+                self.dropped += len(pending)
+                log.warning("events dropped=%d total_dropped=%d path=%s reason=%r", len(pending), self.dropped, self.path, exc)
+
+    def _rotate_if_large(self) -> None:
+        try:
+            size = self.path.stat().st_size
+        except FileNotFoundError:
+            return
+        if size >= self.rotate_bytes:
+            os.rename(self.path, self.path.with_name(f"{self.path.stem}.{time.time_ns()}.jsonl"))
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.flush_interval):
+            self.flush()
+
+
+def read_events(metrics_dir: Path, since: datetime) -> Iterator[dict[str, Any]]:
+    """Events of every process (rotated files included) at or after `since`."""
+    directory = Path(metrics_dir) / EVENTS_DIR
+    if not directory.is_dir():
+        return
+    cutoff = since.timestamp()
+    for path in sorted(directory.glob("*.jsonl")):
+        try:
+            if path.stat().st_mtime < cutoff:
+                continue  # nothing in a file last written before the window
+            lines = path.read_bytes().splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            try:
+                event = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                continue  # a torn last line of a crashed process
+            if event.get("ts", 0) >= cutoff:
+                yield event
+
+
+def summarise(events: Iterable[dict[str, Any]], registry: Registry, window_hours: float, top_unknown: int = 10) -> dict[str, Any]:
+    """What the agent decides on: volume, cold starts, similarity, latency, champion age."""
+    now = datetime.now(timezone.utc)
+    recommends = [e for e in events if e.get("endpoint") == "recommend"]
+    served = [e for e in recommends if e.get("status") == 200]
+    cold = [e for e in served if e.get("cold_start")]
+    similarities = [e["mean_similarity"] for e in served if e.get("mean_similarity") is not None and not e.get("cold_start")]
+    latencies = [e["latency_ms"] for e in recommends if e.get("latency_ms") is not None]
+    unknown = Counter(e["query"].strip().lower() for e in cold if e.get("query"))
+    champion = registry.champion()
+    trained_at = datetime.fromisoformat(champion.manifest["created_at"]) if champion else None
+    return {
+        "generated_at": now.isoformat(),
+        "window_hours": window_hours,
+        "window_start": (now - timedelta(hours=window_hours)).isoformat(),
+        "requests": len(recommends),
+        "served": len(served),
+        "errors": len(recommends) - len(served),
+        "cold_starts": len(cold),
+        "cold_start_rate": len(cold) / len(served) if served else 0.0,
+        "methods": dict(Counter(e.get("method") for e in served)),
+        "mean_similarity": float(np.mean(similarities)) if similarities else None,
+        "latency_ms_p50": float(np.percentile(latencies, 50)) if latencies else None,
+        "latency_ms_p95": float(np.percentile(latencies, 95)) if latencies else None,
+        "top_unknown_queries": [{"query": q, "count": c} for q, c in unknown.most_common(top_unknown)],
+        "model_versions": dict(Counter(e.get("model_version") for e in served)),
+        "champion_version": champion.version if champion else None,
+        "last_retrain_at": trained_at.isoformat() if trained_at else None,
+        "hours_since_retrain": (now - trained_at).total_seconds() / 3600 if trained_at else None,
+    }
+
+
+def write_summary(metrics_dir: Path, registry: Registry, window_hours: float) -> dict[str, Any]:
+    """Aggregate the last `window_hours` into `metrics/summary.json` (atomically) and return it."""
+    since = datetime.now(timezone.utc) - timedelta(hours=window_hours)
+    summary = summarise(read_events(metrics_dir, since), registry, window_hours)
+    write_json_atomic(Path(metrics_dir) / SUMMARY_FILE, summary)
+    return summary

@@ -1,0 +1,97 @@
+"""A real uvicorn process, driven over HTTP: hot swap under load, corrupt versions refused."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import time
+from collections import Counter
+
+import httpx
+import pytest
+
+from movie_r.registry import Registry
+from movie_r.settings import Settings
+from movie_r.training import load_training_data, train
+
+from ..processes import start_api, stop, wait_until
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def two_versions(trained_home: Settings) -> tuple[Settings, str, str]:
+    """The champion and a second, newer version that is not champion yet."""
+    registry = Registry(trained_home.models_dir)
+    first = registry.champion_version()
+    second = train(trained_home, load_training_data(trained_home.catalog, None), {"text__genre_weight": 1})
+    return trained_home, first, second.version.version
+
+
+def burst(url: str, stop_event: threading.Event, outcomes: Counter, versions: list[str]) -> None:
+    queries = ["toy story", "Shawshank Redemtion", "robot love in space", "hamlet"]
+    with httpx.Client(base_url=url, timeout=10) as client:
+        i = 0
+        while not stop_event.is_set():
+            try:
+                response = client.get("/recommend", params={"movie": queries[i % len(queries)], "k": 5})
+                outcomes[response.status_code] += 1
+                if response.status_code == 200:
+                    versions.append(response.headers["x-model-version"])
+            except httpx.HTTPError as exc:
+                outcomes[type(exc).__name__] += 1
+            i += 1
+
+
+def test_champion_swaps_under_load_without_a_failed_request(two_versions) -> None:
+    settings, first, second = two_versions
+    process, url = start_api(settings.home)
+    try:
+        outcomes: Counter = Counter()
+        versions: list[str] = []
+        stop_event = threading.Event()
+        workers = [threading.Thread(target=burst, args=(url, stop_event, outcomes, versions)) for _ in range(8)]
+        for worker in workers:
+            worker.start()
+        time.sleep(1.0)
+        Registry(settings.models_dir).set_champion(second)
+        swapped = wait_until(lambda: versions[-1] == second, timeout=5)
+        time.sleep(0.5)
+        stop_event.set()
+        for worker in workers:
+            worker.join()
+        assert swapped, "the new champion did not appear within 5 s"
+        assert set(outcomes) == {200}, outcomes
+        assert versions[0] == first
+        assert sum(outcomes.values()) > 100
+    finally:
+        stop(process)
+    # uvicorn re-raises SIGTERM after its graceful shutdown; the lifespan's last line proves it ran
+    assert "api stopped events_written=" in (settings.home / "serve.log").read_text()
+
+
+def test_corrupt_version_is_refused_and_the_old_champion_keeps_serving(two_versions) -> None:
+    settings, first, second = two_versions
+    registry = Registry(settings.models_dir)
+    corrupt = "29990101T000000Z-bad000"
+    shutil.copytree(registry.versions_dir / second, registry.versions_dir / corrupt)
+    manifest = registry.versions_dir / corrupt / "manifest.json"
+    manifest.write_text(json.dumps({**json.loads(manifest.read_text()), "version": corrupt}))
+    with open(registry.versions_dir / corrupt / "pipeline.joblib", "r+b") as handle:
+        handle.seek(100)
+        handle.write(b"corruption")
+    process, url = start_api(settings.home)
+    try:
+        registry.set_champion(corrupt)
+        assert wait_until(lambda: 'result="failure"} 1.0' in httpx.get(f"{url}/metrics").text, timeout=5)
+        response = httpx.get(f"{url}/recommend", params={"movie": "toy story"})
+        assert response.status_code == 200
+        assert response.headers["x-model-version"] == first
+        model = httpx.get(f"{url}/model").json()
+        assert "checksum mismatch" in model["last_reload_error"]
+        assert httpx.get(f"{url}/ready").status_code == 200
+        registry.set_champion(second)  # a good version after a bad one is still picked up
+        assert wait_until(lambda: httpx.get(f"{url}/ready").json()["model_version"] == second, timeout=5)
+    finally:
+        stop(process)

@@ -1,0 +1,68 @@
+"""Starting and stopping real service processes for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if condition():
+                return True
+        except (httpx.HTTPError, OSError):
+            pass
+        time.sleep(interval)
+    return False
+
+
+def movie_r_process(args: list[str], home: Path, env: dict[str, str] | None = None, log: Path | None = None) -> subprocess.Popen:
+    """`movie-r ARGS --home HOME` as its own process group, output to `log`."""
+    environment = {**os.environ, "MOVIE_R_HOME": str(home), **(env or {})}
+    output = open(log or home / f"{args[0]}.log", "ab")
+    return subprocess.Popen(
+        [sys.executable, "-m", "movie_r.cli", *args, "--home", str(home)],
+        env=environment,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def start_api(home: Path, env: dict[str, str] | None = None, ready_timeout: float = 30) -> tuple[subprocess.Popen, str]:
+    """A real uvicorn serving `home` on a free port; returns once /health answers."""
+    port = free_port()
+    process = movie_r_process(["serve", "--port", str(port)], home, {"MOVIE_R_WATCH_INTERVAL": "0.2", **(env or {})})
+    url = f"http://127.0.0.1:{port}"
+    if not wait_until(lambda: httpx.get(f"{url}/health").status_code == 200, ready_timeout):
+        stop(process)
+        raise RuntimeError(f"API did not start; see {home / 'serve.log'}")
+    return process, url
+
+
+def stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
+    """Signal the process group and wait; kill it if it does not finish in time."""
+    if process.poll() is None:
+        os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    return process.returncode
