@@ -35,7 +35,11 @@ async def recommend(
     request: Request,
     movie: Annotated[
         str | None,
-        Query(max_length=MAX_QUERY_LENGTH, description="A title (typos, odd casing welcome) or free text."),
+        Query(
+            max_length=MAX_QUERY_LENGTH,
+            pattern=r"^[^\x00-\x1f\x7f]*$",
+            description="A title (typos, odd casing welcome) or free text; no control characters.",
+        ),
     ] = None,
     movie_id: Annotated[int | None, Query(description="A catalogue id instead of `movie`.")] = None,
     k: Annotated[int, Query(ge=1, le=MAX_K, description="How many movies to return.")] = 10,
