@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 registry,
                 settings.watch_interval,
                 settings.fuzzy_threshold,
+                settings.cache_size,
                 on_reload=lambda result: metrics.reloads.labels(result).inc(),
             ),
             events=EventWriter(

@@ -49,12 +49,14 @@ class ChampionWatcher:
         registry: Registry,
         interval: float = 2.0,
         fuzzy_threshold: float = 80.0,
+        cache_size: int = 20_000,
         on_reload: Callable[[str], None] = lambda result: None,
     ) -> None:
         self.registry = registry
         self.on_reload = on_reload
         self.interval = interval
         self.fuzzy_threshold = fuzzy_threshold
+        self.cache_size = cache_size
         self.current: LoadedModel | None = None
         self.reloads_ok = 0
         self.reloads_failed = 0
@@ -99,7 +101,7 @@ class ChampionWatcher:
     def _load(self, version: str) -> LoadedModel:
         started = time.perf_counter()
         model_version = self.registry.get(version)
-        recommender = Recommender(model_version.load(), version, self.fuzzy_threshold)
+        recommender = Recommender(model_version.load(), version, self.fuzzy_threshold, self.cache_size)
         warm_up(recommender)
         log.info("champion loaded version=%s seconds=%.2f movies=%d", version, time.perf_counter() - started, len(recommender))
         return LoadedModel(recommender, model_version.manifest)

@@ -11,9 +11,9 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from api.schemas import Feedback, FeedbackAccepted, Problem, RecommendResponse
+from api.schemas import Feedback, FeedbackAccepted, Problem, RecommendQuery, RecommendResponse
 from movie_r.errors import QueryError, UnknownMovieError
-from movie_r.inference import MAX_K, MAX_QUERY_LENGTH, Filters, RecommendResult
+from movie_r.inference import MAX_QUERY_LENGTH, Filters, RecommendResult
 
 log = logging.getLogger("api.recommend")
 router = APIRouter(tags=["recommend"])
@@ -31,40 +31,22 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     responses={200: {"model": RecommendResponse, "description": "Movies like the one asked for."}, **ERRORS},
     summary="Movies similar to a title, an id, or a description",
 )
-async def recommend(
-    request: Request,
-    movie: Annotated[
-        str | None,
-        Query(
-            max_length=MAX_QUERY_LENGTH,
-            pattern=r"^[^\x00-\x1f\x7f]*$",
-            description="A title (typos, odd casing welcome) or free text; no control characters.",
-        ),
-    ] = None,
-    movie_id: Annotated[int | None, Query(description="A catalogue id instead of `movie`.")] = None,
-    k: Annotated[int, Query(ge=1, le=MAX_K, description="How many movies to return.")] = 10,
-    genre: Annotated[str | None, Query(max_length=50, description="Only movies of this genre.")] = None,
-    year_min: Annotated[int | None, Query(ge=1800, le=2200, description="Only movies from this year on.")] = None,
-    year_max: Annotated[int | None, Query(ge=1800, le=2200, description="Only movies up to this year.")] = None,
-    exclude: Annotated[
-        list[str], Query(max_length=500, description="Ids never to recommend; repeat the parameter or comma-separate.")
-    ] = [],  # noqa: B006 - FastAPI copies defaults per request
-) -> Response:
+async def recommend(request: Request, params: Annotated[RecommendQuery, Query()]) -> Response:
     started = time.perf_counter()
     state = request.app.state.movie_r
     loaded = state.watcher.current
     if loaded is None:
         return record_failure(request, 503, started, "no champion model is loaded yet")
     try:
-        filters = Filters(genre, year_min, year_max, _exclude_ids(exclude))
-        result = loaded.recommender.recommend(movie, movie_id, k, filters)
+        filters = Filters(params.genre, params.year_min, params.year_max, _exclude_ids(params.exclude))
+        result = loaded.recommender.recommend(params.movie, params.movie_id, params.k, filters)
     except QueryError as exc:
         return record_failure(request, 422, started, [_problem(exc.parameter, exc.message)], loaded.version)
     except UnknownMovieError as exc:
         return record_failure(request, 404, started, str(exc), loaded.version)
     request_id = request.state.request_id
     body = {"request_id": request_id, "model_version": loaded.version, **result.to_dict()}
-    _record(request, result, k, loaded.version, started)
+    _record(request, result, params.k, loaded.version, started)
     return Response(
         orjson.dumps(body),
         media_type="application/json",

@@ -7,6 +7,27 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from movie_r.inference import MAX_K, MAX_QUERY_LENGTH
+
+
+class RecommendQuery(BaseModel):
+    """Query parameters of GET /recommend (exactly one of `movie` and `movie_id`)."""
+
+    movie: str | None = Field(
+        None,
+        max_length=MAX_QUERY_LENGTH,
+        pattern=r"^[^\x00-\x1f\x7f]*$",
+        description="A title (typos, odd casing welcome) or free text; no control characters.",
+    )
+    movie_id: int | None = Field(None, description="A catalogue id instead of `movie`.")
+    k: int = Field(10, ge=1, le=MAX_K, description="How many movies to return.")
+    genre: str | None = Field(None, max_length=50, description="Only movies of this genre.")
+    year_min: int | None = Field(None, ge=1800, le=2200, description="Only movies from this year on.")
+    year_max: int | None = Field(None, ge=1800, le=2200, description="Only movies up to this year.")
+    exclude: list[str] = Field(
+        default_factory=list, max_length=500, description="Ids never to recommend; repeat the parameter or comma-separate."
+    )
+
 
 class MatchMethod(str, Enum):
     exact = "exact"

@@ -50,10 +50,12 @@ class MovieText(TransformerMixin, BaseEstimator):
         }
         return self
 
-    def transform(self, X: pd.DataFrame) -> list[str]:
+    def transform(self, X: pd.DataFrame | dict[str, list]) -> list[str]:
+        """Documents for a catalogue frame, or for a dict of columns (cheaper for one query)."""
         check_is_fitted(self, "genre_patterns_")
-        overviews = X["overview"] if "overview" in X else [""] * len(X)
-        years = X["year"] if "year" in X else [math.nan] * len(X)
+        n_rows = len(X["title"])
+        overviews = X["overview"] if "overview" in X else [""] * n_rows
+        years = X["year"] if "year" in X else [math.nan] * n_rows
         return [
             self._document(title, genres, overview, year)
             for title, genres, overview, year in zip(X["title"], X["genres"], overviews, years)

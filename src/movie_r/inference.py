@@ -14,12 +14,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from movie_r.errors import QueryError, UnknownMovieError
 from movie_r.features import genre_token
 from movie_r.titles import TitleIndex
+
+TermWeights = tuple[np.ndarray, np.ndarray]  # sorted term indices of a TF-IDF row, and their weights
 
 MAX_QUERY_LENGTH = 200
 MAX_K = 100
@@ -72,6 +73,11 @@ class RecommendResult:
     recommendations: list[Recommendation] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
+        """The response body as plain data; built once per (cached) result, so treat it as read-only."""
+        return self._as_dict
+
+    @functools.cached_property
+    def _as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -161,38 +167,51 @@ class Recommender:
     ) -> RecommendResult:
         rows, scores = self.model.neighbors_[row], self.model.similarities_[row]
         keep = self._allowed(rows, filters) & (scores > 0)
-        if keep.sum() < k:  # filters ate the precomputed list: rank the whole catalogue once
+        rows, scores = rows[keep][:k], scores[keep][:k]
+        if len(rows) < k:  # filters ate the precomputed list: rank the whole catalogue once
             all_scores = self.model.similarities_to(self.model.item_matrix_[row])
             all_scores[row] = -np.inf
-            rows = np.argsort(-all_scores, kind="stable")
-            scores = all_scores[rows]
-            keep = self._allowed(rows, filters) & (scores > 0)
-        vector = self.model.item_matrix_[row]
-        recommendations = [
-            self._recommendation(r, s, vector, self.model.genres_[row]) for r, s in zip(rows[keep][:k], scores[keep][:k])
-        ]
+            rows, scores = self._best(all_scores, k, filters)
+        match_terms = self._row_terms(row)
+        recommendations = [self._recommendation(r, s, match_terms, self.model.genres_[row]) for r, s in zip(rows, scores)]
         alternatives = [self._short(other) for other in others]
         return RecommendResult(query, match, False, alternatives, recommendations)
 
     def _cold_start(self, query: str, k: int, filters: Filters) -> RecommendResult:
-        frame = pd.DataFrame({"title": [query], "genres": [()], "overview": [query], "year": [math.nan]})
-        vector = self.pipeline[:-1].transform(frame)
+        columns = {"title": [query], "genres": [()], "overview": [query], "year": [math.nan]}
+        vector = self.pipeline[:-1].transform(columns)
         if vector.nnz:
-            all_scores = self.model.similarities_to(vector)
-            rows = np.argsort(-all_scores, kind="stable")
-            scores = all_scores[rows]
-            keep = self._allowed(rows, filters) & (scores > 0)
-            if keep.any():
-                recommendations = [
-                    self._recommendation(r, s, vector, ()) for r, s in zip(rows[keep][:k], scores[keep][:k])
-                ]
-                return RecommendResult(query, Match(None, None, "text", float(scores[keep][0])), True, [], recommendations)
+            rows, scores = self._best(self.model.similarities_to(vector), k, filters)
+            if len(rows):
+                vector.sort_indices()
+                query_terms = (vector.indices, vector.data)
+                recommendations = [self._recommendation(r, s, query_terms, ()) for r, s in zip(rows, scores)]
+                return RecommendResult(query, Match(None, None, "text", float(scores[0])), True, [], recommendations)
         rows = self._by_popularity[self._allowed(self._by_popularity, filters)][:k]
         top = self.model.popularity_[rows[0]] if len(rows) and self.model.popularity_[rows[0]] > 0 else 1.0
         recommendations = [
             self._recommendation(r, self.model.popularity_[r] / top, None, (), ["popular in the catalogue"]) for r in rows
         ]
         return RecommendResult(query, Match(None, None, "popular", 0.0), True, [], recommendations)
+
+    def _best(self, scores: np.ndarray, k: int, filters: Filters) -> tuple[np.ndarray, np.ndarray]:
+        """The k best allowed rows with a positive score, best first.
+
+        Sorting a few hundred candidates is enough unless filters reject most of them; only
+        then is the whole catalogue sorted.
+        """
+        n_items = len(scores)
+        candidates = min(n_items, max(4 * k, 200))
+        while True:
+            if candidates < n_items:
+                rows = np.argpartition(scores, n_items - candidates)[n_items - candidates :]
+            else:
+                rows = np.arange(n_items)
+            rows = rows[np.argsort(-scores[rows], kind="stable")]
+            keep = self._allowed(rows, filters) & (scores[rows] > 0)
+            if keep.sum() >= k or candidates == n_items:
+                return rows[keep][:k], scores[rows[keep][:k]]
+            candidates = n_items
 
     def _allowed(self, rows: np.ndarray, filters: Filters) -> np.ndarray:
         keep = np.ones(len(rows), dtype=bool)
@@ -209,19 +228,26 @@ class Recommender:
         return keep
 
     def _recommendation(
-        self, row: int, score: float, vector: Any, genres: tuple[str, ...], reasons: list[str] | None = None
+        self, row: int, score: float, terms: TermWeights | None, genres: tuple[str, ...], reasons: list[str] | None = None
     ) -> Recommendation:
         movie = self.movie(row)
         if reasons is None:
-            reasons = self._reasons(row, vector, genres)
+            reasons = self._reasons(row, terms, genres)
         return Recommendation(movie["id"], movie["title"], movie["year"], movie["genres"], round(float(score), 6), reasons)
 
-    def _reasons(self, row: int, vector: Any, genres: tuple[str, ...]) -> list[str]:
+    def _row_terms(self, row: int) -> TermWeights:
+        """Sorted term indices and weights of one movie, straight from the CSR arrays (no scipy slicing)."""
+        matrix = self.model.item_matrix_
+        start, stop = matrix.indptr[row], matrix.indptr[row + 1]
+        return matrix.indices[start:stop], matrix.data[start:stop]
+
+    def _reasons(self, row: int, query_terms: TermWeights, genres: tuple[str, ...]) -> list[str]:
         """Why `row` was chosen: genres it shares and the terms that weigh most in the match."""
         shared_genres = [g for g in self.model.genres_[row] if g in genres]
-        contribution = vector.multiply(self.model.item_matrix_[row]).tocoo()
-        order = np.argsort(-contribution.data)
-        terms = [str(self.terms[contribution.col[i]]) for i in order]
+        (query_index, query_weight), (row_index, row_weight) = query_terms, self._row_terms(row)
+        common, in_query, in_row = np.intersect1d(query_index, row_index, assume_unique=True, return_indices=True)
+        order = np.argsort(-(query_weight[in_query] * row_weight[in_row]))
+        terms = [str(self.terms[common[i]]) for i in order]
         genres_from_terms = [self._genre_tokens[t] for t in terms if t in self._genre_tokens]
         shared_genres += [g for g in genres_from_terms if g not in shared_genres]
         words = [t for t in terms if not t.startswith(("genre_", "decade_"))][:REASON_TERMS]

@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     )
     neighbours: int = Field(100, ge=1, le=1000, description="Neighbours precomputed per movie.")
     fuzzy_threshold: float = Field(80.0, ge=0, le=100, description="Minimum rapidfuzz ratio for a fuzzy title match.")
+    cache_size: int = Field(20_000, ge=0, description="Answers kept per loaded model (0 turns the cache off).")
     block_memory_mb: int = Field(256, ge=8, description="Memory budget of one block of the neighbour product.")
 
     host: str = Field("127.0.0.1", description="Address the API listens on.")

@@ -57,9 +57,10 @@ class NeighbourRecommender(BaseEstimator):
         return self
 
     def similarities_to(self, vector: sp.spmatrix) -> np.ndarray:
-        """Cosine similarity of one (L2-normalised) vector to every movie: O(n), for cold starts."""
+        """Cosine similarity of one (L2-normalised) vector to every movie: O(nnz), for cold starts."""
         check_is_fitted(self, "item_matrix_")
-        return np.asarray((self.item_matrix_ @ sp.csr_matrix(vector).T).todense()).ravel()
+        dense = np.asarray(vector.todense(), dtype=np.float32).ravel()  # one row: vocabulary-sized, cheap
+        return self.item_matrix_ @ dense
 
 
 def build_pipeline(params: dict[str, Any] | None = None, block_memory_mb: int = 256) -> Pipeline:
