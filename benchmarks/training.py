@@ -18,7 +18,6 @@ import sys
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
 K = 100
 
 
@@ -35,8 +34,7 @@ def child(size: str, method: str) -> dict[str, float]:
 
         movies = load_catalog(Settings().catalog).movies
     else:
-        sys.path.insert(0, str(HERE))
-        from synthetic import synthetic_catalog
+        from movie_r.synthetic import synthetic_catalog
 
         movies = synthetic_catalog(int(size))
     baseline_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

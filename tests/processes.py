@@ -35,6 +35,7 @@ def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 
 def movie_r_process(args: list[str], home: Path, env: dict[str, str] | None = None, log: Path | None = None) -> subprocess.Popen:
     """`movie-r ARGS --home HOME` as its own process group, output to `log`."""
     environment = {**os.environ, "MOVIE_R_HOME": str(home), **(env or {})}
+    home.mkdir(parents=True, exist_ok=True)
     output = open(log or home / f"{args[0]}.log", "ab")
     return subprocess.Popen(
         [sys.executable, "-m", "movie_r.cli", *args, "--home", str(home)],

@@ -7,7 +7,8 @@ import math
 import pandas as pd
 import pytest
 
-from movie_r.evaluation import evaluate, ranking_metrics, split_interactions
+from movie_r.data import load_catalog
+from movie_r.evaluation import evaluate, proxy_sample, ranking_metrics, split_interactions
 
 
 def test_ranking_metrics_match_hand_computed_values() -> None:
@@ -59,8 +60,15 @@ def test_interactions_protocol_scores_a_model_that_finds_the_held_out_movie(smal
     assert report.per_query == [1.0, 1.0, 1.0]
 
 
-def test_without_interactions_proxy_metrics_are_reported(small_recommender) -> None:
-    report = evaluate(small_recommender, None)
+def test_queries_about_movies_a_model_does_not_know_score_zero(small_recommender) -> None:
+    frame = ratings([("u", 1, 5, 1), ("u", 2, 5, 2), ("v", 404, 5, 1), ("v", 2, 5, 2)])
+    report = evaluate(small_recommender, split_interactions(frame))
+    assert report.n_queries == 2
+    assert report.per_query == [1.0, 0.0]
+
+
+def test_without_interactions_proxy_metrics_are_reported(small_recommender, catalog_path) -> None:
+    report = evaluate(small_recommender, proxy_sample(load_catalog(catalog_path).movies))
     assert report.protocol == "proxy"
     assert report.score_name == "genre_precision@10"
     assert 0 < report.score <= 1

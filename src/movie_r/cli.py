@@ -92,6 +92,33 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--workers", type=int, help="worker processes (default: $MOVIE_R_WORKERS or 1)")
     sub.set_defaults(handler=cmd_serve)
 
+    sub = commands.add_parser("agent", parents=[common], help="run the retraining agent (APScheduler)")
+    sub.add_argument("--once", action="store_true", help="run one tick and exit (cron, tests)")
+    sub.add_argument("--interval", type=float, help="seconds between ticks (default: $MOVIE_R_AGENT_INTERVAL_SECONDS or 600)")
+    sub.set_defaults(handler=cmd_agent)
+
+    sub = commands.add_parser("retrain", parents=[common], help="one agent tick now")
+    sub.add_argument("--force", action="store_true", help="retrain even if no trigger fires (the promotion rule still applies)")
+    sub.add_argument(
+        "--param", action="append", default=[], metavar="NAME=VALUE",
+        help="train only this configuration, e.g. --param text__genre_weight=5 (repeatable; values are JSON)",
+    )  # fmt: skip
+    sub.add_argument("--wait", type=float, default=0, help="seconds to wait for another trainer to finish")
+    sub.set_defaults(handler=cmd_retrain)
+
+    sub = commands.add_parser("promote", parents=[common], help="make a version champion")
+    sub.add_argument("version")
+    sub.add_argument("--force", action="store_true", help="skip the promotion rule (still atomic and recorded)")
+    sub.set_defaults(handler=cmd_promote)
+
+    sub = commands.add_parser("rollback", parents=[common], help="return to the previous champion")
+    sub.set_defaults(handler=cmd_rollback)
+
+    sub = commands.add_parser("decisions", parents=[common], help="recent decisions of the agent")
+    sub.add_argument("-n", type=int, default=10, help="how many (default 10)")
+    sub.add_argument("--json", action="store_true", help="print the JSON lines as stored")
+    sub.set_defaults(handler=cmd_decisions)
+
     sub = commands.add_parser("metrics", parents=[common], help="summarise the API's runtime events")
     sub.add_argument("--window", type=float, help="hours to summarise (default: $MOVIE_R_SUMMARY_WINDOW_HOURS or 24)")
     sub.add_argument("--json", action="store_true", help="print metrics/summary.json as written")
@@ -115,13 +142,17 @@ def settings_from(args: argparse.Namespace) -> Settings:
             overrides[name] = getattr(args, name)
     if getattr(args, "window", None) is not None:
         overrides["summary_window_hours"] = args.window
+    if getattr(args, "interval", None) is not None:
+        overrides["agent_interval_seconds"] = args.interval
     return Settings(**overrides)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     data = load_training_data(settings.catalog, settings.interactions, args.skip_invalid, args.skip_unknown)
-    result = train(settings, data)
+    registry = Registry(settings.models_dir)
+    with registry.trainer_lock():
+        result = train(settings, data, registry=registry)
     print(f"version {result.version.version}{' (champion)' if result.champion else ''}")
     print(f"trained in {result.version.manifest['train_seconds']:.1f}s on {len(data.catalog)} movies")
     _print_metrics(result.report.metrics, result.report.score_name, result.report.n_queries)
@@ -132,7 +163,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     version = _version(Registry(settings.models_dir), args.version)
     data = load_training_data(settings.catalog, settings.interactions, args.skip_invalid, args.skip_unknown)
-    report = evaluate(Recommender(version.load(), version.version, settings.fuzzy_threshold), data.split)
+    report = evaluate(Recommender(version.load(), version.version, settings.fuzzy_threshold), data.queries)
     print(f"version {version.version} on {settings.catalog}")
     _print_metrics(report.metrics, report.score_name, report.n_queries)
     return 0
@@ -158,12 +189,19 @@ def cmd_models(args: argparse.Namespace) -> int:
     if not versions:
         print(f"no models in {registry.root}; run `movie-r train`")
         return 0
-    print(f"{'':2}{'version':<26}{'kind':<8}{'score':<28}{'created':<26}")
+    status: dict[str, str] = {}
+    for event in registry.events():
+        status[event.get("version")] = event["event"]
+        if event["event"] == "rolled_back":
+            status[event.get("previous")] = "rolled back"
+    print(f"  {'version':<25} {'kind':<7} {'score':<26} {'status':<12} created")
     for version in versions:
         evaluation = version.manifest.get("evaluation", {})
         score = f"{evaluation.get('score_name', '?')}={evaluation.get('score', float('nan')):.4f}"
-        mark = "* " if version.version == champion else "  "
-        print(f"{mark}{version.version:<26}{version.manifest.get('kind', '?'):<8}{score:<28}{version.manifest.get('created_at', '')[:19]:<26}")
+        mark = "*" if version.version == champion else " "
+        state = "champion" if version.version == champion else status.get(version.version, "-")
+        created = version.manifest.get("created_at", "")[:19]
+        print(f"{mark} {version.version:<25} {version.manifest.get('kind', '?'):<7} {score:<26} {state:<12} {created}")
     return 0
 
 
@@ -220,6 +258,85 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     for unknown in summary["top_unknown_queries"]:
         print(f"  unknown query x{unknown['count']:<5} {unknown['query']!r}")
     return 0
+
+
+def cmd_agent(args: argparse.Namespace) -> int:
+    from agents.scheduler import run_agent
+    from agents.tick import run_tick
+
+    settings = settings_from(args)
+    if args.once:
+        return _print_decision(run_tick(settings))
+    run_agent(settings)
+    return 0
+
+
+def cmd_retrain(args: argparse.Namespace) -> int:
+    from agents.tick import run_tick
+
+    params = dict(_parse_param(text) for text in args.param) if args.param else None
+    return _print_decision(run_tick(settings_from(args), force=args.force, params=params, lock_timeout=args.wait))
+
+
+def cmd_promote(args: argparse.Namespace) -> int:
+    from agents.tick import promote_by_hand
+
+    event = promote_by_hand(settings_from(args), args.version, args.force)
+    print(f"champion is now {event['version']} (was {event['previous']}): {event['reason']}")
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from agents.promotion import rollback
+
+    event = rollback(Registry(settings_from(args).models_dir))
+    print(f"rolled back: champion is now {event['version']} (was {event['previous']})")
+    return 0
+
+
+def cmd_decisions(args: argparse.Namespace) -> int:
+    from agents.tick import read_decisions
+
+    decisions = read_decisions(settings_from(args))[-args.n :]
+    if not decisions:
+        print("no decisions recorded yet; the agent writes one per tick")
+    for decision in decisions:
+        if args.json:
+            print(json.dumps(decision))
+        else:
+            _print_decision(decision)
+    return 0
+
+
+def _print_decision(decision: dict[str, Any]) -> int:
+    """Readable decision; the exit code says whether the tick failed."""
+    outcome = decision.get("outcome") or {}
+    print(f"{decision['time'][:19]}  {decision['verdict'].upper()}  (champion {decision.get('champion')})")
+    for check in decision.get("triggers", []):
+        mark = "FIRED" if check["fired"] else ("off" if not check["enabled"] else "ok")
+        print(f"    {mark:<6}{check['name']:<18}{check['reason']}")
+    for reason in decision.get("reasons", []):
+        print(f"  - {reason}")
+    if outcome:
+        print(f"  => {outcome['result']}" + (f" {outcome['challenger']}" if outcome.get("challenger") else ""))
+        for reason in outcome.get("reasons", []):
+            print(f"     {reason}")
+        if outcome.get("error"):
+            print(f"     error: {outcome['error']}")
+        if outcome.get("report"):
+            print(f"     report: {outcome['report']}")
+    return 1 if outcome.get("result") in ("failed", "abandoned") else 0
+
+
+def _parse_param(text: str) -> tuple[str, Any]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise MovieRError(f"--param {text!r}: expected NAME=VALUE")
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError:
+        parsed = value
+    return name, tuple(parsed) if isinstance(parsed, list) else parsed
 
 
 def _version(registry: Registry, version: str | None) -> ModelVersion:

@@ -115,16 +115,42 @@ def ranking_metrics(ranked: Sequence[int], relevant: frozenset[int], cutoff: int
     }
 
 
-def evaluate(recommender: Recommender, split: Split | None, cutoff: int = CUTOFF) -> EvaluationReport:
-    """Score `recommender` on `split` (interactions protocol) or, without one, by proxy."""
-    if split is None or not split.queries:
-        return evaluate_proxy(recommender, cutoff)
+@dataclass(frozen=True)
+class ProxySample:
+    """Proxy test cases drawn from the current catalogue, for data without interactions."""
+
+    movie_ids: list[int]
+    typos: list[tuple[str, str]]  # (title with one typo, normalised original title)
+
+
+EvaluationSet = Split | ProxySample
+
+
+def proxy_sample(movies: pd.DataFrame, seed: int = 0) -> ProxySample:
+    """A fixed sample of movies with genres, and of titles with one synthetic typo each."""
+    rng = random.Random(seed)
+    with_genres = movies.loc[movies["genres"].map(len) > 0, "id"].astype(int).tolist()
+    sample = sorted(rng.sample(with_genres, min(PROXY_SAMPLE, len(with_genres))))
+    titles = [t for t in movies["title"] if len(normalise_title(t)) >= 6]
+    typos = [(typo(t, rng), normalise_title(t)) for t in rng.sample(titles, min(TYPO_SAMPLE, len(titles)))]
+    return ProxySample(sample, typos)
+
+
+def evaluate(recommender: Recommender, queries: EvaluationSet, cutoff: int = CUTOFF) -> EvaluationReport:
+    """Score `recommender` on `queries`: the interactions protocol, or the proxy one.
+
+    Every query counts, including those about movies this model does not know (they score
+    0), so two models evaluated on the same set are compared on exactly the same cases.
+    """
+    if isinstance(queries, ProxySample):
+        return _evaluate_proxy(recommender, queries, cutoff)
     per_query: list[dict[str, float]] = []
     recommended: set[int] = set()
-    known = [q for q in split.queries if q.movie_id in recommender.row_of_id]
-    for query in progress(known, total=len(known), desc="evaluate"):
-        result = recommender.recommend(movie_id=query.movie_id, k=cutoff, filters=Filters(exclude=query.seen))
-        ranked = [item.id for item in result.recommendations]
+    for query in progress(queries.queries, total=len(queries.queries), desc="evaluate"):
+        ranked: list[int] = []
+        if query.movie_id in recommender.row_of_id:
+            result = recommender.recommend(movie_id=query.movie_id, k=cutoff, filters=Filters(exclude=query.seen))
+            ranked = [item.id for item in result.recommendations]
         recommended.update(ranked)
         per_query.append(ranking_metrics(ranked, query.relevant, cutoff))
     metrics = {name: float(np.mean([q[name] for q in per_query])) if per_query else 0.0 for name in _metric_names(cutoff)}
@@ -135,38 +161,28 @@ def evaluate(recommender: Recommender, split: Split | None, cutoff: int = CUTOFF
     )
 
 
-def evaluate_proxy(recommender: Recommender, cutoff: int = CUTOFF, seed: int = 0) -> EvaluationReport:
-    """Genre precision@k over a fixed sample of movies, coverage, and typo resolution."""
-    model = recommender.model
-    rng = random.Random(seed)
-    with_genres = [row for row, genres in enumerate(model.genres_) if genres]
-    sample = sorted(rng.sample(with_genres, min(PROXY_SAMPLE, len(with_genres))))
+def _evaluate_proxy(recommender: Recommender, sample: ProxySample, cutoff: int) -> EvaluationReport:
+    """Genre precision@k over the sampled movies, coverage, and typo resolution."""
     per_query, recommended = [], set()
-    for row in progress(sample, total=len(sample), desc="evaluate"):
-        result = recommender.recommend(movie_id=int(model.ids_[row]), k=cutoff)
-        wanted = set(model.genres_[row])
-        shares = [bool(wanted & set(item.genres)) for item in result.recommendations]
+    for movie_id in progress(sample.movie_ids, total=len(sample.movie_ids), desc="evaluate"):
+        if movie_id not in recommender.row_of_id:
+            per_query.append(0.0)
+            continue
+        result = recommender.recommend(movie_id=movie_id, k=cutoff)
+        wanted = set(recommender.movie(recommender.row_of_id[movie_id])["genres"])
         recommended.update(item.id for item in result.recommendations)
-        per_query.append(sum(shares) / cutoff)
+        per_query.append(sum(bool(wanted & set(item.genres)) for item in result.recommendations) / cutoff)
+    resolved = 0
+    for text, original in sample.typos:
+        found = recommender.titles.lookup(text)
+        resolved += bool(found and normalise_title(recommender.model.titles_[found.rows[0]]) == original)
     score_name = f"genre_precision@{cutoff}"
     metrics = {
         score_name: float(np.mean(per_query)) if per_query else 0.0,
         "coverage": len(recommended) / max(1, len(recommender)),
-        "title_resolution": title_resolution_accuracy(recommender, rng),
+        "title_resolution": resolved / len(sample.typos) if sample.typos else 0.0,
     }
     return EvaluationReport("proxy", score_name, metrics[score_name], metrics, len(per_query), per_query)
-
-
-def title_resolution_accuracy(recommender: Recommender, rng: random.Random) -> float:
-    """Share of real titles, each with one synthetic typo, that resolve back to that title."""
-    titles = [t for t in recommender.model.titles_ if len(normalise_title(t)) >= 6]
-    sample = rng.sample(titles, min(TYPO_SAMPLE, len(titles)))
-    resolved = 0
-    for title in sample:
-        found = recommender.titles.lookup(typo(title, rng))
-        if found and normalise_title(recommender.model.titles_[found.rows[0]]) == normalise_title(title):
-            resolved += 1
-    return resolved / len(sample) if sample else 0.0
 
 
 def typo(text: str, rng: random.Random) -> str:

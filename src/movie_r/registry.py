@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import joblib
+from filelock import FileLock
 from sklearn.pipeline import Pipeline
 
 from movie_r.data import file_fingerprint
@@ -149,6 +150,28 @@ class Registry:
             temporary.unlink(missing_ok=True)
             raise
         _fsync_dir(self.root)
+
+    def trainer_lock(self) -> FileLock:
+        """The lock that keeps to one the processes writing versions (agents, manual retrains)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        return FileLock(self.root / ".trainer.lock")
+
+    def remove_staging_leftovers(self) -> list[str]:
+        """Delete temporary version directories a killed trainer left behind; call with the lock held."""
+        if not self.versions_dir.is_dir():
+            return []
+        leftovers = [p for p in self.versions_dir.iterdir() if p.name.startswith(".") and p.is_dir()]
+        for path in leftovers:
+            shutil.rmtree(path, ignore_errors=True)
+        return [p.name for p in leftovers]
+
+    def remove(self, version: str) -> None:
+        """Delete a version: hidden first (one rename), then removed, so no reader sees it half gone."""
+        if version == self.champion_version():
+            raise ArtifactError(f"version {version} is the champion; it cannot be removed")
+        hidden = self.versions_dir / f".removing-{version}"
+        os.rename(self.versions_dir / version, hidden)
+        shutil.rmtree(hidden, ignore_errors=True)
 
     def record(self, event: str, version: str | None, **details: Any) -> dict[str, Any]:
         """Append one lifecycle event to `registry.jsonl` (single write, O_APPEND)."""

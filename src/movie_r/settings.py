@@ -50,6 +50,25 @@ class Settings(BaseSettings):
     events_rotate_mb: int = Field(50, ge=1, description="Size at which an events file is rotated.")
     summary_window_hours: float = Field(24.0, gt=0, description="Window aggregated into metrics/summary.json.")
 
+    agent_interval_seconds: float = Field(600, gt=0, description="Seconds between agent ticks.")
+    agent_jitter_seconds: float = Field(30, ge=0, description="Random delay added to each tick.")
+    trigger_cold_start: bool = Field(True, description="Retrain when the cold-start rate is too high.")
+    cold_start_rate_max: float = Field(0.3, ge=0, le=1, description="Cold-start rate that triggers a retrain.")
+    min_requests: int = Field(50, ge=1, description="Requests needed before traffic-based triggers count.")
+    trigger_similarity: bool = Field(True, description="Retrain when served similarity drops.")
+    mean_similarity_min: float = Field(0.15, ge=0, le=1, description="Mean similarity below which to retrain.")
+    trigger_feedback: bool = Field(True, description="Retrain when too much feedback is negative.")
+    negative_feedback_max: float = Field(0.4, ge=0, le=1, description="Share of dislikes that triggers a retrain.")
+    min_feedback: int = Field(20, ge=1, description="Feedback events needed before the feedback trigger counts.")
+    trigger_age: bool = Field(True, description="Retrain when the champion is too old.")
+    max_age_hours: float = Field(168, gt=0, description="Champion age that triggers a retrain.")
+    trigger_data_change: bool = Field(True, description="Retrain when the catalogue or interactions changed.")
+    cooldown_hours: float = Field(6, ge=0, description="After a rejection, wait this long before retraining the same data.")
+    promotion_margin: float = Field(0.0, ge=0, description="How much better a challenger must score to be promoted.")
+    require_significant: bool = Field(False, description="Promote only if the bootstrap CI's lower bound is above 0.")
+    latency_budget: float = Field(2.0, gt=0, description="Allowed challenger p95 latency as a multiple of the champion's.")
+    keep_versions: int = Field(10, ge=2, description="Versions kept on disk (champion and previous always kept).")
+
     @field_validator("interactions", "admin_token", mode="before")
     @classmethod
     def _empty_means_none(cls, value: object) -> object:

@@ -28,7 +28,9 @@ from movie_r.registry import Registry, write_json_atomic
 log = logging.getLogger(__name__)
 
 EVENTS_DIR = "events"
+FEEDBACK_DIR = "feedback"
 SUMMARY_FILE = "summary.json"
+NEGATIVE_ACTIONS = frozenset({"dislike"})
 
 
 class EventWriter:
@@ -105,7 +107,23 @@ class EventWriter:
 
 def read_events(metrics_dir: Path, since: datetime) -> Iterator[dict[str, Any]]:
     """Events of every process (rotated files included) at or after `since`."""
-    directory = Path(metrics_dir) / EVENTS_DIR
+    yield from _read_json_lines(Path(metrics_dir) / EVENTS_DIR, since)
+
+
+def read_feedback(metrics_dir: Path, since: datetime) -> list[dict[str, Any]]:
+    """Feedback the API recorded (every process) at or after `since`."""
+    return list(_read_json_lines(Path(metrics_dir) / FEEDBACK_DIR, since))
+
+
+def feedback_stats(feedback: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Counts by action and the share of negative ones."""
+    actions = Counter(event.get("action") for event in feedback)
+    total = sum(actions.values())
+    negative = sum(actions[action] for action in NEGATIVE_ACTIONS)
+    return {"total": total, "by_action": dict(actions), "negative_share": negative / total if total else 0.0}
+
+
+def _read_json_lines(directory: Path, since: datetime) -> Iterator[dict[str, Any]]:
     if not directory.is_dir():
         return
     cutoff = since.timestamp()
@@ -121,14 +139,37 @@ def read_events(metrics_dir: Path, since: datetime) -> Iterator[dict[str, Any]]:
                 event = orjson.loads(line)
             except orjson.JSONDecodeError:
                 continue  # a torn last line of a crashed process
-            if event.get("ts", 0) >= cutoff:
+            if _timestamp(event) >= cutoff:
                 yield event
 
 
-def summarise(events: Iterable[dict[str, Any]], registry: Registry, window_hours: float, top_unknown: int = 10) -> dict[str, Any]:
-    """What the agent decides on: volume, cold starts, similarity, latency, champion age."""
+def _timestamp(event: dict[str, Any]) -> float:
+    if "ts" in event:
+        return float(event["ts"])
+    try:
+        return datetime.fromisoformat(event["time"]).timestamp()
+    except (KeyError, TypeError, ValueError):
+        return 0.0
+
+
+def summarise(
+    events: Iterable[dict[str, Any]],
+    registry: Registry,
+    window_hours: float,
+    only_version: str | None = None,
+    top_unknown: int = 10,
+) -> dict[str, Any]:
+    """What the agent decides on: volume, cold starts, similarity, latency, champion age.
+
+    With `only_version`, only requests that version answered count (failures that no model
+    answered too), so a fresh champion is not judged by its predecessor's traffic.
+    """
     now = datetime.now(timezone.utc)
-    recommends = [e for e in events if e.get("endpoint") == "recommend"]
+    recommends = [
+        e
+        for e in events
+        if e.get("endpoint") == "recommend" and (only_version is None or e.get("model_version") in (only_version, None))
+    ]
     served = [e for e in recommends if e.get("status") == 200]
     cold = [e for e in served if e.get("cold_start")]
     similarities = [e["mean_similarity"] for e in served if e.get("mean_similarity") is not None and not e.get("cold_start")]
@@ -140,6 +181,7 @@ def summarise(events: Iterable[dict[str, Any]], registry: Registry, window_hours
         "generated_at": now.isoformat(),
         "window_hours": window_hours,
         "window_start": (now - timedelta(hours=window_hours)).isoformat(),
+        "only_version": only_version,
         "requests": len(recommends),
         "served": len(served),
         "errors": len(recommends) - len(served),

@@ -15,10 +15,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from sklearn.pipeline import Pipeline
 
 from movie_r.data import Catalog, Interactions, load_catalog, load_interactions
-from movie_r.evaluation import EvaluationReport, Split, evaluate, split_interactions
+from movie_r.evaluation import EvaluationReport, EvaluationSet, evaluate, proxy_sample, split_interactions
 from movie_r.inference import Recommender
 from movie_r.models import content
 from movie_r.registry import ModelVersion, Registry, new_version_id, utc_now
@@ -31,11 +31,11 @@ LIBRARIES = ("movie-r", "scikit-learn", "numpy", "scipy", "pandas", "joblib", "r
 
 @dataclass(frozen=True)
 class TrainingData:
-    """Validated inputs of one training run and the split every model is scored on."""
+    """Validated inputs of one training run and the queries every model is scored on."""
 
     catalog: Catalog
     interactions: Interactions | None
-    split: Split | None
+    queries: EvaluationSet
 
     def fingerprints(self) -> dict[str, Any]:
         found = {"catalog": _fingerprint(self.catalog)}
@@ -59,8 +59,53 @@ def load_training_data(
     loaded_interactions = (
         load_interactions(interactions, loaded_catalog, skip_unknown=skip_unknown) if interactions else None
     )
-    split = split_interactions(loaded_interactions.ratings) if loaded_interactions is not None else None
-    return TrainingData(loaded_catalog, loaded_interactions, split)
+    if loaded_interactions is not None:
+        queries: EvaluationSet = split_interactions(loaded_interactions.ratings)
+    else:
+        queries = proxy_sample(loaded_catalog.movies)
+    return TrainingData(loaded_catalog, loaded_interactions, queries)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A fitted, evaluated pipeline that is not saved yet."""
+
+    params: dict[str, Any]
+    pipeline: Pipeline
+    report: EvaluationReport
+    train_seconds: float
+
+
+def fit_candidate(settings: Settings, data: TrainingData, params: dict[str, Any] | None = None) -> Candidate:
+    """Fit a content pipeline with `params` (over the defaults) and score it on `data.queries`."""
+    params = {**content.DEFAULT_PARAMS, "recommender__n_neighbors": settings.neighbours, **(params or {})}
+    started = time.perf_counter()
+    pipeline = content.fit_pipeline(content.build_pipeline(params, settings.block_memory_mb), data.catalog.movies)
+    train_seconds = time.perf_counter() - started
+    report = evaluate(Recommender(pipeline, "candidate", settings.fuzzy_threshold), data.queries)
+    return Candidate(params, pipeline, report, train_seconds)
+
+
+def save_candidate(registry: Registry, candidate: Candidate, data: TrainingData, **extra: Any) -> ModelVersion:
+    """Write `candidate` as a new version with its manifest, and record it as trained."""
+    version = new_version_id()
+    manifest = {
+        "version": version,
+        "created_at": utc_now().isoformat(),
+        "kind": content.KIND,
+        "params": content.json_params(candidate.params),
+        "data": data.fingerprints(),
+        "libraries": {"python": platform.python_version(), **{name: _version_of(name) for name in LIBRARIES}},
+        "train_seconds": round(candidate.train_seconds, 3),
+        "evaluation": candidate.report.summary(),
+        "warnings": data.catalog.warnings + (data.interactions.warnings if data.interactions else []),
+        **extra,
+    }
+    saved = registry.save(candidate.pipeline, manifest)
+    report = candidate.report
+    registry.record("trained", version, kind=content.KIND, score=report.score, score_name=report.score_name)
+    log.info("trained version=%s %s=%.4f seconds=%.1f", version, report.score_name, report.score, candidate.train_seconds)
+    return saved
 
 
 def train(
@@ -69,33 +114,15 @@ def train(
     params: dict[str, Any] | None = None,
     registry: Registry | None = None,
 ) -> TrainResult:
-    """Fit a content pipeline on `data`, evaluate it, save it; make it champion if none exists."""
+    """Fit, evaluate and save one version; it becomes champion if the home has none."""
     registry = registry or Registry(settings.models_dir)
-    params = {**content.DEFAULT_PARAMS, "recommender__n_neighbors": settings.neighbours, **(params or {})}
-    started = time.perf_counter()
-    pipeline = content.fit_pipeline(content.build_pipeline(params, settings.block_memory_mb), data.catalog.movies)
-    train_seconds = time.perf_counter() - started
-    version = new_version_id()
-    report = evaluate(Recommender(pipeline, version, settings.fuzzy_threshold), data.split)
-    manifest = {
-        "version": version,
-        "created_at": utc_now().isoformat(),
-        "kind": content.KIND,
-        "params": _json_safe(params),
-        "data": data.fingerprints(),
-        "libraries": {"python": platform.python_version(), **{name: _version_of(name) for name in LIBRARIES}},
-        "train_seconds": round(train_seconds, 3),
-        "evaluation": report.summary(),
-        "warnings": data.catalog.warnings + (data.interactions.warnings if data.interactions else []),
-    }
-    saved = registry.save(pipeline, manifest)
-    registry.record("trained", version, kind=content.KIND, score=report.score, score_name=report.score_name)
-    log.info("trained version=%s score=%s=%.4f seconds=%.1f", version, report.score_name, report.score, train_seconds)
+    candidate = fit_candidate(settings, data, params)
+    saved = save_candidate(registry, candidate, data)
     became_champion = registry.champion_version() is None
     if became_champion:
-        registry.set_champion(version)
-        registry.record("promoted", version, reason="first model in an empty home", score=report.score)
-    return TrainResult(saved, report, became_champion)
+        registry.set_champion(saved.version)
+        registry.record("promoted", saved.version, reason="first model in an empty home", score=candidate.report.score)
+    return TrainResult(saved, candidate.report, became_champion)
 
 
 def _fingerprint(source: Catalog | Interactions) -> dict[str, Any]:
@@ -107,16 +134,3 @@ def _version_of(distribution: str) -> str | None:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:
         return None
-
-
-def _json_safe(params: dict[str, Any]) -> dict[str, Any]:
-    """Parameters as JSON can hold them (dtypes by name, tuples as lists)."""
-
-    def convert(value: Any) -> Any:
-        if isinstance(value, type):
-            return np.dtype(value).name if issubclass(value, np.generic) else value.__name__
-        if isinstance(value, tuple):
-            return list(value)
-        return value
-
-    return {name: convert(value) for name, value in params.items()}

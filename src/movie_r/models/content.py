@@ -28,7 +28,6 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "tfidf__sublinear_tf": True,
     "tfidf__min_df": 1,
     "tfidf__max_df": 0.5,
-    "tfidf__dtype": np.float32,
     "recommender__n_neighbors": 100,
 }
 
@@ -68,7 +67,7 @@ def build_pipeline(params: dict[str, Any] | None = None, block_memory_mb: int = 
     pipeline = Pipeline(
         [
             ("text", MovieText()),
-            ("tfidf", TfidfVectorizer()),
+            ("tfidf", TfidfVectorizer(dtype=np.float32)),
             ("recommender", NeighbourRecommender(block_memory_mb=block_memory_mb)),
         ]
     )
@@ -78,3 +77,13 @@ def build_pipeline(params: dict[str, Any] | None = None, block_memory_mb: int = 
 def fit_pipeline(pipeline: Pipeline, movies: pd.DataFrame) -> Pipeline:
     """Fit on a catalogue frame, handing the frame to the final step too."""
     return pipeline.fit(movies, recommender__catalog=movies)
+
+
+def json_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Parameters as a manifest stores them (tuples become lists)."""
+    return {name: list(value) if isinstance(value, tuple) else value for name, value in params.items()}
+
+
+def restore_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Parameters read back from a manifest, ready for `build_pipeline`."""
+    return {name: tuple(value) if isinstance(value, list) else value for name, value in params.items()}

@@ -1,4 +1,4 @@
-"""Synthetic catalogues for benchmarks: Zipf-distributed words, ~40-word overviews.
+"""Synthetic catalogues for benchmarks and tests: Zipf-distributed words, ~40-word overviews.
 
 Real overviews follow Zipf's law: a few words (many of them stop words) everywhere, a long
 tail nearly nowhere. Sampling from that shape gives TF-IDF matrices with realistic
@@ -6,6 +6,8 @@ sparsity, which is what the neighbour computation's cost depends on.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -48,3 +50,10 @@ def synthetic_catalog(n: int, seed: int = 0, words_per_overview: int = 40, vocab
 
 def _renormalised(weights: np.ndarray) -> np.ndarray:
     return weights / weights.sum()
+
+
+def write_catalog_csv(movies: pd.DataFrame, path: Path) -> Path:
+    """Save a catalogue frame in the CSV format `load_catalog` reads."""
+    out = movies.assign(genre=movies["genres"].map("|".join)).drop(columns="genres")
+    out[["id", "title", "genre", "overview", "year", "popularity"]].to_csv(path, index=False)
+    return path

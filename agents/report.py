@@ -1,0 +1,106 @@
+"""Evaluation reports: `reports/<version>.json` for machines, `.html` with a chart for people."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+from movie_r.registry import write_json_atomic
+
+BAR_WIDTH, BAR_GAP, CHART_HEIGHT = 28, 70, 220
+COLOURS = {"champion": "#7a869a", "challenger": "#2f80ed"}
+
+
+def write_report(reports_dir: Path, version: str, report: dict[str, Any]) -> tuple[Path, Path]:
+    """Write both files atomically; returns their paths."""
+    json_path = reports_dir / f"{version}.json"
+    html_path = reports_dir / f"{version}.html"
+    write_json_atomic(json_path, report)
+    temporary = html_path.with_name(f".{html_path.name}.tmp")
+    temporary.write_text(render_html(report))
+    temporary.replace(html_path)
+    return json_path, html_path
+
+
+def render_html(report: dict[str, Any]) -> str:
+    champion = report.get("champion") or {}
+    challenger = report["challenger"]
+    metrics = list(challenger["evaluation"]["metrics"])
+    rows = "".join(
+        f"<tr><td>{html.escape(name)}</td><td>{_number(champion.get('evaluation', {}).get('metrics', {}).get(name))}</td>"
+        f"<td>{_number(challenger['evaluation']['metrics'][name])}</td></tr>"
+        for name in metrics
+    )
+    candidates = "".join(
+        f"<tr><td>{html.escape(c['name'])}</td><td><code>{html.escape(json.dumps(c['params_changed']))}</code></td>"
+        f"<td>{_number(c['score'])}</td><td>{c['train_seconds']:.1f} s</td></tr>"
+        for c in report.get("candidates", [])
+    )
+    verdict = report["verdict"]
+    reasons = "".join(f"<li>{html.escape(reason)}</li>" for reason in verdict["reasons"])
+    guardrails = "".join(
+        f"<li>{'✅' if g['passed'] else '❌'} {html.escape(g['name'])}: {html.escape(g['detail'])}</li>" for g in verdict["guardrails"]
+    )
+    data = "".join(
+        f"<tr><td>{html.escape(name)}</td><td>{html.escape(str(d.get('path')))}</td><td>{d.get('rows')}</td>"
+        f"<td><code>{html.escape(str(d.get('sha256', ''))[:16])}…</code></td></tr>"
+        for name, d in report.get("data", {}).items()
+    )
+    title = f"movie_r challenger {challenger['version']}"
+    outcome = "PROMOTED" if verdict["promote"] else "REJECTED"
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>body{{font-family:system-ui,sans-serif;margin:2rem;max-width:960px;color:#1f2933}}
+table{{border-collapse:collapse;margin:1rem 0}}td,th{{border:1px solid #d9e2ec;padding:.3rem .6rem;text-align:left}}
+.verdict{{font-size:1.4rem;font-weight:bold;color:{'#1b873f' if verdict['promote'] else '#c0392b'}}}</style></head>
+<body><h1>{html.escape(title)}</h1>
+<p class="verdict">{outcome}</p>
+<p>Generated {html.escape(report['time'])}; champion {html.escape(str(champion.get('version', 'none')))};
+protocol <b>{html.escape(challenger['evaluation']['protocol'])}</b>, primary score <b>{html.escape(challenger['evaluation']['score_name'])}</b>
+on {challenger['evaluation']['n_queries']} queries of the current data (both models on the same queries).</p>
+<h2>Why</h2><ul>{reasons}</ul>
+<h2>Guardrails</h2><ul>{guardrails}</ul>
+<h2>Champion and challenger, metric by metric</h2>
+{render_chart(metrics, champion, challenger)}
+<table><tr><th>metric</th><th>champion</th><th>challenger</th></tr>{rows}</table>
+<h2>Candidates trained this tick</h2>
+<table><tr><th>name</th><th>parameters changed</th><th>score</th><th>training</th></tr>{candidates}</table>
+<h2>Data</h2><table><tr><th>input</th><th>path</th><th>rows</th><th>sha256</th></tr>{data}</table>
+</body></html>
+"""
+
+
+def render_chart(metrics: list[str], champion: dict[str, Any], challenger: dict[str, Any]) -> str:
+    """Grouped bars, one pair per metric, as inline SVG (no plotting library needed)."""
+    series = {
+        "champion": champion.get("evaluation", {}).get("metrics", {}),
+        "challenger": challenger["evaluation"]["metrics"],
+    }
+    top = max([v for values in series.values() for v in values.values() if v is not None] + [1e-9])
+    width = len(metrics) * (2 * BAR_WIDTH + BAR_GAP) + BAR_GAP
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{CHART_HEIGHT + 60}" role="img">']
+    for index, name in enumerate(metrics):
+        x = BAR_GAP + index * (2 * BAR_WIDTH + BAR_GAP)
+        for offset, (label, values) in enumerate(series.items()):
+            value = values.get(name)
+            if value is None:
+                continue
+            height = CHART_HEIGHT * value / top
+            left = x + offset * BAR_WIDTH
+            parts.append(
+                f'<rect x="{left}" y="{CHART_HEIGHT - height + 20:.1f}" width="{BAR_WIDTH - 2}" height="{height:.1f}" '
+                f'fill="{COLOURS[label]}"><title>{label} {html.escape(name)} {value:.4f}</title></rect>'
+            )
+            parts.append(f'<text x="{left}" y="{CHART_HEIGHT - height + 16:.1f}" font-size="9">{value:.3f}</text>')
+        parts.append(f'<text x="{x}" y="{CHART_HEIGHT + 38}" font-size="11">{html.escape(name)}</text>')
+    for offset, label in enumerate(series):
+        parts.append(f'<rect x="{10 + offset * 110}" y="{CHART_HEIGHT + 46}" width="10" height="10" fill="{COLOURS[label]}"/>')
+        parts.append(f'<text x="{24 + offset * 110}" y="{CHART_HEIGHT + 55}" font-size="11">{label}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _number(value: float | None) -> str:
+    return "—" if value is None else f"{value:.4f}"

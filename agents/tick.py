@@ -1,0 +1,302 @@
+"""One tick of the retraining agent: look, decide with reasons, maybe train and promote.
+
+A tick takes the trainer lock (one trainer across processes), validates the data, reads
+the champion's runtime metrics and the feedback log, checks every trigger, and — when one
+fires, or when forced — trains challengers, scores them and the champion on the same
+queries of the current data, and promotes the best challenger only if the rule says so.
+Every tick appends one record to `reports/decisions.jsonl`, whatever it decided.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from filelock import Timeout
+
+from agents.judge import Guardrail, decide, latency_check, p95_latency_ms, smoke_check
+from agents.promotion import apply_retention, promote
+from agents.report import write_report
+from agents.triggers import check_triggers
+from movie_r.errors import DataError, MovieRError
+from movie_r.evaluation import evaluate
+from movie_r.inference import Recommender
+from movie_r.models import content
+from movie_r.registry import ModelVersion, Registry, append_json_line, read_json_lines, utc_now
+from movie_r.settings import Settings
+from movie_r.telemetry import feedback_stats, read_events, read_feedback, summarise
+from movie_r.training import Candidate, TrainingData, fit_candidate, load_training_data, save_candidate, train
+
+log = logging.getLogger("agents.tick")
+
+DECISIONS_FILE = "decisions.jsonl"
+SMOKE_TITLES = 5
+LATENCY_DESCRIPTIONS = ["space adventure with robots", "romantic comedy in paris", "dark crime thriller"]
+
+# Challengers beside the champion's own configuration refit on current data.
+GRID: list[tuple[str, dict[str, Any]]] = [
+    ("genres-heavier", {"text__genre_weight": 5}),
+    ("titles-heavier", {"text__title_weight": 3, "text__genre_weight": 2}),
+    ("bigrams", {"tfidf__ngram_range": (1, 2)}),
+]
+
+
+class Abandoned(MovieRError):
+    """The agent was asked to stop in the middle of a tick; nothing was promoted."""
+
+
+def decisions_path(settings: Settings) -> Path:
+    return settings.reports_dir / DECISIONS_FILE
+
+
+def read_decisions(settings: Settings) -> list[dict[str, Any]]:
+    return read_json_lines(decisions_path(settings))
+
+
+def run_tick(
+    settings: Settings,
+    force: bool = False,
+    params: dict[str, Any] | None = None,
+    stop: threading.Event | None = None,
+    lock_timeout: float = 0,
+) -> dict[str, Any]:
+    """Run one tick and return its decision record (also appended to the decisions log).
+
+    `params` replaces the challenger pool with that one configuration; `force` skips the
+    triggers (never the promotion rule). Another trainer holding the lock means skip.
+    """
+    registry = Registry(settings.models_dir)
+    decision: dict[str, Any] = {"time": utc_now().isoformat(), "forced": force, "champion": registry.champion_version()}
+    lock = registry.trainer_lock()
+    try:
+        lock.acquire(timeout=lock_timeout)
+    except Timeout:
+        decision.update(verdict="skipped", reasons=[f"another trainer holds {lock.lock_file}; not training twice"])
+        return _append(settings, decision)
+    try:
+        leftovers = registry.remove_staging_leftovers()
+        if leftovers:
+            decision["cleaned"] = leftovers
+            log.warning("removed half-written versions of an interrupted trainer: %s", leftovers)
+        _decide_and_act(settings, registry, decision, force, params, stop or threading.Event())
+    finally:
+        lock.release()
+    return _append(settings, decision)
+
+
+def _decide_and_act(
+    settings: Settings,
+    registry: Registry,
+    decision: dict[str, Any],
+    force: bool,
+    params: dict[str, Any] | None,
+    stop: threading.Event,
+) -> None:
+    try:
+        data = load_training_data(settings.catalog, settings.interactions)
+    except DataError as exc:
+        decision.update(verdict="data rejected", reasons=[str(exc)])
+        return
+    champion = registry.champion()
+    if champion is None:
+        try:
+            result = train(settings, data, params)
+        except Exception as exc:  # recorded, and the agent tries again next tick
+            log.exception("training the first champion failed")
+            registry.record("failed", None, reason=f"{type(exc).__name__}: {exc}")
+            decision.update(verdict="first champion", reasons=["no champion yet"], outcome={"result": "failed", "error": str(exc)})
+            return
+        decision.update(
+            verdict="first champion",
+            reasons=["no champion yet: trained and installed the first one"],
+            outcome={"result": "promoted", "challenger": result.version.version, "score": result.report.score},
+        )
+        return
+
+    since = datetime.now(timezone.utc) - timedelta(hours=settings.summary_window_hours)
+    summary = summarise(read_events(settings.metrics_dir, since), registry, settings.summary_window_hours, champion.version)
+    feedback = feedback_stats(read_feedback(settings.metrics_dir, since))
+    triggers = check_triggers(settings, summary, feedback, champion.manifest.get("data", {}), data.fingerprints())
+    fired = [t for t in triggers if t.fired]
+    decision["inputs"] = {
+        "summary": {k: summary[k] for k in ("requests", "served", "cold_start_rate", "mean_similarity", "hours_since_retrain")},
+        "top_unknown_queries": summary["top_unknown_queries"][:5],
+        "feedback": feedback,
+        "data": data.fingerprints(),
+        "data_key": data_key(data),
+    }
+    decision["triggers"] = [t.to_dict() for t in triggers]
+    reasons = [t.reason for t in fired]
+    if force:
+        decision.update(verdict="retrain", reasons=["forced by the operator", *reasons])
+    elif not fired:
+        decision.update(verdict="no retrain", reasons=["no trigger fired"])
+        return
+    else:
+        cooling = _cooldown(settings, registry, data_key(data))
+        if cooling:
+            decision.update(verdict="no retrain", reasons=[*reasons, cooling])
+            return
+        decision.update(verdict="retrain", reasons=reasons)
+    decision["outcome"] = _retrain(settings, registry, data, champion, params, stop)
+
+
+def _retrain(
+    settings: Settings,
+    registry: Registry,
+    data: TrainingData,
+    champion: ModelVersion,
+    params: dict[str, Any] | None,
+    stop: threading.Event,
+) -> dict[str, Any]:
+    try:
+        candidates = []
+        for name, config in challenger_configs(champion, params):
+            if stop.is_set():
+                raise Abandoned("stop requested before every challenger was trained")
+            candidates.append((name, fit_candidate(settings, data, config)))
+        name, best = max(candidates, key=lambda pair: pair[1].report.score)
+        champion_recommender = Recommender(champion.load(), champion.version, settings.fuzzy_threshold, cache_size=0)
+        champion_report = evaluate(champion_recommender, data.queries)
+        if stop.is_set():
+            raise Abandoned("stop requested before the challenger was saved")
+        saved = save_candidate(registry, best, data, role="challenger", challenger_config=name, champion_at_training=champion.version)
+        registry.record(
+            "evaluated",
+            saved.version,
+            champion=champion.version,
+            score_name=best.report.score_name,
+            challenger_score=best.report.score,
+            champion_score=champion_report.score,
+        )
+        guardrails = _guardrails(settings, registry, saved, data, champion_recommender)
+        verdict = decide(settings, champion_report, best.report, guardrails)
+        report = _report(saved, name, candidates, champion, champion_report, verdict, data)
+        _, html_path = write_report(settings.reports_dir, saved.version, report)
+        scores = {"score_name": best.report.score_name, "challenger": best.report.score, "champion": champion_report.score}
+        if verdict.promote:
+            promote(registry, saved.version, "; ".join(verdict.reasons), **scores)
+        else:
+            registry.record("rejected", saved.version, reasons=verdict.reasons, data_key=data_key(data), **scores)
+        removed = apply_retention(registry, settings.keep_versions)
+        return {
+            "result": "promoted" if verdict.promote else "rejected",
+            "challenger": saved.version,
+            "candidate": name,
+            "scores": scores,
+            "difference_ci": verdict.difference_ci,
+            "reasons": verdict.reasons,
+            "report": str(html_path),
+            "removed_versions": removed,
+        }
+    except Abandoned as exc:
+        registry.record("failed", None, reason=str(exc))
+        return {"result": "abandoned", "error": str(exc)}
+    except Exception as exc:  # a failed training must not stop the agent nor touch the champion
+        log.exception("training failed")
+        reason = f"{type(exc).__name__}: {exc}"
+        registry.record("failed", None, reason=reason)
+        return {"result": "failed", "error": reason}
+
+
+def challenger_configs(champion: ModelVersion | None, params: dict[str, Any] | None) -> list[tuple[str, dict[str, Any]]]:
+    """The champion's configuration refit on current data, and a small grid around it."""
+    if params is not None:
+        return [("requested", params)]
+    base = content.restore_params(champion.manifest.get("params", {})) if champion else {}
+    return [("champion-refit", base)] + [(name, {**base, **change}) for name, change in GRID]
+
+
+def data_key(data: TrainingData) -> str:
+    """One fingerprint of the training inputs, to tell "the same data" across ticks."""
+    parts = [f"{name}:{d['sha256']}" for name, d in sorted(data.fingerprints().items())]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def _cooldown(settings: Settings, registry: Registry, key: str) -> str | None:
+    """Why not to retrain yet: a challenger on this same data was rejected recently."""
+    horizon = utc_now() - timedelta(hours=settings.cooldown_hours)
+    for event in reversed(registry.events()):
+        if event.get("event") == "rejected" and event.get("data_key") == key:
+            when = datetime.fromisoformat(event["time"])
+            if when > horizon:
+                until = when + timedelta(hours=settings.cooldown_hours)
+                return f"cooldown: a challenger on this same data was rejected at {event['time']}; next try after {until.isoformat()}"
+            return None
+    return None
+
+
+def _guardrails(
+    settings: Settings, registry: Registry, saved: ModelVersion, data: TrainingData, champion: Recommender
+) -> list[Guardrail]:
+    try:
+        challenger = Recommender(registry.get(saved.version).load(), saved.version, settings.fuzzy_threshold, cache_size=0)
+    except MovieRError as exc:
+        return [Guardrail("artifact", False, str(exc))]
+    movies = data.catalog.movies.sort_values("popularity", ascending=False, kind="stable")
+    titles = movies["title"].head(SMOKE_TITLES).tolist()
+    queries = [{"query": t} for t in movies["title"].head(60)] + [{"query": t} for t in LATENCY_DESCRIPTIONS]
+    return [
+        Guardrail("artifact", True, "the saved artifact verifies and loads"),
+        smoke_check(challenger, titles),
+        latency_check(p95_latency_ms(champion, queries), p95_latency_ms(challenger, queries), settings.latency_budget),
+    ]
+
+
+def _report(
+    saved: ModelVersion,
+    name: str,
+    candidates: list[tuple[str, Candidate]],
+    champion: ModelVersion,
+    champion_report: Any,
+    verdict: Any,
+    data: TrainingData,
+) -> dict[str, Any]:
+    return {
+        "time": utc_now().isoformat(),
+        "champion": {"version": champion.version, "evaluation": champion_report.summary()},
+        "challenger": {"version": saved.version, "candidate": name, "evaluation": saved.manifest["evaluation"]},
+        "candidates": [
+            {
+                "name": candidate_name,
+                "params_changed": content.json_params(
+                    {k: v for k, v in c.params.items() if content.DEFAULT_PARAMS.get(k) != v}
+                ),
+                "score": c.report.score,
+                "train_seconds": c.train_seconds,
+            }
+            for candidate_name, c in candidates
+        ],
+        "verdict": verdict.to_dict(),
+        "data": data.fingerprints(),
+    }
+
+
+def _append(settings: Settings, decision: dict[str, Any]) -> dict[str, Any]:
+    settings.reports_dir.mkdir(parents=True, exist_ok=True)
+    append_json_line(decisions_path(settings), decision)
+    log.info("decision verdict=%r reasons=%r outcome=%r", decision.get("verdict"), decision.get("reasons"), decision.get("outcome", {}).get("result"))
+    return decision
+
+
+def promote_by_hand(settings: Settings, version: str, force: bool = False) -> dict[str, Any]:
+    """`movie-r promote`: the promotion rule on current data, unless `force` overrides it."""
+    registry = Registry(settings.models_dir)
+    with registry.trainer_lock():
+        target = registry.get(version)
+        if force:
+            return promote(registry, version, "promoted by hand with --force (promotion rule skipped)")
+        champion = registry.champion()
+        data = load_training_data(settings.catalog, settings.interactions)
+        challenger_report = evaluate(Recommender(target.load(), version, settings.fuzzy_threshold), data.queries)
+        champion_report = (
+            evaluate(Recommender(champion.load(), champion.version, settings.fuzzy_threshold), data.queries) if champion else None
+        )
+        verdict = decide(settings, champion_report, challenger_report, [])
+        if not verdict.promote:
+            raise MovieRError("not promoted: " + "; ".join(verdict.reasons) + " (use --force to override)")
+        return promote(registry, version, "promoted by hand: " + "; ".join(verdict.reasons))

@@ -1,0 +1,107 @@
+"""The agent and the CLI as real processes: scheduler ticks, locks, kill -9, rollback."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from movie_r.registry import Registry
+from movie_r.synthetic import synthetic_catalog, write_catalog_csv
+
+from ..processes import movie_r_process, stop, wait_until
+from .test_tick import WORSE
+
+pytestmark = pytest.mark.slow
+
+
+def cli(home: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "movie_r.cli", *args, "--home", str(home), "-q"]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})
+
+
+def environment(catalog: Path) -> dict[str, str]:
+    return {"MOVIE_R_CATALOG": str(catalog), "MOVIE_R_INTERACTIONS": "", "MOVIE_R_NEIGHBOURS": "10"}
+
+
+def worse_params() -> list[str]:
+    return [arg for name, value in WORSE.items() for arg in ("--param", f"{name}={value}")]
+
+
+def decisions(home: Path) -> list[dict]:
+    path = home / "reports" / "decisions.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_scheduler_ticks_on_its_interval_and_stops_cleanly_on_sigterm(tmp_path: Path, catalog_path: Path) -> None:
+    home = tmp_path / "home"
+    env = {**environment(catalog_path), "MOVIE_R_AGENT_JITTER_SECONDS": "0"}
+    agent = movie_r_process(["agent", "--interval", "1"], home, env)
+    try:
+        assert wait_until(lambda: len(decisions(home)) >= 3, timeout=30), decisions(home)
+    finally:
+        stop(agent, signal.SIGTERM)
+    verdicts = [d["verdict"] for d in decisions(home)]
+    assert verdicts[0] == "first champion" and set(verdicts[1:]) == {"no retrain"}
+    assert Registry(home / "models").champion_version() is not None
+    assert "agent stopped" in (home / "agent.log").read_text()
+
+
+def test_forced_retrain_promotes_a_better_challenger_and_rejects_a_worse_one(tmp_path: Path, catalog_path: Path) -> None:
+    home = tmp_path / "home"
+    env = environment(catalog_path)
+    assert cli(home, "retrain", *worse_params(), env=env).returncode == 0  # a weak first champion
+    link = home / "models" / "champion"
+    weak = os.readlink(link)
+    better = cli(home, "retrain", "--force", env=env)
+    assert better.returncode == 0, better.stderr
+    assert "=> promoted" in better.stdout
+    promoted = os.readlink(link)
+    assert promoted != weak and not os.path.isabs(promoted)
+    worse = cli(home, "retrain", "--force", *worse_params(), env=env)
+    assert "=> rejected" in worse.stdout
+    assert os.readlink(link) == promoted
+    rolled = cli(home, "rollback", env=env)
+    assert rolled.returncode == 0 and os.readlink(link) == weak
+    listing = cli(home, "decisions", "-n", "2", env=env).stdout
+    assert "=> rejected" in listing
+
+
+def test_two_concurrent_retrains_do_not_both_train(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    catalog = write_catalog_csv(synthetic_catalog(6000, seed=1), tmp_path / "big.csv")
+    env = environment(catalog)
+    assert cli(home, "retrain", env=env).returncode == 0
+    command = [sys.executable, "-m", "movie_r.cli", "retrain", "--force", "--home", str(home), "-q"]
+    both = [subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [process.communicate(timeout=300)[0] for process in both]
+    verdicts = sorted(d["verdict"] for d in decisions(home)[1:])
+    assert verdicts == ["retrain", "skipped"], outputs
+    assert "another trainer holds" in "".join(outputs)
+
+
+def test_killing_a_trainer_leaves_no_partial_version(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    catalog = write_catalog_csv(synthetic_catalog(12000, seed=2), tmp_path / "big.csv")
+    env = environment(catalog)
+    assert cli(home, "retrain", env=env).returncode == 0
+    registry = Registry(home / "models")
+    before = [v.version for v in registry.versions()]
+    champion = registry.champion_version()
+    trainer = movie_r_process(["retrain", "--force", "--param", "text__genre_weight=4"], home, env)
+    staging = lambda: any(p.name.startswith(".") for p in registry.versions_dir.iterdir())  # noqa: E731
+    caught_writing = wait_until(staging, timeout=120, interval=0.002)
+    stop(trainer, signal.SIGKILL)
+    assert caught_writing, "the trainer was never seen writing a version"
+    assert [v.version for v in registry.versions()] == before
+    assert registry.champion_version() == champion
+    assert all(p.name in before or p.name.startswith(".") for p in registry.versions_dir.iterdir())
+    cli(home, "retrain", env=env)  # the next trainer sweeps what the killed one left
+    assert not [p for p in registry.versions_dir.iterdir() if p.name.startswith(".")]
+    assert decisions(home)[-1]["cleaned"]

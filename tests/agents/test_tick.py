@@ -1,0 +1,116 @@
+"""One agent tick on real files: decisions, promotions, rejections, cooldown, bad data."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from movie_r.registry import Registry
+from movie_r.settings import Settings
+from movie_r.telemetry import EVENTS_DIR, EventWriter
+
+from agents.promotion import apply_retention, previous_champion, promote, rollback
+from agents.tick import read_decisions, run_tick
+
+from ..conftest import HEADER, MOVIES, write_csv
+
+WORSE = {"text__title_weight": 0, "text__genre_weight": 0, "text__overview_weight": 0}
+
+
+def settings_for(tmp_path: Path, catalog: Path, **changes) -> Settings:
+    return Settings(home=tmp_path / "home", catalog=catalog, interactions=None, neighbours=5, min_requests=20, **changes)
+
+
+def test_first_tick_in_an_empty_home_installs_a_champion(tmp_path: Path, catalog_path: Path) -> None:
+    settings = settings_for(tmp_path, catalog_path)
+    decision = run_tick(settings)
+    assert decision["verdict"] == "first champion"
+    assert Registry(settings.models_dir).champion_version() == decision["outcome"]["challenger"]
+    assert read_decisions(settings) == [json.loads(json.dumps(decision))]
+
+
+def test_quiet_tick_records_a_no_with_every_trigger(tmp_path: Path, catalog_path: Path) -> None:
+    settings = settings_for(tmp_path, catalog_path)
+    run_tick(settings)
+    decision = run_tick(settings)
+    assert decision["verdict"] == "no retrain"
+    assert {t["name"] for t in decision["triggers"]} == {
+        "cold_start_rate", "mean_similarity", "negative_feedback", "model_age", "data_changed",
+    }  # fmt: skip
+    assert len(read_decisions(settings)) == 2
+
+
+def served(settings: Settings, version: str, n: int, cold: bool) -> None:
+    """Runtime events as the API writes them."""
+    writer = EventWriter(settings.metrics_dir / EVENTS_DIR)
+    for i in range(n):
+        writer.emit({"ts": time.time(), "endpoint": "recommend", "status": 200, "model_version": version,
+                     "method": "text" if cold else "exact", "cold_start": cold, "mean_similarity": 0.5,
+                     "latency_ms": 1.0, "query": f"unknown film {i % 3}" if cold else None})  # fmt: skip
+    writer.flush()
+
+
+def test_cold_start_traffic_triggers_a_retrain_and_the_record_says_why(tmp_path: Path, catalog_path: Path) -> None:
+    settings = settings_for(tmp_path, catalog_path)
+    champion = run_tick(settings)["outcome"]["challenger"]
+    served(settings, champion, 30, cold=True)
+    served(settings, "an-older-version", 300, cold=False)  # other versions' traffic does not dilute it
+    decision = run_tick(settings)
+    assert decision["verdict"] == "retrain"
+    assert any("cold-start rate 1.00 > 0.30 over 30 requests" in reason for reason in decision["reasons"])
+    assert decision["outcome"]["result"] in ("promoted", "rejected")
+    assert Path(decision["outcome"]["report"]).is_file()
+    assert Path(decision["outcome"]["report"]).with_suffix(".json").is_file()
+
+
+def test_better_challenger_is_promoted_and_worse_is_rejected(tmp_path: Path, catalog_path: Path) -> None:
+    settings = settings_for(tmp_path, catalog_path)
+    registry = Registry(settings.models_dir)
+    weak = run_tick(settings, params=WORSE)["outcome"]["challenger"]
+    better = run_tick(settings, force=True)
+    assert better["outcome"]["result"] == "promoted", better["outcome"]
+    assert registry.champion_version() == better["outcome"]["challenger"] != weak
+    worse = run_tick(settings, force=True, params=WORSE)
+    assert worse["outcome"]["result"] == "rejected"
+    assert registry.champion_version() == better["outcome"]["challenger"]
+    events = [e["event"] for e in registry.events()]
+    assert events.count("rejected") == 1 and events.count("evaluated") == 2
+
+
+def test_rejected_data_is_not_retrained_again_before_the_cooldown(tmp_path: Path, catalog_path: Path) -> None:
+    settings = settings_for(tmp_path, catalog_path, max_age_hours=1e-9)  # the age trigger fires every tick
+    run_tick(settings)
+    first = run_tick(settings, params=WORSE)
+    assert first["outcome"]["result"] == "rejected"
+    second = run_tick(settings)
+    assert second["verdict"] == "no retrain"
+    assert second["reasons"][-1].startswith("cooldown: a challenger on this same data was rejected")
+    assert run_tick(settings_for(tmp_path, catalog_path, max_age_hours=1e-9, cooldown_hours=0))["verdict"] == "retrain"
+
+
+def test_a_bad_catalogue_is_rejected_and_the_champion_keeps_serving(tmp_path: Path, catalog_path: Path) -> None:
+    settings = settings_for(tmp_path, catalog_path)
+    champion = run_tick(settings)["outcome"]["challenger"]
+    write_csv(catalog_path, HEADER, [*MOVIES, MOVIES[0]])  # a duplicate id
+    decision = run_tick(settings, force=True)
+    assert decision["verdict"] == "data rejected"
+    assert "duplicate id 1" in decision["reasons"][0]
+    assert Registry(settings.models_dir).champion_version() == champion
+
+
+def test_rollback_returns_to_the_previous_champion_and_retention_keeps_both(tmp_path: Path, catalog_path: Path) -> None:
+    settings = settings_for(tmp_path, catalog_path)
+    registry = Registry(settings.models_dir)
+    first = run_tick(settings, params=WORSE)["outcome"]["challenger"]
+    second = run_tick(settings, force=True)["outcome"]["challenger"]
+    for _ in range(3):
+        run_tick(settings, force=True, params=WORSE)  # rejected versions pile up
+    removed = apply_retention(registry, keep=2)
+    assert first not in removed and second not in removed
+    assert previous_champion(registry) == first
+    event = rollback(registry)
+    assert (event["version"], event["previous"]) == (first, second)
+    assert registry.champion_version() == first
+    promote(registry, second, "by hand")
+    assert registry.champion_version() == second
