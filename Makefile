@@ -5,7 +5,6 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-export MOVIE_R_HOME ?= $(CURDIR)
 
 .PHONY: run test venv train benchmark clean
 
@@ -24,13 +23,13 @@ test: $(STAMP)
 train: $(STAMP)
 	$(BIN)/movie-r train
 
-# Trains the first champion when the storage root has none, then serves.
+# The main job: the API on 127.0.0.1:8000 and the retraining agent, as two processes.
 run: $(STAMP)
-	test -L "$(MOVIE_R_HOME)/models/champion" || $(BIN)/movie-r train
-	$(BIN)/movie-r recommend "toy story" -k 5
+	VENV=$(VENV) scripts/run.sh
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/training.py
+	$(BIN)/python benchmarks/api_load.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache src/*.egg-info
