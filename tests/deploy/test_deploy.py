@@ -1,0 +1,102 @@
+"""What can be checked of the deployment without a Docker engine.
+
+The compose file validates with docker-compose, the Dockerfile passes hadolint, and the
+images' entry points (`movie-r serve`, `movie-r agent`) start from a clean venv installed
+exactly as the Dockerfile installs them: requirements.txt, then the package without deps.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from ..conftest import REPO
+from ..processes import free_port, stop, wait_until
+
+pytestmark = pytest.mark.slow
+
+
+def compose_config(env: dict[str, str] | None = None) -> dict:
+    if shutil.which("docker-compose") is None:
+        pytest.skip("docker-compose is not installed (apt-get install docker-compose; .ci/run does)")
+    done = subprocess.run(
+        ["docker-compose", "-f", str(REPO / "docker-compose.yml"), "config"],
+        capture_output=True, text=True, env={**os.environ, **(env or {})}, cwd=REPO,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return yaml.safe_load(done.stdout)
+
+
+def test_compose_file_validates_and_shares_one_storage_root() -> None:
+    config = compose_config()
+    api, agent = config["services"]["api"], config["services"]["agent"]
+    assert api["build"]["target"] == "api" and agent["build"]["target"] == "agent"
+    assert api["volumes"] == agent["volumes"]
+    assert api["volumes"][0].endswith(":/var/lib/movie_r:rw")
+    assert api["restart"] == agent["restart"] == "unless-stopped"
+    assert "healthcheck" in api and "/ready" in " ".join(api["healthcheck"]["test"])
+    assert api["ports"][0]["target"] == 8000
+
+
+def test_compose_passes_configuration_through_the_environment() -> None:
+    config = compose_config({"MOVIE_R_ADMIN_TOKEN": "t0ken", "MOVIE_R_COLD_START_RATE_MAX": "0.5"})
+    assert config["services"]["api"]["environment"]["MOVIE_R_ADMIN_TOKEN"] == "t0ken"
+    assert config["services"]["agent"]["environment"]["MOVIE_R_COLD_START_RATE_MAX"] == "0.5"
+
+
+def test_dockerfile_passes_hadolint() -> None:
+    hadolint = Path(sys.executable).with_name("hadolint")
+    done = subprocess.run([str(hadolint), str(REPO / "docker" / "Dockerfile")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_dockerfile_runs_as_non_root_with_healthchecks_and_stop_signal() -> None:
+    text = (REPO / "docker" / "Dockerfile").read_text()
+    assert "FROM python:3.11-slim AS build" in text and "COPY --from=build /opt/venv /opt/venv" in text
+    assert "USER 10001:10001" in text
+    assert text.count("HEALTHCHECK") == 2 and "/ready" in text
+    assert "STOPSIGNAL SIGTERM" in text
+    assert "requirements-dev" not in text  # no test tools in the image
+    ignored = (REPO / ".dockerignore").read_text().split()
+    assert {".venv", "tests", "models", "metrics", "reports", "runtime"} <= set(ignored)
+
+
+def test_entry_points_start_from_a_clean_venv_built_like_the_image(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    for part in ("requirements.txt", "pyproject.toml", "README.md"):  # what the Dockerfile copies
+        shutil.copy(REPO / part, source / part)
+    for part in ("src", "api", "agents", "data"):
+        shutil.copytree(REPO / part, source / part, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, "-r", str(source / "requirements.txt")], check=True, timeout=600)
+    subprocess.run([*pip, "--no-deps", str(source)], check=True, timeout=600)
+    movie_r = str(venv / "bin" / "movie-r")
+    home = tmp_path / "home"
+    env = {
+        "PATH": f"{venv / 'bin'}:/usr/bin:/bin",
+        "MOVIE_R_HOME": str(home),
+        "MOVIE_R_CATALOG": str(source / "data" / "catalog.csv.gz"),
+        "MOVIE_R_INTERACTIONS": "",
+    }
+    once = subprocess.run([movie_r, "agent", "--once"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert once.returncode == 0, once.stderr
+    assert "FIRST CHAMPION" in once.stdout
+    port = free_port()
+    log = open(tmp_path / "serve.log", "wb")
+    serve = subprocess.Popen([movie_r, "serve", "--port", str(port)], env=env, cwd=tmp_path, stdout=log, stderr=log, start_new_session=True)
+    try:
+        assert wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/ready").status_code == 200, timeout=60)
+        body = httpx.get(f"http://127.0.0.1:{port}/recommend", params={"movie": "toy story"}).json()
+        assert "Toy Story 2" in [item["title"] for item in body["recommendations"]]
+    finally:
+        stop(serve)
