@@ -25,11 +25,11 @@ from agents.triggers import check_triggers
 from movie_r.errors import DataError, MovieRError
 from movie_r.evaluation import evaluate
 from movie_r.inference import Recommender
-from movie_r.models import content
+from movie_r.models import pipeline as models
 from movie_r.registry import ModelVersion, Registry, append_json_line, read_json_lines, utc_now
 from movie_r.settings import Settings
 from movie_r.telemetry import feedback_stats, read_events, read_feedback, summarise
-from movie_r.training import Candidate, TrainingData, fit_candidate, load_training_data, save_candidate, train
+from movie_r.training import Candidate, TrainingData, fit_candidate, load_training_data, save_candidate, train, tune
 
 log = logging.getLogger("agents.tick")
 
@@ -37,7 +37,8 @@ DECISIONS_FILE = "decisions.jsonl"
 SMOKE_TITLES = 5
 LATENCY_DESCRIPTIONS = ["space adventure with robots", "romantic comedy in paris", "dark crime thriller"]
 
-# Challengers beside the champion's own configuration refit on current data.
+# Challengers beside the champion's own configuration refit on current data (text settings,
+# which every kind shares); with interactions, a tuned choice among all kinds joins them.
 GRID: list[tuple[str, dict[str, Any]]] = [
     ("genres-heavier", {"text__genre_weight": 5}),
     ("titles-heavier", {"text__title_weight": 3, "text__genre_weight": 2}),
@@ -61,13 +62,14 @@ def run_tick(
     settings: Settings,
     force: bool = False,
     params: dict[str, Any] | None = None,
+    kind: str | None = None,
     stop: threading.Event | None = None,
     lock_timeout: float = 0,
 ) -> dict[str, Any]:
     """Run one tick and return its decision record (also appended to the decisions log).
 
-    `params` replaces the challenger pool with that one configuration; `force` skips the
-    triggers (never the promotion rule). Another trainer holding the lock means skip.
+    `kind` and/or `params` replace the challenger pool with that one configuration; `force`
+    skips the triggers (never the promotion rule). Another trainer holding the lock means skip.
     """
     registry = Registry(settings.models_dir)
     decision: dict[str, Any] = {"time": utc_now().isoformat(), "forced": force, "champion": registry.champion_version()}
@@ -82,7 +84,8 @@ def run_tick(
         if leftovers:
             decision["cleaned"] = leftovers
             log.warning("removed half-written versions of an interrupted trainer: %s", leftovers)
-        _decide_and_act(settings, registry, decision, force, params, stop or threading.Event())
+        requested = (kind or "auto", params) if kind is not None or params is not None else None
+        _decide_and_act(settings, registry, decision, force, requested, stop or threading.Event())
     finally:
         lock.release()
     return _append(settings, decision)
@@ -93,18 +96,19 @@ def _decide_and_act(
     registry: Registry,
     decision: dict[str, Any],
     force: bool,
-    params: dict[str, Any] | None,
+    requested: tuple[str, dict[str, Any] | None] | None,
     stop: threading.Event,
 ) -> None:
     try:
-        data = load_training_data(settings.catalog, settings.interactions)
+        data = load_training_data(settings.catalog, settings.interactions, metrics_dir=settings.metrics_dir)
     except DataError as exc:
         decision.update(verdict="data rejected", reasons=[str(exc)])
         return
     champion = registry.champion()
     if champion is None:
         try:
-            result = train(settings, data, params)
+            # TF-IDF first, so an empty volume serves within a minute; the next tick may do better
+            result = train(settings, data, *(requested or ("tfidf", None)))
         except Exception as exc:  # recorded, and the agent tries again next tick
             log.exception("training the first champion failed")
             registry.record("failed", None, reason=f"{type(exc).__name__}: {exc}")
@@ -120,7 +124,7 @@ def _decide_and_act(
     since = datetime.now(timezone.utc) - timedelta(hours=settings.summary_window_hours)
     summary = summarise(read_events(settings.metrics_dir, since), registry, settings.summary_window_hours, champion.version)
     feedback = feedback_stats(read_feedback(settings.metrics_dir, since))
-    triggers = check_triggers(settings, summary, feedback, champion.manifest.get("data", {}), data.fingerprints())
+    triggers = check_triggers(settings, summary, feedback, champion.manifest, data.fingerprints())
     fired = [t for t in triggers if t.fired]
     decision["inputs"] = {
         "summary": {k: summary[k] for k in ("requests", "served", "cold_start_rate", "mean_similarity", "hours_since_retrain")},
@@ -142,7 +146,7 @@ def _decide_and_act(
             decision.update(verdict="no retrain", reasons=[*reasons, cooling])
             return
         decision.update(verdict="retrain", reasons=reasons)
-    decision["outcome"] = _retrain(settings, registry, data, champion, params, stop)
+    decision["outcome"] = _retrain(settings, registry, data, champion, requested, stop)
 
 
 def _retrain(
@@ -150,15 +154,17 @@ def _retrain(
     registry: Registry,
     data: TrainingData,
     champion: ModelVersion,
-    params: dict[str, Any] | None,
+    requested: tuple[str, dict[str, Any] | None] | None,
     stop: threading.Event,
 ) -> dict[str, Any]:
     try:
         candidates = []
-        for name, config in challenger_configs(champion, params):
+        for name, kind, config in challenger_configs(champion, requested, data.train_ratings is not None):
             if stop.is_set():
                 raise Abandoned("stop requested before every challenger was trained")
-            candidates.append((name, fit_candidate(settings, data, config)))
+            tuned = kind == "auto" and config is None
+            candidate = tune(settings, data, list(models.GRIDS)) if tuned else fit_candidate(settings, data, kind, config)
+            candidates.append((name, candidate))
         name, best = max(candidates, key=lambda pair: pair[1].report.score)
         champion_recommender = Recommender(champion.load(), champion.version, settings.fuzzy_threshold, cache_size=0)
         champion_report = evaluate(champion_recommender, data.queries)
@@ -203,12 +209,22 @@ def _retrain(
         return {"result": "failed", "error": reason}
 
 
-def challenger_configs(champion: ModelVersion | None, params: dict[str, Any] | None) -> list[tuple[str, dict[str, Any]]]:
-    """The champion's configuration refit on current data, and a small grid around it."""
-    if params is not None:
-        return [("requested", params)]
-    base = content.restore_params(champion.manifest.get("params", {})) if champion else {}
-    return [("champion-refit", base)] + [(name, {**base, **change}) for name, change in GRID]
+def challenger_configs(
+    champion: ModelVersion, requested: tuple[str, dict[str, Any] | None] | None, has_interactions: bool
+) -> list[tuple[str, str, dict[str, Any] | None]]:
+    """(name, kind, params) of each challenger; kind "auto" with no params means "tune all kinds"."""
+    champion_kind = champion.manifest.get("kind", "tfidf")
+    if requested is not None:
+        kind, params = requested
+        if kind == "auto" and params is not None:
+            kind = champion_kind
+        return [("requested", kind, params)]
+    base = models.restore_params(champion.manifest.get("params", {}))
+    configs = [("champion-refit", champion_kind, base)]
+    configs += [(name, champion_kind, {**base, **change}) for name, change in GRID]
+    if has_interactions:
+        configs.append(("tuned", "auto", None))
+    return configs
 
 
 def data_key(data: TrainingData) -> str:
@@ -263,8 +279,9 @@ def _report(
         "candidates": [
             {
                 "name": candidate_name,
-                "params_changed": content.json_params(
-                    {k: v for k, v in c.params.items() if content.DEFAULT_PARAMS.get(k) != v}
+                "kind": c.kind,
+                "params_changed": models.json_params(
+                    {k: v for k, v in c.params.items() if models.DEFAULT_PARAMS.get(k) != v}
                 ),
                 "score": c.report.score,
                 "train_seconds": c.train_seconds,

@@ -29,16 +29,20 @@ def check_triggers(
     settings: Settings,
     summary: dict[str, Any],
     feedback: dict[str, Any],
-    champion_data: dict[str, Any],
+    champion: dict[str, Any],
     current_data: dict[str, Any],
 ) -> list[TriggerCheck]:
-    """All triggers for one tick: data quality, model performance, model age, data change."""
+    """All triggers for one tick: data quality, model performance, model age, data change.
+
+    `champion` is the champion's manifest; `current_data` the fingerprints of today's inputs.
+    """
     return [
         cold_start_rate(settings, summary),
         mean_similarity(settings, summary),
         negative_feedback(settings, feedback),
         model_age(settings, summary),
-        data_changed(settings, champion_data, current_data),
+        data_changed(settings, champion.get("data", {}), current_data),
+        unused_interactions(settings, champion.get("kind", "tfidf"), current_data),
     ]
 
 
@@ -103,3 +107,17 @@ def data_changed(settings: Settings, champion_data: dict[str, Any], current_data
     reason = ("changed since the champion was trained: " + "; ".join(details)) if changed else "same data as the champion"
     enabled = settings.trigger_data_change
     return TriggerCheck("data_changed", enabled, enabled and bool(changed), changed, "any change", reason)
+
+
+def unused_interactions(settings: Settings, champion_kind: str, current_data: dict[str, Any]) -> TriggerCheck:
+    """Ratings are available but the champion reads only text: a stronger kind may exist."""
+    available = "interactions" in current_data
+    fired = available and champion_kind == "tfidf"
+    if fired:
+        reason = "interactions are available but the champion (tfidf) does not use them"
+    elif available:
+        reason = f"the champion ({champion_kind}) uses the interactions"
+    else:
+        reason = "no interactions to use"
+    enabled = settings.trigger_unused_interactions
+    return TriggerCheck("unused_interactions", enabled, enabled and fired, champion_kind, "a kind that uses interactions", reason)

@@ -110,6 +110,7 @@ def _record(request: Request, result: RecommendResult, k: int, version: str, sta
             **_event_base(request, version, started),
             "status": 200,
             "method": method,
+            "match_id": result.match.id,
             "cold_start": result.cold_start,
             "k": k,
             "returned": len(scores),

@@ -26,7 +26,7 @@ def child(size: str, method: str) -> dict[str, float]:
     import numpy as np
     from sklearn.metrics.pairwise import cosine_similarity
 
-    from movie_r.models.content import build_pipeline, fit_pipeline
+    from movie_r.models.pipeline import build_pipeline, fit_pipeline
 
     if size == "default":
         from movie_r.data import load_catalog

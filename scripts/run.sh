@@ -14,8 +14,8 @@ fi
 export MOVIE_R_HOME=${MOVIE_R_HOME:-$PWD}
 
 if [ ! -L "$MOVIE_R_HOME/models/champion" ]; then
-  echo "no champion in $MOVIE_R_HOME/models: training the first one on the default data"
-  "$bin/movie-r" train -q
+  echo "no champion in $MOVIE_R_HOME/models: training a first TF-IDF one; the agent looks for better"
+  "$bin/movie-r" train --model tfidf -q
 fi
 
 "$bin/movie-r" serve & api=$!

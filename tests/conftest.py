@@ -9,7 +9,7 @@ import pytest
 
 from movie_r.data import load_catalog
 from movie_r.inference import Recommender
-from movie_r.models.content import build_pipeline, fit_pipeline
+from movie_r.models.pipeline import build_pipeline, fit_pipeline
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -48,7 +48,7 @@ def catalog_path(tmp_path: Path) -> Path:
 @pytest.fixture
 def small_recommender(catalog_path: Path) -> Recommender:
     catalog = load_catalog(catalog_path)
-    pipeline = fit_pipeline(build_pipeline({"recommender__n_neighbors": 5}), catalog.movies)
+    pipeline = fit_pipeline(build_pipeline("tfidf", {"recommender__n_neighbors": 5}), catalog.movies)
     return Recommender(pipeline, "test-version")
 
 

@@ -25,7 +25,7 @@ def test_train_then_recommend_on_a_user_catalogue(tmp_path: Path, catalog_path: 
     home = tmp_path / "home"
     trained = movie_r("train", "--catalog", str(catalog_path), "--no-interactions", home=home)
     assert trained.returncode == 0, trained.stderr
-    assert "(champion)" in trained.stdout
+    assert "(tfidf) champion" in trained.stdout
     assert "genre_precision@10" in trained.stdout
     answer = movie_r("recommend", "toy story", "-k", "3", "--json", home=home)
     body = json.loads(answer.stdout)

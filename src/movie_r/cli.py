@@ -20,6 +20,7 @@ from typing import Any
 from movie_r.errors import MovieRError
 from movie_r.evaluation import evaluate
 from movie_r.inference import Filters, Recommender, RecommendResult
+from movie_r.models.pipeline import KINDS
 from movie_r.registry import ModelVersion, Registry, utc_now
 from movie_r.settings import Settings
 from movie_r.telemetry import write_summary
@@ -62,6 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     sub = commands.add_parser("train", parents=[common, data], help="train a model version and print its scores")
+    sub.add_argument(
+        "--model", choices=["auto", *KINDS], default="auto",
+        help="model kind (default auto: with interactions, the best on a validation split; else tfidf)",
+    )  # fmt: skip
     sub.set_defaults(handler=cmd_train)
 
     sub = commands.add_parser("evaluate", parents=[common, data], help="score a version on the current data")
@@ -103,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--param", action="append", default=[], metavar="NAME=VALUE",
         help="train only this configuration, e.g. --param text__genre_weight=5 (repeatable; values are JSON)",
     )  # fmt: skip
+    sub.add_argument("--model", choices=["auto", *KINDS], help="train only this kind (auto: tune all kinds)")
     sub.add_argument("--wait", type=float, default=0, help="seconds to wait for another trainer to finish")
     sub.set_defaults(handler=cmd_retrain)
 
@@ -149,11 +155,15 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 def cmd_train(args: argparse.Namespace) -> int:
     settings = settings_from(args)
-    data = load_training_data(settings.catalog, settings.interactions, args.skip_invalid, args.skip_unknown)
+    data = load_training_data(
+        settings.catalog, settings.interactions, args.skip_invalid, args.skip_unknown, settings.metrics_dir
+    )
     registry = Registry(settings.models_dir)
     with registry.trainer_lock():
-        result = train(settings, data, registry=registry)
-    print(f"version {result.version.version}{' (champion)' if result.champion else ''}")
+        result = train(settings, data, args.model, registry=registry)
+    print(f"version {result.version.version} ({result.version.manifest['kind']}){' champion' if result.champion else ''}")
+    if result.version.manifest.get("selection"):
+        print(f"chosen: {result.version.manifest['selection']['reason']}")
     print(f"trained in {result.version.manifest['train_seconds']:.1f}s on {len(data.catalog)} movies")
     _print_metrics(result.report.metrics, result.report.score_name, result.report.n_queries)
     return 0
@@ -275,7 +285,8 @@ def cmd_retrain(args: argparse.Namespace) -> int:
     from agents.tick import run_tick
 
     params = dict(_parse_param(text) for text in args.param) if args.param else None
-    return _print_decision(run_tick(settings_from(args), force=args.force, params=params, lock_timeout=args.wait))
+    settings = settings_from(args)
+    return _print_decision(run_tick(settings, force=args.force, params=params, kind=args.model, lock_timeout=args.wait))
 
 
 def cmd_promote(args: argparse.Namespace) -> int:

@@ -27,6 +27,7 @@ CATALOG_REQUIRED = ("id", "title", "genre")
 INTERACTIONS_REQUIRED = ("user_id", "movie_id", "rating")
 NO_GENRE_MARKERS = {"(no genres listed)"}
 MAX_LISTED = 10  # offending rows named in one message before "and N more"
+POSITIVE_RATING = 4.0  # a rating at or above this means the user liked the movie
 
 _YEAR = re.compile(r"^\s*(\d{4})")
 _GENRE_SPLIT = re.compile(r"[|,]")

@@ -19,11 +19,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from movie_r.data import POSITIVE_RATING
 from movie_r.inference import Filters, Recommender
 from movie_r.progress import progress
 from movie_r.titles import normalise_title
 
-POSITIVE_RATING = 4.0
 TEST_FRACTION = 0.2
 CUTOFF = 10
 PROXY_SAMPLE = 1000

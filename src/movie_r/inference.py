@@ -169,11 +169,13 @@ class Recommender:
         keep = self._allowed(rows, filters) & (scores > 0)
         rows, scores = rows[keep][:k], scores[keep][:k]
         if len(rows) < k:  # filters ate the precomputed list: rank the whole catalogue once
-            all_scores = self.model.similarities_to(self.model.item_matrix_[row])
+            all_scores = self.model.row_scores(row)
             all_scores[row] = -np.inf
             rows, scores = self._best(all_scores, k, filters)
         match_terms = self._row_terms(row)
-        recommendations = [self._recommendation(r, s, match_terms, self.model.genres_[row]) for r, s in zip(rows, scores)]
+        recommendations = [
+            self._recommendation(r, s, match_terms, self.model.genres_[row], liked_with=row) for r, s in zip(rows, scores)
+        ]
         alternatives = [self._short(other) for other in others]
         return RecommendResult(query, match, False, alternatives, recommendations)
 
@@ -228,11 +230,20 @@ class Recommender:
         return keep
 
     def _recommendation(
-        self, row: int, score: float, terms: TermWeights | None, genres: tuple[str, ...], reasons: list[str] | None = None
+        self,
+        row: int,
+        score: float,
+        terms: TermWeights | None,
+        genres: tuple[str, ...],
+        reasons: list[str] | None = None,
+        liked_with: int | None = None,
     ) -> Recommendation:
         movie = self.movie(row)
         if reasons is None:
             reasons = self._reasons(row, terms, genres)
+            together = self.model.co_liked(liked_with, row) if liked_with is not None else 0
+            if together:
+                reasons.insert(0, f"liked by {together} people who liked {self.model.titles_[liked_with]}")
         return Recommendation(movie["id"], movie["title"], movie["year"], movie["genres"], round(float(score), 6), reasons)
 
     def _row_terms(self, row: int) -> TermWeights:

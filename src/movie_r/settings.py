@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     )
     neighbours: int = Field(100, ge=1, le=1000, description="Neighbours precomputed per movie.")
     fuzzy_threshold: float = Field(80.0, ge=0, le=100, description="Minimum rapidfuzz ratio for a fuzzy title match.")
+    min_coverage: float = Field(0.1, ge=0, le=1, description="Catalogue coverage a tuned model's lists must reach.")
     cache_size: int = Field(20_000, ge=0, description="Answers kept per loaded model (0 turns the cache off).")
     block_memory_mb: int = Field(256, ge=8, description="Memory budget of one block of the neighbour product.")
 
@@ -63,6 +64,7 @@ class Settings(BaseSettings):
     trigger_age: bool = Field(True, description="Retrain when the champion is too old.")
     max_age_hours: float = Field(168, gt=0, description="Champion age that triggers a retrain.")
     trigger_data_change: bool = Field(True, description="Retrain when the catalogue or interactions changed.")
+    trigger_unused_interactions: bool = Field(True, description="Retrain when ratings exist but the champion ignores them.")
     cooldown_hours: float = Field(6, ge=0, description="After a rejection, wait this long before retraining the same data.")
     promotion_margin: float = Field(0.0, ge=0, description="How much better a challenger must score to be promoted.")
     require_significant: bool = Field(False, description="Promote only if the bootstrap CI's lower bound is above 0.")

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import orjson
+import pandas as pd
 
 from movie_r.registry import Registry, write_json_atomic
 
@@ -31,6 +32,7 @@ EVENTS_DIR = "events"
 FEEDBACK_DIR = "feedback"
 SUMMARY_FILE = "summary.json"
 NEGATIVE_ACTIONS = frozenset({"dislike"})
+POSITIVE_ACTIONS = frozenset({"like", "watched"})
 
 
 class EventWriter:
@@ -121,6 +123,30 @@ def feedback_stats(feedback: Iterable[dict[str, Any]]) -> dict[str, Any]:
     total = sum(actions.values())
     negative = sum(actions[action] for action in NEGATIVE_ACTIONS)
     return {"total": total, "by_action": dict(actions), "negative_share": negative / total if total else 0.0}
+
+
+def feedback_positives(metrics_dir: Path) -> pd.DataFrame:
+    """Positive feedback as ratings the collaborative models can learn from.
+
+    Each liked (or watched) recommendation becomes a tiny pseudo-user who liked both the
+    movie the request resolved to and the recommended one, in that order — the same
+    "people who liked X also liked Y" evidence a rating history gives.
+    """
+    epoch = datetime.fromtimestamp(0, timezone.utc)
+    liked = [f for f in read_feedback(metrics_dir, epoch) if f.get("action") in POSITIVE_ACTIONS]
+    wanted = {f["request_id"] for f in liked}
+    matches = {
+        e["request_id"]: e["match_id"]
+        for e in read_events(metrics_dir, epoch)
+        if e.get("request_id") in wanted and e.get("match_id") is not None
+    }
+    rows = []
+    for feedback in liked:
+        source = matches.get(feedback["request_id"])
+        if source is not None and source != feedback["movie_id"]:
+            user = f"feedback:{feedback['request_id']}:{feedback['movie_id']}"
+            rows += [(user, int(source), 5.0, 0.0), (user, int(feedback["movie_id"]), 5.0, 1.0)]
+    return pd.DataFrame(rows, columns=["user_id", "movie_id", "rating", "timestamp"])
 
 
 def _read_json_lines(directory: Path, since: datetime) -> Iterator[dict[str, Any]]:

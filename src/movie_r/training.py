@@ -15,14 +15,16 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from movie_r.data import Catalog, Interactions, load_catalog, load_interactions
-from movie_r.evaluation import EvaluationReport, EvaluationSet, evaluate, proxy_sample, split_interactions
+from movie_r.evaluation import CUTOFF, EvaluationReport, EvaluationSet, Split, evaluate, proxy_sample, split_interactions
 from movie_r.inference import Recommender
-from movie_r.models import content
+from movie_r.models import pipeline as models
 from movie_r.registry import ModelVersion, Registry, new_version_id, utc_now
 from movie_r.settings import Settings
+from movie_r.telemetry import feedback_positives
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,17 @@ class TrainingData:
     catalog: Catalog
     interactions: Interactions | None
     queries: EvaluationSet
+    feedback: pd.DataFrame | None = None  # positive API feedback as ratings (training only)
+
+    @property
+    def train_ratings(self) -> pd.DataFrame | None:
+        """What models may learn from: the split's training part (never its test part) and feedback."""
+        if not isinstance(self.queries, Split):
+            return None
+        if self.feedback is None or self.feedback.empty:
+            return self.queries.train
+        known = self.feedback[self.feedback["movie_id"].isin(self.catalog.movies["id"])]
+        return pd.concat([self.queries.train, known], ignore_index=True)
 
     def fingerprints(self) -> dict[str, Any]:
         found = {"catalog": _fingerprint(self.catalog)}
@@ -52,9 +65,16 @@ class TrainResult:
 
 
 def load_training_data(
-    catalog: Path, interactions: Path | None, skip_invalid: bool = False, skip_unknown: bool = False
+    catalog: Path,
+    interactions: Path | None,
+    skip_invalid: bool = False,
+    skip_unknown: bool = False,
+    metrics_dir: Path | None = None,
 ) -> TrainingData:
-    """Load and validate everything a training run needs, before anything is written."""
+    """Load and validate everything a training run needs, before anything is written.
+
+    With `metrics_dir`, positive feedback the API recorded there joins the training ratings.
+    """
     loaded_catalog = load_catalog(catalog, skip_invalid=skip_invalid)
     loaded_interactions = (
         load_interactions(interactions, loaded_catalog, skip_unknown=skip_unknown) if interactions else None
@@ -63,27 +83,63 @@ def load_training_data(
         queries: EvaluationSet = split_interactions(loaded_interactions.ratings)
     else:
         queries = proxy_sample(loaded_catalog.movies)
-    return TrainingData(loaded_catalog, loaded_interactions, queries)
+    feedback = feedback_positives(metrics_dir) if metrics_dir is not None else None
+    return TrainingData(loaded_catalog, loaded_interactions, queries, feedback)
 
 
 @dataclass(frozen=True)
 class Candidate:
     """A fitted, evaluated pipeline that is not saved yet."""
 
+    kind: str
     params: dict[str, Any]
     pipeline: Pipeline
     report: EvaluationReport
     train_seconds: float
+    selection: dict[str, Any] | None = None  # how tuning chose `params`, when it did
 
 
-def fit_candidate(settings: Settings, data: TrainingData, params: dict[str, Any] | None = None) -> Candidate:
-    """Fit a content pipeline with `params` (over the defaults) and score it on `data.queries`."""
-    params = {**content.DEFAULT_PARAMS, "recommender__n_neighbors": settings.neighbours, **(params or {})}
+def fit_candidate(
+    settings: Settings, data: TrainingData, kind: str = "tfidf", params: dict[str, Any] | None = None
+) -> Candidate:
+    """Fit one pipeline of `kind` with `params` on the training data and score it on `data.queries`."""
+    params = {**models.DEFAULT_PARAMS, "recommender__n_neighbors": settings.neighbours, **models.KINDS[kind], **(params or {})}
     started = time.perf_counter()
-    pipeline = content.fit_pipeline(content.build_pipeline(params, settings.block_memory_mb), data.catalog.movies)
+    pipeline = models.fit_pipeline(
+        models.build_pipeline(kind, params, settings.block_memory_mb), data.catalog.movies, data.train_ratings
+    )
     train_seconds = time.perf_counter() - started
-    report = evaluate(Recommender(pipeline, "candidate", settings.fuzzy_threshold), data.queries)
-    return Candidate(params, pipeline, report, train_seconds)
+    report = evaluate(Recommender(pipeline, "candidate", settings.fuzzy_threshold, cache_size=0), data.queries)
+    return Candidate(kind, params, pipeline, report, train_seconds)
+
+
+def tune(settings: Settings, data: TrainingData, kinds: list[str]) -> Candidate:
+    """Pick kind and parameters on a validation split carved from the training interactions only.
+
+    Every grid point of every kind is fitted on the validation split's training part and
+    scored on its queries; the best (among those whose lists cover at least
+    `settings.min_coverage` of the catalogue) is refitted on all training interactions and
+    scored on the real test queries. Without interactions there is nothing to tune: TF-IDF.
+    """
+    if data.train_ratings is None:
+        return fit_candidate(settings, data, "tfidf")
+    validation = TrainingData(data.catalog, data.interactions, split_interactions(data.queries.train), data.feedback)
+    tried = []
+    for kind in kinds:
+        for params in models.GRIDS[kind]:
+            candidate = fit_candidate(settings, validation, kind, params)
+            tried.append({"kind": kind, "params": models.json_params(params), **candidate.report.metrics})
+            log.info("validation kind=%s params=%s %s=%.4f", kind, params, candidate.report.score_name, candidate.report.score)
+    score_name = f"ndcg@{CUTOFF}"
+    diverse = [t for t in tried if t["coverage"] >= settings.min_coverage] or tried
+    best = max(diverse, key=lambda t: t[score_name])
+    chosen = fit_candidate(settings, data, best["kind"], models.restore_params(best["params"]))
+    reason = (
+        f"{best['kind']} {best['params']} had the best validation {score_name}={best[score_name]:.4f} of {len(tried)} "
+        f"configurations with catalogue coverage >= {settings.min_coverage:.0%}"
+    )
+    selection = {"reason": reason, "validation": tried}
+    return Candidate(chosen.kind, chosen.params, chosen.pipeline, chosen.report, chosen.train_seconds, selection)
 
 
 def save_candidate(registry: Registry, candidate: Candidate, data: TrainingData, **extra: Any) -> ModelVersion:
@@ -92,8 +148,9 @@ def save_candidate(registry: Registry, candidate: Candidate, data: TrainingData,
     manifest = {
         "version": version,
         "created_at": utc_now().isoformat(),
-        "kind": content.KIND,
-        "params": content.json_params(candidate.params),
+        "kind": candidate.kind,
+        "params": models.json_params(candidate.params),
+        "selection": candidate.selection,
         "data": data.fingerprints(),
         "libraries": {"python": platform.python_version(), **{name: _version_of(name) for name in LIBRARIES}},
         "train_seconds": round(candidate.train_seconds, 3),
@@ -103,7 +160,7 @@ def save_candidate(registry: Registry, candidate: Candidate, data: TrainingData,
     }
     saved = registry.save(candidate.pipeline, manifest)
     report = candidate.report
-    registry.record("trained", version, kind=content.KIND, score=report.score, score_name=report.score_name)
+    registry.record("trained", version, kind=candidate.kind, score=report.score, score_name=report.score_name)
     log.info("trained version=%s %s=%.4f seconds=%.1f", version, report.score_name, report.score, candidate.train_seconds)
     return saved
 
@@ -111,12 +168,19 @@ def save_candidate(registry: Registry, candidate: Candidate, data: TrainingData,
 def train(
     settings: Settings,
     data: TrainingData,
+    kind: str = "auto",
     params: dict[str, Any] | None = None,
     registry: Registry | None = None,
 ) -> TrainResult:
-    """Fit, evaluate and save one version; it becomes champion if the home has none."""
+    """Fit, evaluate and save one version; it becomes champion if the home has none.
+
+    `kind="auto"` tunes every kind on validation data when interactions exist, else TF-IDF.
+    """
     registry = registry or Registry(settings.models_dir)
-    candidate = fit_candidate(settings, data, params)
+    if kind == "auto" and params is None:
+        candidate = tune(settings, data, list(models.GRIDS))
+    else:
+        candidate = fit_candidate(settings, data, "tfidf" if kind == "auto" else kind, params)
     saved = save_candidate(registry, candidate, data)
     became_champion = registry.champion_version() is None
     if became_champion:

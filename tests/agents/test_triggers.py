@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from movie_r.settings import Settings
 
-from agents.triggers import cold_start_rate, data_changed, mean_similarity, model_age, negative_feedback
+from agents.triggers import cold_start_rate, data_changed, mean_similarity, model_age, negative_feedback, unused_interactions
 
 SETTINGS = Settings(cold_start_rate_max=0.3, min_requests=50, mean_similarity_min=0.2, negative_feedback_max=0.4, min_feedback=20)
 
@@ -59,3 +59,10 @@ def test_data_change_names_the_input_and_row_counts() -> None:
     assert "catalog 10 -> 12 rows" in check.reason
     assert not data_changed(SETTINGS, before, {"catalog": {"sha256": "a", "rows": 10}}).fired
     assert data_changed(SETTINGS, before, {**before, "interactions": {"sha256": "c", "rows": 5}}).value == ["interactions"]
+
+
+def test_unused_interactions_fire_only_for_a_text_only_champion() -> None:
+    with_ratings = {"catalog": {"sha256": "a"}, "interactions": {"sha256": "b"}}
+    assert unused_interactions(SETTINGS, "tfidf", with_ratings).fired
+    assert not unused_interactions(SETTINGS, "hybrid", with_ratings).fired
+    assert not unused_interactions(SETTINGS, "tfidf", {"catalog": {"sha256": "a"}}).fired

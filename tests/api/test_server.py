@@ -25,7 +25,7 @@ def two_versions(trained_home: Settings) -> tuple[Settings, str, str]:
     """The champion and a second, newer version that is not champion yet."""
     registry = Registry(trained_home.models_dir)
     first = registry.champion_version()
-    second = train(trained_home, load_training_data(trained_home.catalog, None), {"text__genre_weight": 1})
+    second = train(trained_home, load_training_data(trained_home.catalog, None), params={"text__genre_weight": 1})
     return trained_home, first, second.version.version
 
 

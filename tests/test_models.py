@@ -1,0 +1,99 @@
+"""Every model kind: fits, recommends, survives pipeline.joblib, and the hybrid covers cold items."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from movie_r.data import load_catalog
+from movie_r.inference import Recommender
+from movie_r.models.pipeline import KINDS, build_pipeline, fit_pipeline
+from movie_r.registry import Registry, new_version_id
+
+from .conftest import write_csv
+
+N_MOVIES, N_CLUSTERS = 60, 4
+
+
+def clustered_ratings(seed: int = 0, users: int = 120, per_user: int = 8) -> pd.DataFrame:
+    """People like movies of one taste cluster (movie id modulo 4), in time order; content says nothing of it."""
+    rng = random.Random(seed)
+    rows = []
+    for user in range(users):
+        cluster = [m for m in range(1, N_MOVIES + 1) if m % N_CLUSTERS == user % N_CLUSTERS]
+        for t, movie in enumerate(rng.sample(cluster, per_user)):
+            rows.append((f"u{user}", movie, 5.0, float(t)))
+    return pd.DataFrame(rows, columns=["user_id", "movie_id", "rating", "timestamp"])
+
+
+def random_catalog(tmp_path: Path, extra: list[tuple] = ()) -> Path:
+    from movie_r.synthetic import synthetic_catalog, write_catalog_csv
+
+    movies = synthetic_catalog(N_MOVIES, seed=7)
+    path = write_catalog_csv(movies, tmp_path / "random.csv")
+    if extra:
+        frame = pd.read_csv(path)
+        frame = pd.concat([frame, pd.DataFrame(extra, columns=frame.columns)], ignore_index=True)
+        frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_each_kind_fits_recommends_and_reloads_from_pipeline_joblib(tmp_path: Path, kind: str) -> None:
+    catalog = load_catalog(random_catalog(tmp_path))
+    pipeline = fit_pipeline(build_pipeline(kind, {"recommender__n_neighbors": 10}), catalog.movies, clustered_ratings())
+    registry = Registry(tmp_path / "models")
+    saved = registry.save(pipeline, {"version": new_version_id(), "kind": kind})
+    reloaded = Recommender(registry.get(saved.version).load(), saved.version)
+    original = Recommender(pipeline)
+    first = int(catalog.movies["id"].iloc[0])
+    assert [r.id for r in reloaded.recommend(movie_id=first, k=5).recommendations] == [
+        r.id for r in original.recommend(movie_id=first, k=5).recommendations
+    ]
+    assert len(reloaded.recommend(movie_id=first, k=5).recommendations) == 5
+    assert reloaded.recommend("a story of robots and space", k=3).cold_start
+
+
+def test_collaborative_neighbours_follow_who_liked_what(tmp_path: Path) -> None:
+    catalog = load_catalog(random_catalog(tmp_path))
+    pipeline = fit_pipeline(build_pipeline("itemknn", {"recommender__n_neighbors": 10}), catalog.movies, clustered_ratings())
+    result = Recommender(pipeline).recommend(movie_id=4, k=5)
+    assert all(item.id % N_CLUSTERS == 0 for item in result.recommendations)
+    assert result.recommendations[0].reasons[0].startswith("liked by ")
+    assert "people who liked" in result.recommendations[0].reasons[0]
+
+
+def test_hybrid_answers_a_movie_nobody_rated_from_its_content(tmp_path: Path) -> None:
+    newcomer = (999, "Zyxx Returns", "Sci-Fi|Horror", "zyxx wakes again in the deep", 2030, 0.0)
+    sequel = (998, "Zyxx", "Sci-Fi|Horror", "the first zyxx story in the deep", 2029, 0.0)
+    catalog = load_catalog(random_catalog(tmp_path, [newcomer, sequel]))
+    pipeline = fit_pipeline(build_pipeline("hybrid", {"recommender__n_neighbors": 10}), catalog.movies, clustered_ratings())
+    model = pipeline[-1]
+    assert model.interaction_counts_[model.ids_.tolist().index(999)] == 0
+    result = Recommender(pipeline).recommend("Zyxx Returns", k=3)
+    assert result.match.id == 999 and not result.cold_start
+    assert result.recommendations[0].id == 998
+    assert any("zyxx" in reason for reason in result.recommendations[0].reasons)
+
+
+def test_unknown_collaborative_setting_is_refused(tmp_path: Path) -> None:
+    catalog = load_catalog(random_catalog(tmp_path))
+    with pytest.raises(ValueError, match="collaborative must be one of"):
+        fit_pipeline(build_pipeline("hybrid", {"recommender__collaborative": "svd"}), catalog.movies, clustered_ratings())
+
+
+def test_popularity_baseline_ranks_by_training_likes(tmp_path: Path) -> None:
+    catalog = load_catalog(random_catalog(tmp_path))
+    ratings = clustered_ratings()
+    pipeline = fit_pipeline(build_pipeline("popularity", {"recommender__n_neighbors": 10}), catalog.movies, ratings)
+    liked = ratings.groupby("movie_id").size()
+    shown = [item.id for item in Recommender(pipeline).recommend(movie_id=1, k=5).recommendations]
+    assert np.all(np.diff([liked.get(movie, 0) for movie in shown]) <= 0)
+
+
+def write_ratings(path: Path, ratings: pd.DataFrame) -> Path:
+    return write_csv(path, list(ratings.columns), ratings.itertuples(index=False))

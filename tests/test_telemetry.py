@@ -1,0 +1,49 @@
+"""Runtime events and feedback as the agent reads them."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from movie_r.registry import Registry
+from movie_r.telemetry import EventWriter, feedback_positives, feedback_stats, read_feedback, summarise, write_summary
+
+
+def emit(metrics: Path, **event) -> None:
+    writer = EventWriter(metrics / "events")
+    writer.emit({"ts": time.time(), "endpoint": "recommend", "status": 200, **event})
+    writer.flush()
+
+
+def feedback(metrics: Path, **event) -> None:
+    (metrics / "feedback").mkdir(parents=True, exist_ok=True)
+    with open(metrics / "feedback" / "host-1.jsonl", "a") as handle:
+        handle.write(json.dumps({"time": "2026-11-26T10:00:00+00:00", **event}) + "\n")
+
+
+def test_positive_feedback_becomes_a_co_like_of_the_matched_and_the_liked_movie(tmp_path: Path) -> None:
+    emit(tmp_path, request_id="r1", match_id=1, method="exact")
+    emit(tmp_path, request_id="r2", match_id=3, method="exact")
+    feedback(tmp_path, request_id="r1", movie_id=2, action="like")
+    feedback(tmp_path, request_id="r2", movie_id=4, action="dislike")
+    pairs = feedback_positives(tmp_path)
+    assert pairs[["movie_id", "rating"]].values.tolist() == [[1, 5.0], [2, 5.0]]
+    assert pairs["user_id"].nunique() == 1
+    stats = feedback_stats(read_feedback(tmp_path, since=datetime.fromtimestamp(0, timezone.utc)))
+    assert stats == {"total": 2, "by_action": {"like": 1, "dislike": 1}, "negative_share": 0.5}
+
+
+def test_summary_counts_cold_starts_and_unknown_queries(tmp_path: Path) -> None:
+    for query in ["dune 3", "dune 3", "arrival 2"]:
+        emit(tmp_path / "metrics", request_id=query, method="text", cold_start=True, query=query, latency_ms=2.0, model_version="v1")
+    emit(tmp_path / "metrics", request_id="x", method="exact", cold_start=False, mean_similarity=0.4, latency_ms=1.0, model_version="v1")
+    summary = write_summary(tmp_path / "metrics", Registry(tmp_path / "models"), window_hours=1)
+    assert (summary["requests"], summary["cold_starts"]) == (4, 3)
+    assert summary["cold_start_rate"] == 0.75
+    assert summary["top_unknown_queries"][0] == {"query": "dune 3", "count": 2}
+    assert summary["mean_similarity"] == 0.4
+    assert json.loads((tmp_path / "metrics" / "summary.json").read_text())["requests"] == 4
+    other = summarise([], Registry(tmp_path / "models"), 1, only_version="v2")
+    assert other["requests"] == 0
