@@ -6,6 +6,7 @@ what was looked at and why nothing happened as clearly as why something did.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -48,39 +49,53 @@ def check_triggers(
 
 def cold_start_rate(settings: Settings, summary: dict[str, Any]) -> TriggerCheck:
     value, served = summary.get("cold_start_rate", 0.0), summary.get("served", 0)
-    threshold = settings.cold_start_rate_max
-    if served < settings.min_requests:
-        reason = f"only {served} requests served by the champion (< {settings.min_requests}): too few to judge"
-        return TriggerCheck("cold_start_rate", settings.trigger_cold_start, False, value, threshold, reason)
-    fired = value > threshold
     unknown = ", ".join(repr(q["query"]) for q in summary.get("top_unknown_queries", [])[:3])
-    reason = (
-        f"cold-start rate {value:.2f} {'>' if fired else '<='} {threshold:.2f} over {served} requests"
-        + (f"; most asked unknown: {unknown}" if fired and unknown else "")
-    )
-    return TriggerCheck("cold_start_rate", settings.trigger_cold_start, settings.trigger_cold_start and fired, value, threshold, reason)
+
+    def describe(fired: bool) -> str:
+        reason = f"cold-start rate {value:.2f} {'>' if fired else '<='} {settings.cold_start_rate_max:.2f} over {served} requests"
+        return reason + (f"; most asked unknown: {unknown}" if fired and unknown else "")
+
+    return _measured(
+        "cold_start_rate", settings.trigger_cold_start, value, settings.cold_start_rate_max, True,
+        served, settings.min_requests, "requests served by the champion", describe,
+    )  # fmt: skip
 
 
 def mean_similarity(settings: Settings, summary: dict[str, Any]) -> TriggerCheck:
-    value, served = summary.get("mean_similarity"), summary.get("served", 0)
-    threshold = settings.mean_similarity_min
-    if served < settings.min_requests or value is None:
-        reason = f"only {served} requests served by the champion (< {settings.min_requests}): too few to judge"
-        return TriggerCheck("mean_similarity", settings.trigger_similarity, False, value, threshold, reason)
-    fired = value < threshold
-    reason = f"mean similarity of served lists {value:.3f} {'<' if fired else '>='} {threshold:.3f}"
-    return TriggerCheck("mean_similarity", settings.trigger_similarity, settings.trigger_similarity and fired, value, threshold, reason)
+    value, served, threshold = summary.get("mean_similarity"), summary.get("served", 0), settings.mean_similarity_min
+    return _measured(
+        "mean_similarity", settings.trigger_similarity, value, threshold, False,
+        served, settings.min_requests, "requests served by the champion",
+        lambda fired: f"mean similarity of served lists {value:.3f} {'<' if fired else '>='} {threshold:.3f}",
+    )  # fmt: skip
 
 
 def negative_feedback(settings: Settings, feedback: dict[str, Any]) -> TriggerCheck:
-    value, total = feedback.get("negative_share", 0.0), feedback.get("total", 0)
-    threshold = settings.negative_feedback_max
-    if total < settings.min_feedback:
-        reason = f"only {total} feedback events (< {settings.min_feedback}): too few to judge"
-        return TriggerCheck("negative_feedback", settings.trigger_feedback, False, value, threshold, reason)
-    fired = value > threshold
-    reason = f"share of negative feedback {value:.2f} {'>' if fired else '<='} {threshold:.2f} over {total} events"
-    return TriggerCheck("negative_feedback", settings.trigger_feedback, settings.trigger_feedback and fired, value, threshold, reason)
+    value, total, threshold = feedback.get("negative_share", 0.0), feedback.get("total", 0), settings.negative_feedback_max
+    return _measured(
+        "negative_feedback", settings.trigger_feedback, value, threshold, True,
+        total, settings.min_feedback, "feedback events",
+        lambda fired: f"share of negative feedback {value:.2f} {'>' if fired else '<='} {threshold:.2f} over {total} events",
+    )  # fmt: skip
+
+
+def _measured(
+    name: str,
+    enabled: bool,
+    value: float | None,
+    threshold: float,
+    fires_above: bool,
+    evidence: int,
+    minimum: int,
+    evidence_name: str,
+    describe: Callable[[bool], str],
+) -> TriggerCheck:
+    """A threshold on a measured rate, judged only with at least `minimum` observations."""
+    if evidence < minimum or value is None:
+        reason = f"only {evidence} {evidence_name} (< {minimum}): too few to judge"
+        return TriggerCheck(name, enabled, False, value, threshold, reason)
+    fired = value > threshold if fires_above else value < threshold
+    return TriggerCheck(name, enabled, enabled and fired, value, threshold, describe(fired))
 
 
 def model_age(settings: Settings, summary: dict[str, Any]) -> TriggerCheck:

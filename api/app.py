@@ -19,6 +19,7 @@ from api import catalogue, operations, recommend
 from api.champion import ChampionWatcher
 from api.feedback import FeedbackLog
 from api.metrics import ApiMetrics
+from api.problems import problem
 from api.schemas import Problem
 from movie_r.registry import Registry
 from movie_r.settings import Settings
@@ -147,7 +148,7 @@ async def validation_error(request: Request, exc: RequestValidationError) -> JSO
     detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
     if request.url.path == "/recommend":
         recommend.record_failure(request, 422, started=None)
-    return JSONResponse({"detail": detail, "request_id": request.state.request_id}, status_code=422)
+    return problem(request, 422, detail)
 
 
 async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:

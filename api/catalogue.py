@@ -5,18 +5,18 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import JSONResponse
 
+from api.problems import NO_CHAMPION, problem
 from api.schemas import Movie, MovieHit, Problem
 from movie_r.errors import UnknownMovieError
 from movie_r.inference import MAX_QUERY_LENGTH
 
 router = APIRouter(tags=["catalogue"])
 
-NO_CHAMPION = {"model": Problem, "description": "No champion model is loaded yet."}
+NO_CHAMPION_RESPONSE = {"model": Problem, "description": "No champion model is loaded yet."}
 
 
-@router.get("/movies", response_model=list[MovieHit], responses={503: NO_CHAMPION}, summary="Search titles")
+@router.get("/movies", response_model=list[MovieHit], responses={503: NO_CHAMPION_RESPONSE}, summary="Search titles")
 async def search_movies(
     request: Request,
     q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_LENGTH, description="A title prefix or words.")],
@@ -24,7 +24,7 @@ async def search_movies(
 ) -> Any:
     loaded = request.app.state.movie_r.watcher.current
     if loaded is None:
-        return _unavailable(request)
+        return problem(request, 503, NO_CHAMPION)
     recommender = loaded.recommender
     return [{**recommender.movie(row), "score": score} for row, score in recommender.titles.search(q, limit)]
 
@@ -32,18 +32,14 @@ async def search_movies(
 @router.get(
     "/movies/{movie_id}",
     response_model=Movie,
-    responses={404: {"model": Problem, "description": "No movie with that id."}, 503: NO_CHAMPION},
+    responses={404: {"model": Problem, "description": "No movie with that id."}, 503: NO_CHAMPION_RESPONSE},
     summary="One movie",
 )
 async def get_movie(request: Request, movie_id: Annotated[int, Path(description="Catalogue id.")]) -> Any:
     loaded = request.app.state.movie_r.watcher.current
     if loaded is None:
-        return _unavailable(request)
+        return problem(request, 503, NO_CHAMPION)
     try:
         return loaded.recommender.movie(loaded.recommender.row_index(movie_id))
     except UnknownMovieError as exc:
-        return JSONResponse({"detail": str(exc), "request_id": request.state.request_id}, status_code=404)
-
-
-def _unavailable(request: Request) -> JSONResponse:
-    return JSONResponse({"detail": "no champion model is loaded yet", "request_id": request.state.request_id}, status_code=503)
+        return problem(request, 404, str(exc))

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
+from api.problems import NO_CHAMPION, problem
 from api.schemas import Health, ModelInfo, Problem, Ready, Reloaded
 
 router = APIRouter(tags=["operations"])
@@ -44,7 +45,7 @@ async def model(request: Request) -> Any:
     watcher = request.app.state.movie_r.watcher
     loaded = watcher.current
     if loaded is None:
-        return JSONResponse({"detail": "no champion model is loaded yet", "request_id": request.state.request_id}, status_code=503)
+        return problem(request, 503, NO_CHAMPION)
     trained = datetime.fromisoformat(loaded.manifest["created_at"])
     return {
         "version": loaded.version,

@@ -11,6 +11,7 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from api.problems import NO_CHAMPION, problem
 from api.schemas import Feedback, FeedbackAccepted, Problem, RecommendQuery, RecommendResponse
 from movie_r.errors import QueryError, UnknownMovieError
 from movie_r.inference import MAX_QUERY_LENGTH, Filters, RecommendResult
@@ -36,7 +37,7 @@ async def recommend(request: Request, params: Annotated[RecommendQuery, Query()]
     state = request.app.state.movie_r
     loaded = state.watcher.current
     if loaded is None:
-        return record_failure(request, 503, started, "no champion model is loaded yet")
+        return record_failure(request, 503, started, NO_CHAMPION)
     try:
         filters = Filters(params.genre, params.year_min, params.year_max, _exclude_ids(params.exclude))
         result = loaded.recommender.recommend(params.movie, params.movie_id, params.k, filters)
@@ -65,9 +66,9 @@ def feedback(request: Request, body: Feedback) -> Any:
     state = request.app.state.movie_r
     loaded = state.watcher.current
     if loaded is None:
-        return _problem_response(request, 503, "no champion model is loaded yet")
+        return problem(request, 503, NO_CHAMPION)
     if body.movie_id not in loaded.recommender.row_of_id:
-        return _problem_response(request, 404, f"no movie with id {body.movie_id}")
+        return problem(request, 404, f"no movie with id {body.movie_id}")
     event = {
         "time": datetime.now(timezone.utc).isoformat(),
         "request_id": body.request_id,
@@ -79,7 +80,7 @@ def feedback(request: Request, body: Feedback) -> Any:
         state.feedback.append(event)
     except OSError as exc:
         log.error("feedback not recorded request_id=%s reason=%r", body.request_id, exc)
-        return _problem_response(request, 503, "feedback could not be recorded; try again later")
+        return problem(request, 503, "feedback could not be recorded; try again later")
     state.metrics.feedback.labels(body.action.value).inc()
     return FeedbackAccepted()
 
@@ -97,7 +98,7 @@ def record_failure(
             "query": request.query_params.get("movie", "")[:MAX_QUERY_LENGTH],
         }
     )
-    return _problem_response(request, status, detail)
+    return problem(request, status, detail)
 
 
 def _record(request: Request, result: RecommendResult, k: int, version: str, started: float) -> None:
@@ -154,7 +155,3 @@ def _exclude_ids(values: list[str]) -> frozenset[int]:
 
 def _problem(parameter: str, message: str) -> dict[str, Any]:
     return {"loc": ["query", parameter], "msg": message, "type": "value_error"}
-
-
-def _problem_response(request: Request, status: int, detail: Any) -> JSONResponse:
-    return JSONResponse({"detail": detail, "request_id": request.state.request_id}, status_code=status)

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from movie_r.evaluation import typo  # noqa: E402
 from movie_r.registry import Registry  # noqa: E402
-from tests.processes import movie_r_process, stop, wait_until, free_port  # noqa: E402
+from tests.processes import free_port, movie_r_process, stop, wait_until  # noqa: E402
 
 DESCRIPTIONS = [
     "space adventure with robots", "romantic comedy in paris", "dark crime thriller", "animated film for children",

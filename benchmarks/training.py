@@ -16,7 +16,6 @@ import resource
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 K = 100
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,7 @@ def test_tampered_artifact_is_refused_before_unpickling(tmp_path: Path, small_re
 
 def test_failed_write_leaves_no_version_behind(tmp_path: Path) -> None:
     registry = Registry(tmp_path / "models")
-    with pytest.raises(Exception):
+    with pytest.raises(pickle.PicklingError):
         registry.save(lambda: None, {"version": "v1"})  # a lambda cannot be pickled
     assert list(registry.versions_dir.iterdir()) == []
 

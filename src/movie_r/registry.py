@@ -12,7 +12,6 @@ A version is written into a hidden temporary directory and renamed into place, s
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import secrets

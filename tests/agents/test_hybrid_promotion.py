@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from agents.tick import run_tick
 from movie_r.registry import Registry
 from movie_r.settings import Settings
-
-from agents.tick import run_tick
 
 from ..conftest import write_csv
 from ..test_models import clustered_ratings, random_catalog, write_ratings

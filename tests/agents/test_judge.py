@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from agents.judge import Guardrail, decide, latency_check, paired_bootstrap
 from movie_r.evaluation import EvaluationReport
 from movie_r.settings import Settings
-
-from agents.judge import Guardrail, decide, latency_check, paired_bootstrap
 
 GREEN = [Guardrail("artifact", True, "ok")]
 
