@@ -34,7 +34,7 @@ def render_html(report: dict[str, Any]) -> str:
         for name in metrics
     )
     candidates = "".join(
-        f"<tr><td>{html.escape(c['name'])}</td><td><code>{html.escape(json.dumps(c['params_changed']))}</code></td>"
+        f"<tr><td>{html.escape(c['name'])} ({html.escape(c['kind'])})</td><td><code>{html.escape(json.dumps(c['params_changed']))}</code></td>"
         f"<td>{_number(c['score'])}</td><td>{c['train_seconds']:.1f} s</td></tr>"
         for c in report.get("candidates", [])
     )

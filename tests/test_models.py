@@ -97,3 +97,17 @@ def test_popularity_baseline_ranks_by_training_likes(tmp_path: Path) -> None:
 
 def write_ratings(path: Path, ratings: pd.DataFrame) -> Path:
     return write_csv(path, list(ratings.columns), ratings.itertuples(index=False))
+
+
+def test_auto_tuning_picks_on_validation_data_and_says_why(tmp_path: Path) -> None:
+    from movie_r.settings import Settings
+    from movie_r.training import load_training_data, tune
+
+    ratings = write_ratings(tmp_path / "r.csv", clustered_ratings())
+    settings = Settings(home=tmp_path, neighbours=10, min_coverage=0.0)
+    data = load_training_data(random_catalog(tmp_path), ratings)
+    chosen = tune(settings, data, ["tfidf", "itemknn"])
+    assert chosen.kind == "itemknn"
+    assert "best validation ndcg@10" in chosen.selection["reason"]
+    assert {row["kind"] for row in chosen.selection["validation"]} == {"tfidf", "itemknn"}
+    assert chosen.report.protocol == "interactions"

@@ -325,7 +325,7 @@ def _print_decision(decision: dict[str, Any]) -> int:
     print(f"{decision['time'][:19]}  {decision['verdict'].upper()}  (champion {decision.get('champion')})")
     for check in decision.get("triggers", []):
         mark = "FIRED" if check["fired"] else ("off" if not check["enabled"] else "ok")
-        print(f"    {mark:<6}{check['name']:<18}{check['reason']}")
+        print(f"    {mark:<6}{check['name']:<21}{check['reason']}")
     for reason in decision.get("reasons", []):
         print(f"  - {reason}")
     if outcome:
