@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -239,17 +240,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     # workers are new processes that build their settings from the environment
     os.environ["MOVIE_R_HOME"] = str(settings.home.resolve())
+    metrics_dir = None
     if settings.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="movie_r-prometheus-")
-    uvicorn.run(
-        "api.app:create_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        access_log=False,  # every /recommend is already an event in metrics/events
-        timeout_graceful_shutdown=10,
-    )
+        # prometheus-client's multiprocess mode: a fresh directory per server, removed after it
+        metrics_dir = tempfile.mkdtemp(prefix="movie_r-prometheus-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        uvicorn.run(
+            "api.app:create_app",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            access_log=False,  # every /recommend is already an event in metrics/events
+            timeout_graceful_shutdown=10,
+        )
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
 
 

@@ -95,3 +95,17 @@ def test_corrupt_version_is_refused_and_the_old_champion_keeps_serving(two_versi
         assert wait_until(lambda: httpx.get(f"{url}/ready").json()["model_version"] == second, timeout=5)
     finally:
         stop(process)
+
+
+def test_two_workers_share_one_metrics_view_and_write_their_own_event_files(trained_home: Settings) -> None:
+    process, url = start_api(trained_home.home, {"MOVIE_R_WORKERS": "2", "MOVIE_R_EVENTS_FLUSH_INTERVAL": "0.1"})
+    try:
+        assert wait_until(lambda: httpx.get(f"{url}/ready").status_code == 200, timeout=20)
+        for _ in range(60):  # a new connection each time, so both workers get some
+            assert httpx.get(f"{url}/recommend", params={"movie": "toy story"}).status_code == 200
+        text = httpx.get(f"{url}/metrics").text
+        assert 'movie_r_requests_total{endpoint="/recommend",outcome="200"} 60.0' in text
+        assert 'movie_r_model_reloads_total{result="success"} 2.0' in text  # each worker loaded the champion
+        assert wait_until(lambda: len(list((trained_home.metrics_dir / "events").glob("*.jsonl"))) == 2, timeout=5)
+    finally:
+        stop(process)
