@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import re
 import time
@@ -28,6 +29,7 @@ from movie_r.telemetry import EVENTS_DIR, EventWriter
 log = logging.getLogger("api")
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+GC_THRESHOLDS = (50_000, 50, 100)
 
 
 @dataclass
@@ -48,6 +50,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Fewer, larger young-generation collections: under wrk the default thresholds let
+        # full collections over the loaded model and answer cache set the p99 (114 ms -> 47 ms).
+        gc.set_threshold(*GC_THRESHOLDS)
         metrics = ApiMetrics()
         registry = Registry(settings.models_dir)
         state = AppState(

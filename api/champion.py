@@ -9,6 +9,7 @@ is freed when the last such request is done.
 
 from __future__ import annotations
 
+import gc
 import logging
 import random
 import threading
@@ -92,6 +93,7 @@ class ChampionWatcher:
                 self._refuse(target, f"{type(exc).__name__}: {exc}")
                 return False
             self.current = loaded
+            _settle_memory()
             self._refused = None
             self.reloads_ok += 1
             self.on_reload("success")
@@ -130,3 +132,15 @@ def warm_up(recommender: Recommender) -> None:
         recommender.recommend(typo(title, rng), k=10)
     recommender.recommend("a story of friendship and adventure", k=10)
     recommender.recommend(movie_id=int(recommender.model.ids_[0]), k=10)
+
+
+def _settle_memory() -> None:
+    """Collect what the old model left, then freeze the survivors (mostly the new model).
+
+    A model lives for hours; frozen, its objects are no longer rescanned by every full
+    collection, which set the p99 latency under load. Unfreezing first lets a previous
+    model that is garbage now be collected instead of pinned.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime, timezone
-from typing import Annotated, Any
+from typing import Any
 
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ValidationError
 
 from api.problems import NO_CHAMPION, problem
 from api.schemas import Feedback, FeedbackAccepted, Problem, RecommendQuery, RecommendResponse
@@ -26,15 +27,38 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """OpenAPI query parameters described by a pydantic model, for routes that validate it themselves."""
+    schema = model.model_json_schema()
+    return [
+        {
+            "name": name,
+            "in": "query",
+            "required": name in schema.get("required", []),
+            "description": field.get("description", ""),
+            "schema": {key: value for key, value in field.items() if key not in ("description", "title")},
+        }
+        for name, field in schema["properties"].items()
+    ]
+
+
 @router.get(
     "/recommend",
     response_model=None,
     responses={200: {"model": RecommendResponse, "description": "Movies like the one asked for."}, **ERRORS},
     summary="Movies similar to a title, an id, or a description",
+    openapi_extra={"parameters": query_parameters(RecommendQuery)},
 )
-async def recommend(request: Request, params: Annotated[RecommendQuery, Query()]) -> Response:
+async def recommend(request: Request) -> Response:
+    """Validates its query with one pydantic call instead of FastAPI's per-parameter dependency
+    solving, which cost a fifth of the route's time under load (py-spy); same model, same 422s."""
     started = time.perf_counter()
     state = request.app.state.movie_r
+    try:
+        params = RecommendQuery.model_validate(_query_values(request))
+    except ValidationError as exc:
+        detail = [{"loc": ["query", *error["loc"][:1]], "msg": error["msg"], "type": error["type"]} for error in exc.errors()]
+        return record_failure(request, 422, started, detail)
     loaded = state.watcher.current
     if loaded is None:
         return record_failure(request, 503, started, NO_CHAMPION)
@@ -137,6 +161,14 @@ def _event_base(request: Request, version: str | None, started: float | None) ->
         "model_version": version,
         "latency_ms": (time.perf_counter() - started) * 1000 if started is not None else None,
     }
+
+
+def _query_values(request: Request) -> dict[str, Any]:
+    """Query parameters as the model expects them: the last value of each, every `exclude`."""
+    values: dict[str, Any] = dict(request.query_params)
+    if "exclude" in values:
+        values["exclude"] = request.query_params.getlist("exclude")
+    return values
 
 
 def _exclude_ids(values: list[str]) -> frozenset[int]:
