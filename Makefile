@@ -30,6 +30,7 @@ run: $(STAMP)
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/training.py
 	$(BIN)/python benchmarks/api_load.py
+	$(BIN)/python benchmarks/quality.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache src/*.egg-info

@@ -18,12 +18,12 @@ from typing import Any
 
 from filelock import Timeout
 
-from agents.judge import Guardrail, decide, latency_check, p95_latency_ms, smoke_check
+from agents.judge import Guardrail, Verdict, decide, latency_check, p95_latency_ms, smoke_check
 from agents.promotion import apply_retention, promote
 from agents.report import write_report
 from agents.triggers import check_triggers
 from movie_r.errors import DataError, MovieRError
-from movie_r.evaluation import evaluate
+from movie_r.evaluation import EvaluationReport, evaluate
 from movie_r.inference import Recommender
 from movie_r.models import pipeline as models
 from movie_r.registry import ModelVersion, Registry, append_json_line, read_json_lines, utc_now
@@ -268,8 +268,8 @@ def _report(
     name: str,
     candidates: list[tuple[str, Candidate]],
     champion: ModelVersion,
-    champion_report: Any,
-    verdict: Any,
+    champion_report: EvaluationReport,
+    verdict: Verdict,
     data: TrainingData,
 ) -> dict[str, Any]:
     return {

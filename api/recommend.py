@@ -110,7 +110,7 @@ def feedback(request: Request, body: Feedback) -> Any:
 
 
 def record_failure(
-    request: Request, status: int, started: float | None, detail: Any = None, version: str | None = None
+    request: Request, status: int, started: float, detail: Any = None, version: str | None = None
 ) -> JSONResponse:
     """Answer a failed /recommend and keep its runtime event, like a served one."""
     state = request.app.state.movie_r
@@ -151,7 +151,7 @@ def _record(request: Request, result: RecommendResult, k: int, version: str, sta
         state.metrics.similarity.observe(mean)
 
 
-def _event_base(request: Request, version: str | None, started: float | None) -> dict[str, Any]:
+def _event_base(request: Request, version: str | None, started: float) -> dict[str, Any]:
     now = time.time()
     return {
         "time": datetime.fromtimestamp(now, timezone.utc).isoformat(),
@@ -159,7 +159,7 @@ def _event_base(request: Request, version: str | None, started: float | None) ->
         "endpoint": "recommend",
         "request_id": request.state.request_id,
         "model_version": version,
-        "latency_ms": (time.perf_counter() - started) * 1000 if started is not None else None,
+        "latency_ms": (time.perf_counter() - started) * 1000,
     }
 
 

@@ -83,3 +83,17 @@ def test_unusable_requests_name_their_parameter(small_recommender: Recommender, 
     with pytest.raises(QueryError) as caught:
         small_recommender.recommend(**{"k": 5, **kwargs})
     assert caught.value.parameter == parameter
+
+
+@pytest.mark.parametrize("text", ["space adventure with robots", "ROBOT robot love, in SPACE!", "qwzx", "toy story 2"])
+def test_the_fast_query_vector_equals_the_pipeline_transform(small_recommender: Recommender, text: str) -> None:
+    import math
+
+    from movie_r.features import QueryVectorizer
+
+    expected = small_recommender.pipeline[:-1].transform(
+        {"title": [text], "genres": [()], "overview": [text], "year": [math.nan]}
+    )
+    fast = QueryVectorizer(small_recommender.pipeline)(text)
+    assert fast.shape == expected.shape
+    assert abs(fast - expected).max() < 1e-6

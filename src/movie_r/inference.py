@@ -17,7 +17,7 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 
 from movie_r.errors import QueryError, UnknownMovieError
-from movie_r.features import genre_token
+from movie_r.features import QueryVectorizer, genre_token
 from movie_r.titles import TitleIndex
 
 TermWeights = tuple[np.ndarray, np.ndarray]  # sorted term indices of a TF-IDF row, and their weights
@@ -114,6 +114,7 @@ class Recommender:
         self.terms = pipeline.named_steps["tfidf"].get_feature_names_out()
         self._by_popularity = np.argsort(-self.model.popularity_, kind="stable")
         self._genre_tokens = {genre_token(g): g for genres in self.model.genres_ for g in genres}
+        self._query_vector = QueryVectorizer(pipeline)
         self._cached = functools.lru_cache(maxsize=cache_size)(self._recommend)
 
     def __len__(self) -> int:
@@ -180,8 +181,7 @@ class Recommender:
         return RecommendResult(query, match, False, alternatives, recommendations)
 
     def _cold_start(self, query: str, k: int, filters: Filters) -> RecommendResult:
-        columns = {"title": [query], "genres": [()], "overview": [query], "year": [math.nan]}
-        vector = self.pipeline[:-1].transform(columns)
+        vector = self._query_vector(query)
         if vector.nnz:
             rows, scores = self._best(self.model.similarities_to(vector), k, filters)
             if len(rows):

@@ -7,6 +7,8 @@ only sees what is left (typos), over keys normalised once when the index is buil
 
 from __future__ import annotations
 
+import bisect
+import math
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -72,7 +74,8 @@ class TitleIndex:
                 by_key.setdefault(key, []).append(row)
         self._popularity = np.asarray(popularity, dtype=float)
         self._rows = {key: tuple(sorted(rows, key=lambda r: -self._popularity[r])) for key, rows in by_key.items()}
-        self._keys = list(self._rows)
+        self._keys = sorted(self._rows, key=len)  # by length, so fuzzy lookup can skip impossible ones
+        self._key_lengths = [len(key) for key in self._keys]
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -84,11 +87,21 @@ class TitleIndex:
             return None
         if key in self._rows:
             return TitleMatch(self._rows[key], "exact", 100.0)
-        best = process.extractOne(key, self._keys, scorer=fuzz.ratio, score_cutoff=self.fuzzy_threshold)
+        best = process.extractOne(key, self._candidates(len(key)), scorer=fuzz.ratio, score_cutoff=self.fuzzy_threshold)
         if best is None:
             return None
         matched_key, score, _ = best
         return TitleMatch(self._rows[matched_key], "fuzzy", round(float(score), 2))
+
+    def _candidates(self, length: int) -> list[str]:
+        """Keys long enough and short enough to reach the threshold at all.
+
+        `fuzz.ratio` is 2*matches/(a+b)*100, so it reaches t only if min/max length >= t/(200-t).
+        """
+        bound = self.fuzzy_threshold / (200.0 - self.fuzzy_threshold)
+        low = bisect.bisect_left(self._key_lengths, math.ceil(length * bound))
+        high = bisect.bisect_right(self._key_lengths, math.floor(length / bound) if bound > 0 else math.inf)
+        return self._keys[low:high]
 
     def search(self, query: str, limit: int = 10) -> list[tuple[int, float]]:
         """Rows whose titles start with `query` (by popularity), then fuzzy look-alikes, for autocomplete."""
