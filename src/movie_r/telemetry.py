@@ -33,6 +33,7 @@ FEEDBACK_DIR = "feedback"
 SUMMARY_FILE = "summary.json"
 NEGATIVE_ACTIONS = frozenset({"dislike"})
 POSITIVE_ACTIONS = frozenset({"like", "watched"})
+RATING_COLUMNS = ["user_id", "movie_id", "rating", "timestamp"]
 
 
 class EventWriter:
@@ -134,6 +135,8 @@ def feedback_positives(metrics_dir: Path) -> pd.DataFrame:
     """
     epoch = datetime.fromtimestamp(0, timezone.utc)
     liked = [f for f in read_feedback(metrics_dir, epoch) if f.get("action") in POSITIVE_ACTIONS]
+    if not liked:
+        return pd.DataFrame(columns=RATING_COLUMNS)
     wanted = {f["request_id"] for f in liked}
     matches = {
         e["request_id"]: e["match_id"]
@@ -146,7 +149,7 @@ def feedback_positives(metrics_dir: Path) -> pd.DataFrame:
         if source is not None and source != feedback["movie_id"]:
             user = f"feedback:{feedback['request_id']}:{feedback['movie_id']}"
             rows += [(user, int(source), 5.0, 0.0), (user, int(feedback["movie_id"]), 5.0, 1.0)]
-    return pd.DataFrame(rows, columns=["user_id", "movie_id", "rating", "timestamp"])
+    return pd.DataFrame(rows, columns=RATING_COLUMNS)
 
 
 def _read_json_lines(directory: Path, since: datetime) -> Iterator[dict[str, Any]]:
