@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 settings.metrics_dir / EVENTS_DIR,
                 flush_interval=settings.events_flush_interval,
                 rotate_bytes=settings.events_rotate_mb << 20,
+                retention_days=settings.events_retention_days,
             ),
             metrics=metrics,
             feedback=FeedbackLog(settings.feedback_dir),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -47,3 +48,18 @@ def test_summary_counts_cold_starts_and_unknown_queries(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "metrics" / "summary.json").read_text())["requests"] == 4
     other = summarise([], Registry(tmp_path / "models"), 1, only_version="v2")
     assert other["requests"] == 0
+
+
+def test_events_rotate_by_size_and_old_rotated_files_expire(tmp_path: Path) -> None:
+    directory = tmp_path / "events"
+    writer = EventWriter(directory, rotate_bytes=200, retention_days=1)
+    expired = directory / "old-host-1.1000.jsonl"
+    directory.mkdir()
+    expired.write_text("{}\n")
+    os.utime(expired, (time.time() - 3 * 86400,) * 2)
+    for i in range(20):
+        writer.emit({"ts": time.time(), "i": i, "padding": "x" * 40})
+        writer.flush()
+    rotated = [p for p in directory.glob("*.*.jsonl")]
+    assert rotated and not expired.exists()
+    assert writer.path.exists() and writer.written == 20 and writer.dropped == 0

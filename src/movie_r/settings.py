@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = Field(None, description="Bearer token for /admin/*; unset disables them.")
     events_flush_interval: float = Field(1.0, gt=0, description="Seconds between flushes of buffered events.")
     events_rotate_mb: int = Field(50, ge=1, description="Size at which an events file is rotated.")
+    events_retention_days: float = Field(14, gt=0, description="Rotated events files older than this are deleted.")
     summary_window_hours: float = Field(24.0, gt=0, description="Window aggregated into metrics/summary.json.")
 
     agent_interval_seconds: float = Field(600, gt=0, description="Seconds between agent ticks.")

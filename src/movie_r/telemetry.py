@@ -45,10 +45,12 @@ class EventWriter:
         flush_interval: float = 1.0,
         rotate_bytes: int = 50 << 20,
         max_buffer: int = 100_000,
+        retention_days: float = 14.0,
     ) -> None:
         self.directory = Path(directory)
         self.flush_interval = flush_interval
         self.rotate_bytes = rotate_bytes
+        self.retention_days = retention_days
         self.max_buffer = max_buffer
         self.path = self.directory / f"{socket.gethostname()}-{os.getpid()}.jsonl"
         self.dropped = 0
@@ -102,6 +104,17 @@ class EventWriter:
             return
         if size >= self.rotate_bytes:
             os.rename(self.path, self.path.with_name(f"{self.path.stem}.{time.time_ns()}.jsonl"))
+            self._remove_expired()
+
+    def _remove_expired(self) -> None:
+        """Delete rotated files (any process's) last written before the retention period."""
+        horizon = time.time() - self.retention_days * 86400
+        for path in self.directory.glob("*.*.jsonl"):  # rotated: <host>-<pid>.<ns>.jsonl
+            try:
+                if path.stat().st_mtime < horizon:
+                    path.unlink()
+            except OSError:
+                continue  # another process removed it first
 
     def _run(self) -> None:
         while not self._stop.wait(self.flush_interval):
