@@ -41,7 +41,7 @@ def render_html(report: dict[str, Any]) -> str:
     verdict = report["verdict"]
     reasons = "".join(f"<li>{html.escape(reason)}</li>" for reason in verdict["reasons"])
     guardrails = "".join(
-        f"<li>{'✅' if g['passed'] else '❌'} {html.escape(g['name'])}: {html.escape(g['detail'])}</li>" for g in verdict["guardrails"]
+        f"<li><b>{'pass' if g['passed'] else 'FAIL'}</b> {html.escape(g['name'])}: {html.escape(g['detail'])}</li>" for g in verdict["guardrails"]
     )
     data = "".join(
         f"<tr><td>{html.escape(name)}</td><td>{html.escape(str(d.get('path')))}</td><td>{d.get('rows')}</td>"
