@@ -59,8 +59,10 @@ def test_cold_start_traffic_triggers_a_retrain_and_the_record_says_why(tmp_path:
     assert decision["verdict"] == "retrain"
     assert any("cold-start rate 1.00 > 0.30 over 30 requests" in reason for reason in decision["reasons"])
     assert decision["outcome"]["result"] in ("promoted", "rejected")
-    assert Path(decision["outcome"]["report"]).is_file()
-    assert Path(decision["outcome"]["report"]).with_suffix(".json").is_file()
+    page = Path(decision["outcome"]["report"]).read_text()
+    assert "<svg" in page and decision["outcome"]["result"].upper() in page and "genre_precision@10" in page
+    report = json.loads(Path(decision["outcome"]["report"]).with_suffix(".json").read_text())
+    assert report["champion"]["evaluation"]["n_queries"] == report["challenger"]["evaluation"]["n_queries"]
 
 
 def test_better_challenger_is_promoted_and_worse_is_rejected(tmp_path: Path, catalog_path: Path) -> None:
