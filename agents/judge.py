@@ -53,7 +53,7 @@ def paired_bootstrap(champion: list[float], challenger: list[float], seed: int =
 
 
 def p95_latency_ms(recommender: Recommender, queries: list[dict[str, Any]]) -> float:
-    """p95 of uncached recommend calls over `queries` (the caller passes a cache-less model)."""
+    """p95 of recommend calls over `queries` (nothing is cached in the library)."""
     timings = []
     for query in queries:
         started = time.perf_counter()

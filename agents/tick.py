@@ -166,7 +166,7 @@ def _retrain(
             candidate = tune(settings, data, list(models.GRIDS)) if tuned else fit_candidate(settings, data, kind, config)
             candidates.append((name, candidate))
         name, best = max(candidates, key=lambda pair: pair[1].report.score)
-        champion_recommender = Recommender(champion.load(), champion.version, settings.fuzzy_threshold, cache_size=0)
+        champion_recommender = Recommender(champion.load(), champion.version, settings.fuzzy_threshold)
         champion_report = evaluate(champion_recommender, data.queries)
         if stop.is_set():
             raise Abandoned("stop requested before the challenger was saved")
@@ -250,7 +250,7 @@ def _guardrails(
     settings: Settings, registry: Registry, saved: ModelVersion, data: TrainingData, champion: Recommender
 ) -> list[Guardrail]:
     try:
-        challenger = Recommender(registry.get(saved.version).load(), saved.version, settings.fuzzy_threshold, cache_size=0)
+        challenger = Recommender(registry.get(saved.version).load(), saved.version, settings.fuzzy_threshold)
     except MovieRError as exc:
         return [Guardrail("artifact", False, str(exc))]
     movies = data.catalog.movies.sort_values("popularity", ascending=False, kind="stable")

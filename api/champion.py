@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from api.answers import AnswerCache
 from movie_r.errors import MovieRError
 from movie_r.evaluation import typo
 from movie_r.inference import Recommender
@@ -31,10 +32,11 @@ WARMUP_QUERIES = 3
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A champion ready to serve, with what /model reports about it."""
+    """A champion ready to serve, its answer cache, and what /model reports about it."""
 
     recommender: Recommender
     manifest: dict[str, Any]
+    answers: AnswerCache
     loaded_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
     @property
@@ -103,10 +105,10 @@ class ChampionWatcher:
     def _load(self, version: str) -> LoadedModel:
         started = time.perf_counter()
         model_version = self.registry.get(version)
-        recommender = Recommender(model_version.load(), version, self.fuzzy_threshold, self.cache_size)
+        recommender = Recommender(model_version.load(), version, self.fuzzy_threshold)
         warm_up(recommender)
         log.info("champion loaded version=%s seconds=%.2f movies=%d", version, time.perf_counter() - started, len(recommender))
-        return LoadedModel(recommender, model_version.manifest)
+        return LoadedModel(recommender, model_version.manifest, AnswerCache(recommender, self.cache_size))
 
     def _refuse(self, version: str, reason: str) -> None:
         self._refused = version

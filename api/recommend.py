@@ -7,15 +7,15 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 
+from api.answers import Answer, response_body
 from api.problems import NO_CHAMPION, problem
 from api.schemas import Feedback, FeedbackAccepted, Problem, RecommendQuery, RecommendResponse
 from movie_r.errors import QueryError, UnknownMovieError
-from movie_r.inference import MAX_QUERY_LENGTH, Filters, RecommendResult
+from movie_r.inference import MAX_QUERY_LENGTH, Filters, validate_query
 
 log = logging.getLogger("api.recommend")
 router = APIRouter(tags=["recommend"])
@@ -64,16 +64,15 @@ async def recommend(request: Request) -> Response:
         return record_failure(request, 503, started, NO_CHAMPION)
     try:
         filters = Filters(params.genre, params.year_min, params.year_max, _exclude_ids(params.exclude))
-        result = loaded.recommender.recommend(params.movie, params.movie_id, params.k, filters)
+        validate_query(params.movie, params.movie_id, params.k)
+        answer = loaded.answers.get(params.movie, params.movie_id, params.k, filters)
     except QueryError as exc:
         return record_failure(request, 422, started, [_problem(exc.parameter, exc.message)], loaded.version)
     except UnknownMovieError as exc:
         return record_failure(request, 404, started, str(exc), loaded.version)
-    request_id = request.state.request_id
-    body = {"request_id": request_id, "model_version": loaded.version, **result.to_dict()}
-    _record(request, result, params.k, loaded.version, started)
+    _record(request, answer, params.k, loaded.version, started)
     return Response(
-        orjson.dumps(body),
+        response_body(request.state.request_id, loaded.version, answer),
         media_type="application/json",
         headers={"x-model-version": loaded.version},
     )
@@ -125,30 +124,27 @@ def record_failure(
     return problem(request, status, detail)
 
 
-def _record(request: Request, result: RecommendResult, k: int, version: str, started: float) -> None:
+def _record(request: Request, answer: Answer, k: int, version: str, started: float) -> None:
     state = request.app.state.movie_r
-    scores = [item.score for item in result.recommendations]
-    method = result.match.method
-    mean = sum(scores) / len(scores) if scores and method != "popular" else None
     state.events.emit(
         {
             **_event_base(request, version, started),
             "status": 200,
-            "method": method,
-            "match_id": result.match.id,
-            "cold_start": result.cold_start,
+            "method": answer.method,
+            "match_id": answer.match_id,
+            "cold_start": answer.cold_start,
             "k": k,
-            "returned": len(scores),
-            "top1_similarity": scores[0] if scores and method != "popular" else None,
-            "mean_similarity": mean,
-            "query": result.query if result.cold_start else None,
+            "returned": answer.returned,
+            "top1_similarity": answer.top1_similarity,
+            "mean_similarity": answer.mean_similarity,
+            "query": answer.query,
         }
     )
-    state.metrics.matches.labels(method).inc()
-    if result.cold_start:
-        state.metrics.cold_starts.labels(method).inc()
-    if mean is not None:
-        state.metrics.similarity.observe(mean)
+    state.metrics.matches.labels(answer.method).inc()
+    if answer.cold_start:
+        state.metrics.cold_starts.labels(answer.method).inc()
+    if answer.mean_similarity is not None:
+        state.metrics.similarity.observe(answer.mean_similarity)
 
 
 def _event_base(request: Request, version: str | None, started: float) -> dict[str, Any]:

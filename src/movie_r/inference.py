@@ -7,7 +7,6 @@ so the API and its metrics can tell a catalogue gap from a typo.
 
 from __future__ import annotations
 
-import functools
 import math
 import unicodedata
 from dataclasses import asdict, dataclass, field
@@ -25,7 +24,6 @@ TermWeights = tuple[np.ndarray, np.ndarray]  # sorted term indices of a TF-IDF r
 MAX_QUERY_LENGTH = 200
 MAX_K = 100
 REASON_TERMS = 3
-CACHE_SIZE = 20_000
 
 
 @dataclass(frozen=True)
@@ -73,11 +71,6 @@ class RecommendResult:
     recommendations: list[Recommendation] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        """The response body as plain data; built once per (cached) result, so treat it as read-only."""
-        return self._as_dict
-
-    @functools.cached_property
-    def _as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -97,15 +90,9 @@ def validate_query(query: str | None, movie_id: int | None, k: int) -> None:
 
 
 class Recommender:
-    """Inference over one fitted pipeline; cheap to query from many threads at once.
+    """Inference over one fitted pipeline; safe to query from many threads at once."""
 
-    Answers are cached per (query, id, k, filters): a model never changes once loaded, and
-    real traffic repeats itself, so popular requests cost a dictionary lookup.
-    """
-
-    def __init__(
-        self, pipeline: Pipeline, version: str = "unversioned", fuzzy_threshold: float = 80.0, cache_size: int = CACHE_SIZE
-    ) -> None:
+    def __init__(self, pipeline: Pipeline, version: str = "unversioned", fuzzy_threshold: float = 80.0) -> None:
         self.pipeline = pipeline
         self.version = version
         self.model = pipeline[-1]
@@ -115,7 +102,6 @@ class Recommender:
         self._by_popularity = np.argsort(-self.model.popularity_, kind="stable")
         self._genre_tokens = {genre_token(g): g for genres in self.model.genres_ for g in genres}
         self._query_vector = QueryVectorizer(pipeline)
-        self._cached = functools.lru_cache(maxsize=cache_size)(self._recommend)
 
     def __len__(self) -> int:
         return len(self.model.ids_)
@@ -123,12 +109,9 @@ class Recommender:
     def recommend(
         self, query: str | None = None, movie_id: int | None = None, k: int = 10, filters: Filters | None = None
     ) -> RecommendResult:
-        """Resolve `query` (or `movie_id`) and return up to `k` movies like it.
-
-        The result is shared with later identical requests: treat it as read-only.
-        """
+        """Resolve `query` (or `movie_id`) and return up to `k` movies like it."""
         validate_query(query, movie_id, k)
-        return self._cached(query, movie_id, k, filters or Filters())
+        return self._recommend(query, movie_id, k, filters or Filters())
 
     def popular_rows(self) -> np.ndarray:
         """Catalogue rows, most popular first."""

@@ -109,7 +109,7 @@ def fit_candidate(
         models.build_pipeline(kind, params, settings.block_memory_mb), data.catalog.movies, data.train_ratings
     )
     train_seconds = time.perf_counter() - started
-    report = evaluate(Recommender(pipeline, "candidate", settings.fuzzy_threshold, cache_size=0), data.queries)
+    report = evaluate(Recommender(pipeline, "candidate", settings.fuzzy_threshold), data.queries)
     return Candidate(kind, params, pipeline, report, train_seconds)
 
 
