@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from movie_r.registry import write_json_atomic
+from movie_r.registry import write_json_atomic, write_text_atomic
 
 BAR_WIDTH, BAR_GAP, CHART_HEIGHT = 28, 70, 220
 COLOURS = {"champion": "#7a869a", "challenger": "#2f80ed"}
@@ -18,9 +18,7 @@ def write_report(reports_dir: Path, version: str, report: dict[str, Any]) -> tup
     json_path = reports_dir / f"{version}.json"
     html_path = reports_dir / f"{version}.html"
     write_json_atomic(json_path, report)
-    temporary = html_path.with_name(f".{html_path.name}.tmp")
-    temporary.write_text(render_html(report))
-    temporary.replace(html_path)
+    write_text_atomic(html_path, render_html(report))
     return json_path, html_path
 
 

@@ -111,13 +111,7 @@ class Recommender:
     ) -> RecommendResult:
         """Resolve `query` (or `movie_id`) and return up to `k` movies like it."""
         validate_query(query, movie_id, k)
-        return self._recommend(query, movie_id, k, filters or Filters())
-
-    def popular_rows(self) -> np.ndarray:
-        """Catalogue rows, most popular first."""
-        return self._by_popularity
-
-    def _recommend(self, query: str | None, movie_id: int | None, k: int, filters: Filters) -> RecommendResult:
+        filters = filters or Filters()
         if movie_id is not None:
             row = self.row_index(movie_id)
             match = Match(movie_id, self.model.titles_[row], "exact", 100.0)
@@ -128,6 +122,10 @@ class Recommender:
             match = Match(int(self.model.ids_[row]), self.model.titles_[row], found.method, found.score)
             return self._from_row(query, row, match, found.rows[1:], k, filters)
         return self._cold_start(query, k, filters)
+
+    def popular_rows(self) -> np.ndarray:
+        """Catalogue rows, most popular first."""
+        return self._by_popularity
 
     def row_index(self, movie_id: int) -> int:
         try:

@@ -92,7 +92,7 @@ class Registry:
             staging.chmod(0o755)  # mkdtemp makes it private; API replicas may run as other users
             joblib.dump(pipeline, staging / ARTIFACT)
             manifest = {**manifest, "artifact_sha256": file_fingerprint(staging / ARTIFACT)}
-            _write_json(staging / MANIFEST, manifest)
+            _write_synced(staging / MANIFEST, json.dumps(manifest, indent=2, default=str))
             _fsync_dir(staging)
             os.rename(staging, final)
             _fsync_dir(self.versions_dir)
@@ -207,20 +207,25 @@ def read_json_lines(path: Path) -> list[dict[str, Any]]:
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON to a temporary file beside `path` and rename it over: readers never see half."""
+    """`write_text_atomic` of `data` as indented JSON."""
+    write_text_atomic(path, json.dumps(data, indent=2, default=str))
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write to a temporary file beside `path` and rename it over: readers never see half."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
     try:
-        _write_json(temporary, data)
+        _write_synced(temporary, text)
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
 
 
-def _write_json(path: Path, data: Any) -> None:
+def _write_synced(path: Path, text: str) -> None:
     with open(path, "w") as handle:
-        json.dump(data, handle, indent=2, default=str)
+        handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
 
