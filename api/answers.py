@@ -42,7 +42,7 @@ class AnswerCache:
         scores = [item.score for item in result.recommendations]
         similar = bool(scores) and result.match.method != "popular"  # popularity answers carry no similarity
         return Answer(
-            body_tail=orjson.dumps(result.to_dict())[1:],
+            body_tail=orjson.dumps(result)[1:],  # orjson reads dataclasses itself: no asdict deep copy
             method=result.match.method,
             match_id=result.match.id,
             cold_start=result.cold_start,

@@ -17,6 +17,7 @@ from sklearn.pipeline import Pipeline
 
 from movie_r.errors import QueryError, UnknownMovieError
 from movie_r.features import QueryVectorizer, genre_token
+from movie_r.sparse_rows import overlap, row_entries, rows_entries
 from movie_r.titles import TitleIndex
 
 TermWeights = tuple[np.ndarray, np.ndarray]  # sorted term indices of a TF-IDF row, and their weights
@@ -102,6 +103,7 @@ class Recommender:
         self._by_popularity = np.argsort(-self.model.popularity_, kind="stable")
         self._genre_tokens = {genre_token(g): g for genres in self.model.genres_ for g in genres}
         self._query_vector = QueryVectorizer(pipeline)
+        self._postings = self.model.item_matrix_.T.tocsr()  # term -> movies holding it, for text queries
 
     def __len__(self) -> int:
         return len(self.model.ids_)
@@ -154,47 +156,52 @@ class Recommender:
             all_scores = self.model.row_scores(row)
             all_scores[row] = -np.inf
             rows, scores = self._best(all_scores, k, filters)
-        match_terms = self._row_terms(row)
-        recommendations = [
-            self._recommendation(r, s, match_terms, self.model.genres_[row], liked_with=row) for r, s in zip(rows, scores)
-        ]
+        reasons = self._explain(rows, row_entries(self.model.item_matrix_, row), self.model.genres_[row])
+        for why, together in zip(reasons, self.model.co_liked(row, rows).tolist()):
+            if together:
+                why.insert(0, f"liked by {together} people who liked {self.model.titles_[row]}")
+        recommendations = [self._recommendation(r, s, why) for r, s, why in zip(rows, scores, reasons)]
         alternatives = [self._short(other) for other in others]
         return RecommendResult(query, match, False, alternatives, recommendations)
 
     def _cold_start(self, query: str, k: int, filters: Filters) -> RecommendResult:
-        vector = self._query_vector(query)
-        if vector.nnz:
-            rows, scores = self._best(self.model.similarities_to(vector), k, filters)
+        terms = self._query_vector(query)
+        if len(terms[0]):
+            rows, scores = self._best(self._text_scores(terms), k, filters)
             if len(rows):
-                vector.sort_indices()
-                query_terms = (vector.indices, vector.data)
-                recommendations = [self._recommendation(r, s, query_terms, ()) for r, s in zip(rows, scores)]
+                reasons = self._explain(rows, terms, ())
+                recommendations = [self._recommendation(r, s, why) for r, s, why in zip(rows, scores, reasons)]
                 return RecommendResult(query, Match(None, None, "text", float(scores[0])), True, [], recommendations)
         rows = self._by_popularity[self._allowed(self._by_popularity, filters)][:k]
         top = self.model.popularity_[rows[0]] if len(rows) and self.model.popularity_[rows[0]] > 0 else 1.0
-        recommendations = [
-            self._recommendation(r, self.model.popularity_[r] / top, None, (), ["popular in the catalogue"]) for r in rows
-        ]
+        recommendations = [self._recommendation(r, self.model.popularity_[r] / top, ["popular in the catalogue"]) for r in rows]
         return RecommendResult(query, Match(None, None, "popular", 0.0), True, [], recommendations)
+
+    def _text_scores(self, terms: TermWeights) -> np.ndarray:
+        """Cosine similarity of a query to every movie, from the postings of its few terms only."""
+        query_index, query_weight = terms
+        owners, rows, weights = rows_entries(self._postings, query_index)
+        return np.bincount(rows, weights=weights * query_weight[owners], minlength=len(self))
 
     def _best(self, scores: np.ndarray, k: int, filters: Filters) -> tuple[np.ndarray, np.ndarray]:
         """The k best allowed rows with a positive score, best first.
 
-        Sorting a few hundred candidates is enough unless filters reject most of them; only
-        then is the whole catalogue sorted.
+        Only positive scores can be returned, and a short query scores most of the catalogue
+        zero, so the ranking starts from those; sorting a few hundred of them is enough
+        unless filters reject most, and only then are all of them sorted.
         """
-        n_items = len(scores)
-        candidates = min(n_items, max(4 * k, 200))
+        positive = np.flatnonzero(scores > 0)
+        candidates = min(len(positive), max(4 * k, 200))
         while True:
-            if candidates < n_items:
-                rows = np.argpartition(scores, n_items - candidates)[n_items - candidates :]
+            if candidates < len(positive):
+                rows = positive[np.argpartition(scores[positive], len(positive) - candidates)[len(positive) - candidates :]]
             else:
-                rows = np.arange(n_items)
+                rows = positive
             rows = rows[np.argsort(-scores[rows], kind="stable")]
-            keep = self._allowed(rows, filters) & (scores[rows] > 0)
-            if keep.sum() >= k or candidates == n_items:
+            keep = self._allowed(rows, filters)
+            if keep.sum() >= k or candidates == len(positive):
                 return rows[keep][:k], scores[rows[keep][:k]]
-            candidates = n_items
+            candidates = len(positive)
 
     def _allowed(self, rows: np.ndarray, filters: Filters) -> np.ndarray:
         keep = np.ones(len(rows), dtype=bool)
@@ -210,36 +217,28 @@ class Recommender:
             keep &= ~np.isin(self.model.ids_[rows], list(filters.exclude))
         return keep
 
-    def _recommendation(
-        self,
-        row: int,
-        score: float,
-        terms: TermWeights | None,
-        genres: tuple[str, ...],
-        reasons: list[str] | None = None,
-        liked_with: int | None = None,
-    ) -> Recommendation:
+    def _recommendation(self, row: int, score: float, reasons: list[str]) -> Recommendation:
         movie = self.movie(row)
-        if reasons is None:
-            reasons = self._reasons(row, terms, genres)
-            together = self.model.co_liked(liked_with, row) if liked_with is not None else 0
-            if together:
-                reasons.insert(0, f"liked by {together} people who liked {self.model.titles_[liked_with]}")
         return Recommendation(movie["id"], movie["title"], movie["year"], movie["genres"], round(float(score), 6), reasons)
 
-    def _row_terms(self, row: int) -> TermWeights:
-        """Sorted term indices and weights of one movie, straight from the CSR arrays (no scipy slicing)."""
-        matrix = self.model.item_matrix_
-        start, stop = matrix.indptr[row], matrix.indptr[row + 1]
-        return matrix.indices[start:stop], matrix.data[start:stop]
+    def _explain(self, rows: np.ndarray, query_terms: TermWeights, genres: tuple[str, ...]) -> list[list[str]]:
+        """Reasons for each of `rows`: the terms it shares with the query, strongest first.
 
-    def _reasons(self, row: int, query_terms: TermWeights, genres: tuple[str, ...]) -> list[str]:
+        All rows are matched against the query in one vectorised pass; per-row numpy calls
+        were most of an answer's time.
+        """
+        query_index, query_weight = query_terms
+        owners, terms, weights = rows_entries(self.model.item_matrix_, rows)
+        in_query, shared = overlap(query_index, terms)
+        owners = owners[shared]
+        order = np.lexsort((-(query_weight[in_query] * weights[shared]), owners))
+        names = self.terms[terms[shared][order]].tolist()
+        bounds = np.searchsorted(owners[order], np.arange(len(rows) + 1)).tolist()
+        return [self._reasons(int(row), names[bounds[i] : bounds[i + 1]], genres) for i, row in enumerate(rows)]
+
+    def _reasons(self, row: int, terms: list[str], genres: tuple[str, ...]) -> list[str]:
         """Why `row` was chosen: genres it shares and the terms that weigh most in the match."""
         shared_genres = [g for g in self.model.genres_[row] if g in genres]
-        (query_index, query_weight), (row_index, row_weight) = query_terms, self._row_terms(row)
-        common, in_query, in_row = np.intersect1d(query_index, row_index, assume_unique=True, return_indices=True)
-        order = np.argsort(-(query_weight[in_query] * row_weight[in_row]))
-        terms = [str(self.terms[common[i]]) for i in order]
         genres_from_terms = [self._genre_tokens[t] for t in terms if t in self._genre_tokens]
         shared_genres += [g for g in genres_from_terms if g not in shared_genres]
         words = [t for t in terms if not t.startswith(("genre_", "decade_"))][:REASON_TERMS]

@@ -10,6 +10,7 @@ from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_is_fitted
 
 from movie_r.neighbours import top_k_neighbours
+from movie_r.sparse_rows import sorted_csr
 
 
 class NeighbourRecommender(BaseEstimator):
@@ -27,7 +28,7 @@ class NeighbourRecommender(BaseEstimator):
         if catalog is None or len(catalog) != X.shape[0]:
             raise ValueError("fit needs the catalogue frame the matrix rows were built from")
         self._remember_catalog(catalog)
-        self.item_matrix_ = normalize(sp.csr_matrix(X, dtype=np.float32))
+        self.item_matrix_ = sorted_csr(normalize(sp.csr_matrix(X, dtype=np.float32)))
         self.neighbors_, self.similarities_ = top_k_neighbours(self.item_matrix_, self.n_neighbors, self.block_memory_mb)
         return self
 
@@ -43,9 +44,9 @@ class NeighbourRecommender(BaseEstimator):
         """Scores of every movie for one catalogue row, when the precomputed K are not enough."""
         return self.similarities_to(self.item_matrix_[row])
 
-    def co_liked(self, row: int, other: int) -> int:
-        """How many people liked both movies; content models know nobody."""
-        return 0
+    def co_liked(self, row: int, others: np.ndarray) -> np.ndarray:
+        """How many people liked both `row` and each of `others`; content models know nobody."""
+        return np.zeros(len(others), dtype=np.int64)
 
     def similarities_to(self, vector: sp.spmatrix) -> np.ndarray:
         """Cosine similarity of one (L2-normalised) vector to every movie: O(nnz), for cold starts."""

@@ -31,6 +31,7 @@ from movie_r.models.collaborative import (
 )
 from movie_r.models.content import NeighbourRecommender
 from movie_r.neighbours import BlockScores, cosine_blocks, top_k_from_blocks
+from movie_r.sparse_rows import overlap, row_entries, rows_entries, sorted_csr
 
 COLLABORATIVE = ("none", "itemknn", "ease")
 
@@ -71,9 +72,9 @@ class BlendedRecommender(NeighbourRecommender):
         if catalog is None or len(catalog) != X.shape[0]:
             raise ValueError("fit needs the catalogue frame the matrix rows were built from")
         self._remember_catalog(catalog)
-        self.item_matrix_ = normalize(sp.csr_matrix(X, dtype=np.float32))
+        self.item_matrix_ = sorted_csr(normalize(sp.csr_matrix(X, dtype=np.float32)))
         ratings = interactions if interactions is not None else pd.DataFrame(columns=["user_id", "movie_id", "rating"])
-        self.positives_ = positives_matrix(ratings, self.ids_)
+        self.positives_ = sorted_csr(positives_matrix(ratings, self.ids_))
         counts = self.positives_.getnnz(axis=1).astype(np.float32)
         self.interaction_counts_ = counts.astype(np.int32)
         if self.blend_shrinkage > 0:
@@ -98,10 +99,10 @@ class BlendedRecommender(NeighbourRecommender):
     def row_scores(self, row: int) -> np.ndarray:
         return self._blocks()(row, row + 1)[0]
 
-    def co_liked(self, row: int, other: int) -> int:
-        first = self.positives_.indices[self.positives_.indptr[row] : self.positives_.indptr[row + 1]]
-        second = self.positives_.indices[self.positives_.indptr[other] : self.positives_.indptr[other + 1]]
-        return int(np.intersect1d(first, second, assume_unique=True).size)
+    def co_liked(self, row: int, others: np.ndarray) -> np.ndarray:
+        owners, users, _ = rows_entries(self.positives_, others)
+        _, shared = overlap(row_entries(self.positives_, row)[0], users)
+        return np.bincount(owners[shared], minlength=len(others))
 
     def _blocks(self) -> BlockScores:
         content = cosine_blocks(self.item_matrix_)
