@@ -5,8 +5,8 @@ from __future__ import annotations
 import gc
 import logging
 import re
+import secrets
 import time
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -146,7 +146,7 @@ def _request_id(scope: Scope) -> str:
             given = value.decode("latin-1")
             if _SAFE_REQUEST_ID.match(given):
                 return given
-    return uuid.uuid4().hex
+    return secrets.token_hex(16)
 
 
 async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

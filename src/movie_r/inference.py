@@ -8,7 +8,7 @@ so the API and its metrics can tell a catalogue gap from a typo.
 from __future__ import annotations
 
 import math
-import unicodedata
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -25,6 +25,7 @@ TermWeights = tuple[np.ndarray, np.ndarray]  # sorted term indices of a TF-IDF r
 MAX_QUERY_LENGTH = 200
 MAX_K = 100
 REASON_TERMS = 3
+_CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc, exactly
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ def validate_query(query: str | None, movie_id: int | None, k: int) -> None:
     if query is not None:
         if len(query) > MAX_QUERY_LENGTH:
             raise QueryError("movie", f"at most {MAX_QUERY_LENGTH} characters, got {len(query)}")
-        if any(unicodedata.category(char) == "Cc" for char in query):
+        if _CONTROL_CHARACTER.search(query):
             raise QueryError("movie", "must not contain control characters")
         if not query.strip():
             raise QueryError("movie", "must not be empty")
