@@ -267,17 +267,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if settings.workers == 1:
             uvicorn.run("api.app:create_app", **options)
         else:
-            _serve_workers(uvicorn.Config("api.app:create_app", **options))
+            from uvicorn.supervisors import Multiprocess
+
+            config = uvicorn.Config("api.app:create_app", **options)
+            Multiprocess(config, sockets=[tcp_listener(config)]).run()
     finally:
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
-
-
-def _serve_workers(config: Any) -> None:
-    from uvicorn.supervisors import Multiprocess
-
-    Multiprocess(config, sockets=[tcp_listener(config)]).run()
 
 
 def tcp_listener(config: Any) -> socket.socket:

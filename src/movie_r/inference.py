@@ -192,17 +192,18 @@ class Recommender:
         unless filters reject most, and only then are all of them sorted.
         """
         positive = np.flatnonzero(scores > 0)
-        candidates = min(len(positive), max(4 * k, 200))
+        n_positive = len(positive)
+        candidates = min(n_positive, max(4 * k, 200))
         while True:
-            if candidates < len(positive):
-                rows = positive[np.argpartition(scores[positive], len(positive) - candidates)[len(positive) - candidates :]]
+            if candidates < n_positive:
+                rows = positive[np.argpartition(scores[positive], n_positive - candidates)[n_positive - candidates :]]
             else:
                 rows = positive
             rows = rows[np.argsort(-scores[rows], kind="stable")]
             keep = self._allowed(rows, filters)
-            if keep.sum() >= k or candidates == len(positive):
+            if keep.sum() >= k or candidates == n_positive:
                 return rows[keep][:k], scores[rows[keep][:k]]
-            candidates = len(positive)
+            candidates = n_positive
 
     def _allowed(self, rows: np.ndarray, filters: Filters) -> np.ndarray:
         keep = np.ones(len(rows), dtype=bool)

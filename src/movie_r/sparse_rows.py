@@ -1,7 +1,7 @@
-"""Reading single rows of CSR matrices at request time, without scipy's slicing overhead.
+"""Reading rows of CSR matrices at request time, without scipy's slicing overhead.
 
 Slicing `matrix[row]` builds a new sparse matrix (tens of microseconds); a request reads
-a dozen rows, so it reads the CSR arrays directly instead.
+a dozen rows, so it reads the CSR arrays directly instead, several rows in one pass.
 """
 
 from __future__ import annotations

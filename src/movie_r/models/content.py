@@ -49,7 +49,7 @@ class NeighbourRecommender(BaseEstimator):
         return np.zeros(len(others), dtype=np.int64)
 
     def similarities_to(self, vector: sp.spmatrix) -> np.ndarray:
-        """Cosine similarity of one (L2-normalised) vector to every movie: O(nnz), for cold starts."""
+        """Cosine similarity of one (L2-normalised) vector to every movie: O(nnz of the item matrix)."""
         check_is_fitted(self, "item_matrix_")
         dense = np.asarray(vector.todense(), dtype=np.float32).ravel()  # one row: vocabulary-sized, cheap
         return self.item_matrix_ @ dense
