@@ -256,10 +256,11 @@ def _guardrails(
     movies = data.catalog.movies.sort_values("popularity", ascending=False, kind="stable")
     titles = movies["title"].head(SMOKE_TITLES).tolist()
     queries = [{"query": t} for t in movies["title"].head(60)] + [{"query": t} for t in LATENCY_DESCRIPTIONS]
+    champion_ms, challenger_ms = p95_latency_ms([champion, challenger], queries)
     return [
         Guardrail("artifact", True, "the saved artifact verifies and loads"),
         smoke_check(challenger, titles),
-        latency_check(p95_latency_ms(champion, queries), p95_latency_ms(challenger, queries), settings.latency_budget),
+        latency_check(champion_ms, challenger_ms, settings.latency_budget),
     ]
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from agents.judge import Guardrail, decide, latency_check, paired_bootstrap
+import time
+from typing import Any
+
+from agents.judge import Guardrail, decide, latency_check, p95_latency_ms, paired_bootstrap
 from movie_r.evaluation import EvaluationReport
+from movie_r.inference import Recommender
 from movie_r.settings import Settings
 
 GREEN = [Guardrail("artifact", True, "ok")]
@@ -54,3 +58,15 @@ def test_paired_bootstrap_brackets_a_consistent_improvement() -> None:
 def test_latency_guardrail_compares_with_the_champion() -> None:
     assert latency_check(2.0, 3.0, budget=2.0).passed
     assert not latency_check(2.0, 5.0, budget=2.0).passed
+
+
+def test_latency_is_measured_per_model_on_the_same_queries(small_recommender: Recommender) -> None:
+    class FiveMillisecondsSlower:
+        def recommend(self, **query: Any) -> None:
+            time.sleep(0.005)
+            small_recommender.recommend(**query)
+
+    queries = [{"query": "toy story"}, {"query": "space adventure with robots"}, {"movie_id": 1}]
+    fast, slow = p95_latency_ms([small_recommender, FiveMillisecondsSlower()], queries)  # type: ignore[list-item]
+    assert slow >= 5.0
+    assert fast < slow
