@@ -26,6 +26,7 @@ from movie_r.errors import DataError, MovieRError
 from movie_r.evaluation import EvaluationReport, evaluate
 from movie_r.inference import Recommender
 from movie_r.models import pipeline as models
+from movie_r.models.kinds import DEFAULT_PARAMS, GRIDS
 from movie_r.registry import ModelVersion, Registry, append_json_line, read_json_lines, utc_now
 from movie_r.settings import Settings
 from movie_r.telemetry import feedback_stats, read_events, read_feedback, summarise
@@ -163,7 +164,7 @@ def _retrain(
             if stop.is_set():
                 raise Abandoned("stop requested before every challenger was trained")
             tuned = kind == "auto" and config is None
-            candidate = tune(settings, data, list(models.GRIDS)) if tuned else fit_candidate(settings, data, kind, config)
+            candidate = tune(settings, data, list(GRIDS)) if tuned else fit_candidate(settings, data, kind, config)
             candidates.append((name, candidate))
         name, best = max(candidates, key=lambda pair: pair[1].report.score)
         champion_recommender = Recommender(champion.load(), champion.version, settings.fuzzy_threshold)
@@ -282,7 +283,7 @@ def _report(
                 "name": candidate_name,
                 "kind": c.kind,
                 "params_changed": models.json_params(
-                    {k: v for k, v in c.params.items() if models.DEFAULT_PARAMS.get(k) != v}
+                    {k: v for k, v in c.params.items() if DEFAULT_PARAMS.get(k) != v}
                 ),
                 "score": c.report.score,
                 "train_seconds": c.train_seconds,

@@ -11,7 +11,8 @@ import pytest
 
 from movie_r.data import load_catalog
 from movie_r.inference import Recommender
-from movie_r.models.pipeline import KINDS, build_pipeline, fit_pipeline
+from movie_r.models.kinds import KINDS
+from movie_r.models.pipeline import build_pipeline, fit_pipeline
 from movie_r.registry import Registry, new_version_id
 
 from .conftest import write_csv

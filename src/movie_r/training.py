@@ -22,6 +22,7 @@ from movie_r.data import Catalog, Interactions, load_catalog, load_interactions
 from movie_r.evaluation import CUTOFF, EvaluationReport, EvaluationSet, Split, evaluate, proxy_sample, split_interactions
 from movie_r.inference import Recommender
 from movie_r.models import pipeline as models
+from movie_r.models.kinds import DEFAULT_PARAMS, GRIDS, KINDS
 from movie_r.registry import ModelVersion, Registry, new_version_id, utc_now
 from movie_r.settings import Settings
 from movie_r.telemetry import feedback_positives
@@ -103,7 +104,7 @@ def fit_candidate(
     settings: Settings, data: TrainingData, kind: str = "tfidf", params: dict[str, Any] | None = None
 ) -> Candidate:
     """Fit one pipeline of `kind` with `params` on the training data and score it on `data.queries`."""
-    params = {**models.DEFAULT_PARAMS, "recommender__n_neighbors": settings.neighbours, **models.KINDS[kind], **(params or {})}
+    params = {**DEFAULT_PARAMS, "recommender__n_neighbors": settings.neighbours, **KINDS[kind], **(params or {})}
     started = time.perf_counter()
     pipeline = models.fit_pipeline(
         models.build_pipeline(kind, params, settings.block_memory_mb), data.catalog.movies, data.train_ratings
@@ -126,7 +127,7 @@ def tune(settings: Settings, data: TrainingData, kinds: list[str]) -> Candidate:
     validation = TrainingData(data.catalog, data.interactions, split_interactions(data.queries.train), data.feedback)
     tried = []
     for kind in kinds:
-        for params in models.GRIDS[kind]:
+        for params in GRIDS[kind]:
             candidate = fit_candidate(settings, validation, kind, params)
             tried.append({"kind": kind, "params": models.json_params(params), **candidate.report.metrics})
             log.info("validation kind=%s params=%s %s=%.4f", kind, params, candidate.report.score_name, candidate.report.score)
@@ -178,7 +179,7 @@ def train(
     """
     registry = registry or Registry(settings.models_dir)
     if kind == "auto" and params is None:
-        candidate = tune(settings, data, list(models.GRIDS))
+        candidate = tune(settings, data, list(GRIDS))
     else:
         candidate = fit_candidate(settings, data, "tfidf" if kind == "auto" else kind, params)
     saved = save_candidate(registry, candidate, data)
