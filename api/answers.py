@@ -1,26 +1,33 @@
 """Answers to /recommend, serialised once per model and kept as bytes.
 
 A model never changes once loaded and real traffic repeats itself, so each distinct
-request is computed and serialised once. Keeping the JSON bytes (and a tuple of plain
-values for the runtime event) instead of result objects leaves nothing in the cache for
-Python's cyclic garbage collector to scan, which kept full collections from setting the
-tail latency as the cache filled.
+request is computed and serialised once. The list of recommendations depends only on the
+catalogue row a query resolves to, so it is cached per row as well: a title, its id, other
+spellings and typos of it share one computed list, and only their small head differs.
+Keeping JSON bytes (and a tuple of plain values for the runtime event) instead of result
+objects leaves nothing in the cache for Python's cyclic garbage collector to scan, which
+kept full collections from setting the tail latency as the cache filled.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import orjson
 
-from movie_r.inference import Filters, Recommender
+from movie_r.inference import Filters, Match, Recommendation, Recommender
 
 
 class Answer(NamedTuple):
-    """One computed answer: the response body after its first `{`, and what its event records."""
+    """One computed answer: its JSON in two parts, and what its runtime event records.
 
-    body_tail: bytes
+    `head` runs from `"query"` to `"recommendations":`; `recommendations` is the JSON list,
+    shared (not copied) with every answer that resolved to the same row.
+    """
+
+    head: bytes
+    recommendations: bytes
     method: str
     match_id: int | None
     cold_start: bool
@@ -30,30 +37,64 @@ class Answer(NamedTuple):
     query: str | None
 
 
+class Ranked(NamedTuple):
+    """The recommendations of one catalogue row, serialised, and their scores."""
+
+    body: bytes
+    scores: tuple[float, ...]
+
+
 class AnswerCache:
-    """An LRU cache of answers in front of one recommender (size 0 turns it off)."""
+    """LRU caches of answers and of per-row lists in front of one recommender (size 0 turns them off)."""
 
     def __init__(self, recommender: Recommender, size: int) -> None:
         self.recommender = recommender
         self.get = functools.lru_cache(maxsize=size)(self._compute)
+        self._similar = functools.lru_cache(maxsize=size)(self._rank)
 
     def _compute(self, query: str | None, movie_id: int | None, k: int, filters: Filters) -> Answer:
-        result = self.recommender.recommend(query, movie_id, k, filters)
-        scores = [item.score for item in result.recommendations]
-        similar = bool(scores) and result.match.method != "popular"  # popularity answers carry no similarity
-        return Answer(
-            body_tail=orjson.dumps(result)[1:],  # orjson reads dataclasses itself: no asdict deep copy
-            method=result.match.method,
-            match_id=result.match.id,
-            cold_start=result.cold_start,
-            returned=len(scores),
-            top1_similarity=scores[0] if similar else None,
-            mean_similarity=sum(scores) / len(scores) if similar else None,
-            query=result.query if result.cold_start else None,
-        )
+        found = self.recommender.resolve(query, movie_id)
+        if found.row is None:
+            result = self.recommender.cold_start(found.query, k, filters)
+            ranked = _ranked(result.recommendations)
+            head = _head(found.query, result.match, True, [])
+            return _answer(head, ranked, result.match, cold_start=True, query=found.query)
+        ranked = self._similar(found.row, k, filters)
+        head = _head(found.query, found.match, False, self.recommender.alternatives(found.others))
+        return _answer(head, ranked, found.match, cold_start=False, query=None)
+
+    def _rank(self, row: int, k: int, filters: Filters) -> Ranked:
+        return _ranked(self.recommender.similar(row, k, filters))
 
 
 def response_body(request_id: str, model_version: str, answer: Answer) -> bytes:
     """`{"request_id": ..., "model_version": ..., <the cached answer>}` without re-serialising it."""
-    head = b'{"request_id":' + orjson.dumps(request_id) + b',"model_version":' + orjson.dumps(model_version) + b","
-    return head + answer.body_tail
+    ids = b'{"request_id":' + orjson.dumps(request_id) + b',"model_version":' + orjson.dumps(model_version) + b","
+    return ids + answer.head + answer.recommendations + b"}"
+
+
+def _ranked(recommendations: list[Recommendation]) -> Ranked:
+    # orjson reads dataclasses itself: no asdict deep copy
+    return Ranked(orjson.dumps(recommendations), tuple(item.score for item in recommendations))
+
+
+def _head(query: str, match: Match, cold_start: bool, alternatives: list[dict[str, Any]]) -> bytes:
+    """The fields before `recommendations`, in the order of `RecommendResult`."""
+    fields = orjson.dumps({"query": query, "match": match, "cold_start": cold_start, "alternatives": alternatives})
+    return fields[1:-1] + b',"recommendations":'
+
+
+def _answer(head: bytes, ranked: Ranked, match: Match, cold_start: bool, query: str | None) -> Answer:
+    scores = ranked.scores
+    similar = bool(scores) and match.method != "popular"  # popularity answers carry no similarity
+    return Answer(
+        head=head,
+        recommendations=ranked.body,
+        method=match.method,
+        match_id=match.id,
+        cold_start=cold_start,
+        returned=len(scores),
+        top1_similarity=scores[0] if similar else None,
+        mean_similarity=sum(scores) / len(scores) if similar else None,
+        query=query,
+    )

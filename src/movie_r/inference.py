@@ -53,6 +53,16 @@ class Match:
 
 
 @dataclass(frozen=True)
+class Resolution:
+    """What a query names: a catalogue row (and same-titled others), or no row for a cold start."""
+
+    query: str
+    match: Match | None
+    row: int | None
+    others: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
 class Recommendation:
     id: int
     title: str
@@ -115,16 +125,24 @@ class Recommender:
         """Resolve `query` (or `movie_id`) and return up to `k` movies like it."""
         validate_query(query, movie_id, k)
         filters = filters or Filters()
+        found = self.resolve(query, movie_id)
+        if found.row is None:
+            return self.cold_start(found.query, k, filters)
+        return RecommendResult(
+            found.query, found.match, False, self.alternatives(found.others), self.similar(found.row, k, filters)
+        )
+
+    def resolve(self, query: str | None = None, movie_id: int | None = None) -> Resolution:
+        """The catalogue row a query names (an id, or a title exactly or fuzzily), if any."""
         if movie_id is not None:
             row = self.row_index(movie_id)
-            match = Match(movie_id, self.model.titles_[row], "exact", 100.0)
-            return self._from_row(str(movie_id), row, match, (), k, filters)
+            return Resolution(str(movie_id), Match(movie_id, self.model.titles_[row], "exact", 100.0), row)
         found = self.titles.lookup(query)
-        if found is not None:
-            row = found.rows[0]
-            match = Match(int(self.model.ids_[row]), self.model.titles_[row], found.method, found.score)
-            return self._from_row(query, row, match, found.rows[1:], k, filters)
-        return self._cold_start(query, k, filters)
+        if found is None:
+            return Resolution(query, None, None)
+        row = found.rows[0]
+        match = Match(int(self.model.ids_[row]), self.model.titles_[row], found.method, found.score)
+        return Resolution(query, match, row, found.rows[1:])
 
     def popular_rows(self) -> np.ndarray:
         """Catalogue rows, most popular first."""
@@ -147,9 +165,8 @@ class Recommender:
             "popularity": float(self.model.popularity_[row]),
         }
 
-    def _from_row(
-        self, query: str, row: int, match: Match, others: tuple[int, ...], k: int, filters: Filters
-    ) -> RecommendResult:
+    def similar(self, row: int, k: int, filters: Filters) -> list[Recommendation]:
+        """Up to `k` movies like catalogue row `row`, with the reasons for each."""
         rows, scores = self.model.neighbors_[row], self.model.similarities_[row]
         keep = self._allowed(rows, filters) & (scores > 0)
         rows, scores = rows[keep][:k], scores[keep][:k]
@@ -161,11 +178,15 @@ class Recommender:
         for why, together in zip(reasons, self.model.co_liked(row, rows).tolist()):
             if together:
                 why.insert(0, f"liked by {together} people who liked {self.model.titles_[row]}")
-        recommendations = [self._recommendation(r, s, why) for r, s, why in zip(rows, scores, reasons)]
-        alternatives = [self._short(other) for other in others]
-        return RecommendResult(query, match, False, alternatives, recommendations)
+        return [self._recommendation(r, s, why) for r, s, why in zip(rows, scores, reasons)]
 
-    def _cold_start(self, query: str, k: int, filters: Filters) -> RecommendResult:
+    def alternatives(self, rows: tuple[int, ...]) -> list[dict[str, Any]]:
+        """Other movies with the same title: id, title and year."""
+        movies = [self.movie(row) for row in rows]
+        return [{"id": movie["id"], "title": movie["title"], "year": movie["year"]} for movie in movies]
+
+    def cold_start(self, query: str, k: int, filters: Filters) -> RecommendResult:
+        """An answer for text that names no movie: by its words, else by popularity."""
         terms = self._query_vector(query)
         if len(terms[0]):
             rows, scores = self._best(self._text_scores(terms), k, filters)
@@ -253,7 +274,3 @@ class Recommender:
         if decades:
             reasons.append(f"same decade: {decades[0]}")
         return reasons
-
-    def _short(self, row: int) -> dict[str, Any]:
-        movie = self.movie(row)
-        return {"id": movie["id"], "title": movie["title"], "year": movie["year"]}

@@ -51,6 +51,35 @@ def test_recommend_by_id_with_filters(client: TestClient) -> None:
     assert 2 not in ids and 12 not in ids
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"movie": "toy story", "k": 3},
+        {"movie": "Toy Story", "k": 3},  # same row as the line above: its list comes from the row cache
+        {"movie_id": 1, "k": 3},
+        {"movie": "toy stroy", "k": 3},
+        {"movie": "hamlet", "k": 4},
+        {"movie": "space adventure with robots", "k": 3},
+        {"movie": "qwzx", "k": 2},
+        {"movie_id": 1, "k": 5, "genre": "Comedy", "exclude": "2,12"},
+    ],
+)
+def test_answers_are_the_librarys_answers(client: TestClient, trained_home: Settings, params: dict) -> None:
+    """Cached, pieced-together bodies hold exactly what `Recommender.recommend` returns."""
+    from movie_r.inference import Filters, Recommender
+    from movie_r.registry import Registry
+
+    champion = Registry(trained_home.models_dir).champion()
+    recommender = Recommender(champion.load(), champion.version)
+    exclude = frozenset(int(i) for i in params.get("exclude", "").split(",") if i)
+    filters = Filters(params.get("genre"), exclude=exclude)
+    expected = recommender.recommend(params.get("movie"), params.get("movie_id"), params["k"], filters).to_dict()
+    client.get("/recommend", params={"movie": "toy story", "k": 3})  # fills the row cache for row of id 1
+    body = client.get("/recommend", params=params).json()
+    assert list(body) == ["request_id", "model_version", *expected]
+    assert {key: body[key] for key in expected} == expected
+
+
 def test_client_request_id_is_kept(client: TestClient) -> None:
     response = client.get("/recommend", params={"movie": "Heat"}, headers={"X-Request-ID": "abc-123"})
     assert response.json()["request_id"] == "abc-123"
@@ -190,7 +219,7 @@ def test_unwritable_metrics_directory_does_not_fail_requests(trained_home: Setti
 
 def test_unexpected_errors_get_a_generic_500_without_internals(trained_home: Settings) -> None:
     with TestClient(create_app(trained_home), raise_server_exceptions=False) as client:
-        client.app.state.movie_r.watcher.current.recommender.recommend = None  # a bug, as far as the route can tell
+        client.app.state.movie_r.watcher.current.recommender.resolve = None  # a bug, as far as the route can tell
         response = client.get("/recommend", params={"movie": "Heat"})
     assert response.status_code == 500
     assert response.json()["detail"] == "internal error"
