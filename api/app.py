@@ -90,6 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Movies like the one you name, from the current champion model.",
         version="1",
         lifespan=lifespan,
+        # FastAPI's own OpenTelemetry hooks look for providers on every request; /metrics is ours
+        telemetry={part: settings.opentelemetry for part in ("tracing", "metrics", "logs", "operation_spans")},
         responses={500: {"model": Problem, "description": "Unexpected error; details are in the server log."}},
     )
     app.include_router(recommend.router)
