@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from movie_r.errors import MovieRError
+from movie_r.errors import MovieRError, SettingsError
 from movie_r.models.kinds import KINDS
 from movie_r.settings import Settings
 
@@ -44,14 +44,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return args.handler(args)
+    except SettingsError as exc:
+        for line in str(exc).splitlines():
+            print(f"movie-r: error: {line}", file=sys.stderr)
+        return 2
     except MovieRError as exc:
         print(f"movie-r: error: {exc}", file=sys.stderr)
         return 1
-    except ValidationError as exc:  # a bad MOVIE_R_* variable or flag value
-        for error in exc.errors():
-            name = "MOVIE_R_" + "_".join(str(part) for part in error["loc"]).upper()
-            print(f"movie-r: error: {name}={error.get('input')!r}: {error['msg']}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("movie-r: interrupted", file=sys.stderr)
         return 130
@@ -161,7 +160,14 @@ def settings_from(args: argparse.Namespace) -> Settings:
         overrides["summary_window_hours"] = args.window
     if getattr(args, "interval", None) is not None:
         overrides["agent_interval_seconds"] = args.interval
-    return Settings(**overrides)
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = [
+            f"MOVIE_R_{'_'.join(str(part) for part in error['loc']).upper()}={error.get('input')!r}: {error['msg']}"
+            for error in exc.errors()
+        ]
+        raise SettingsError("\n".join(lines)) from None
 
 
 def cmd_train(args: argparse.Namespace) -> int:

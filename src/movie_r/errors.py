@@ -7,6 +7,10 @@ class MovieRError(Exception):
     """Base class: anything movie_r refuses on purpose, with a reason meant for people."""
 
 
+class SettingsError(MovieRError):
+    """`MOVIE_R_*` variables or command-line values that do not validate; one line each."""
+
+
 class DataError(MovieRError):
     """A catalogue or interactions file that cannot be used as it is."""
 
