@@ -6,12 +6,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 
-from api.problems import NO_CHAMPION, problem
+from api.problems import NO_CHAMPION, UNEXPECTED, problem
 from api.schemas import Movie, MovieHit, Problem
 from movie_r.errors import UnknownMovieError
 from movie_r.inference import MAX_QUERY_LENGTH
 
-router = APIRouter(tags=["catalogue"])
+router = APIRouter(tags=["catalogue"], responses=UNEXPECTED)
 
 NO_CHAMPION_RESPONSE = {"model": Problem, "description": "No champion model is loaded yet."}
 

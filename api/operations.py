@@ -10,15 +10,27 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
-from api.problems import NO_CHAMPION, problem
+from api.problems import NO_CHAMPION, UNEXPECTED, problem
+from api.routing import RawRoute
 from api.schemas import Health, ModelInfo, Problem, Ready, Reloaded
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], responses=UNEXPECTED)
 
 
-@router.get("/health", response_model=Health, summary="Liveness: the process answers")
-async def health() -> Any:
-    return {"status": "ok"}
+async def health(request: Request) -> Response:
+    """Touches nothing but the socket: orchestrators call it often, and it must answer under load."""
+    return Response(b'{"status":"ok"}', media_type="application/json")
+
+
+router.add_api_route(
+    "/health",
+    health,
+    methods=["GET"],
+    route_class_override=RawRoute,
+    response_model=Health,
+    summary="Liveness: the process answers",
+    description="200 while the process runs, with or without a champion; `/ready` says whether it can recommend.",
+)
 
 
 @router.get(
@@ -68,7 +80,10 @@ async def metrics(request: Request) -> Response:
     return Response(state.metrics.render(), media_type=state.metrics.content_type)
 
 
-def require_admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
+def require_admin(
+    request: Request,
+    authorization: Annotated[str | None, Header(description="`Bearer <MOVIE_R_ADMIN_TOKEN>`.")] = None,
+) -> None:
     """Bearer token from MOVIE_R_ADMIN_TOKEN, compared in constant time; no token, no admin."""
     token = request.app.state.movie_r.settings.admin_token
     if token is None:

@@ -140,6 +140,22 @@ def test_health_ready_and_model(client: TestClient) -> None:
     assert model["age_hours"] >= 0
 
 
+def test_openapi_describes_every_parameter_and_response(client: TestClient) -> None:
+    assert client.get("/docs").status_code == 200
+    paths = client.get("/openapi.json").json()["paths"]
+    operations = {(path, method): operation for path, item in paths.items() for method, operation in item.items()}
+    assert len(operations) == 9
+    for (path, method), operation in operations.items():
+        assert operation["responses"]["500"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Problem"}, path
+        assert operation.get("summary"), path
+        for parameter in operation.get("parameters", []):
+            assert parameter["description"], (path, parameter["name"])
+    recommend = operations[("/recommend", "get")]
+    assert [p["name"] for p in recommend["parameters"]] == ["movie", "movie_id", "k", "genre", "year_min", "year_max", "exclude"]
+    assert set(recommend["responses"]) == {"200", "404", "422", "500", "503"}
+    assert recommend["responses"]["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/RecommendResponse"}
+
+
 def test_prometheus_metrics_count_requests_and_cold_starts(client: TestClient) -> None:
     client.get("/recommend", params={"movie": "toy story"})
     client.get("/recommend", params={"movie": "robot love in space"})
