@@ -136,8 +136,7 @@ class RequestContext:
             if movie_r is not None:
                 route = scope.get("route")
                 endpoint = getattr(route, "path", "unmatched")
-                movie_r.metrics.requests.labels(endpoint, str(status)).inc()
-                movie_r.metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
+                movie_r.metrics.observe_request(endpoint, status, time.perf_counter() - started)
 
 
 def _request_id(scope: Scope) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from datetime import datetime, timezone
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -20,6 +21,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+
+from api.schemas import MatchMethod
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 SIMILARITY_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
@@ -61,6 +64,26 @@ class ApiMetrics:
         )
         self.feedback = Counter("movie_r_feedback", "Feedback events by action", ["action"], registry=r)
         self._version: str | None = None
+        # `labels()` validates and locks on every call; the children it returns are kept instead
+        self._request_children: dict[tuple[str, int], tuple[Any, Any]] = {}
+        self._match_children = {method.value: self.matches.labels(method.value) for method in MatchMethod}
+        self._cold_start_children = {method.value: self.cold_starts.labels(method.value) for method in MatchMethod}
+
+    def observe_request(self, endpoint: str, status: int, seconds: float) -> None:
+        children = self._request_children.get((endpoint, status))
+        if children is None:
+            children = self.requests.labels(endpoint, str(status)), self.latency.labels(endpoint)
+            self._request_children[endpoint, status] = children
+        children[0].inc()
+        children[1].observe(seconds)
+
+    def observe_answer(self, method: str, cold_start: bool, mean_similarity: float | None) -> None:
+        """One /recommend answer: how its query resolved, and how similar its movies were."""
+        self._match_children[method].inc()
+        if cold_start:
+            self._cold_start_children[method].inc()
+        if mean_similarity is not None:
+            self.similarity.observe(mean_similarity)
 
     def observe_model(self, version: str | None, trained_at: str | None) -> None:
         """Refresh the model gauges (called when /metrics is scraped)."""

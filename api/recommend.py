@@ -6,6 +6,7 @@ import logging
 import time
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
@@ -50,7 +51,7 @@ async def recommend(request: Request) -> Response:
     started = time.perf_counter()
     state = request.app.state.movie_r
     try:
-        params = RecommendQuery.model_validate(_query_values(request))
+        params = RecommendQuery.model_validate(_query_values(request.scope["query_string"]))
     except ValidationError as exc:
         detail = [{"loc": ["query", *error["loc"][:1]], "msg": error["msg"], "type": error["type"]} for error in exc.errors()]
         return record_failure(request, 422, started, detail)
@@ -65,9 +66,11 @@ async def recommend(request: Request) -> Response:
         return record_failure(request, 422, started, [_problem(exc.parameter, exc.message)], loaded.version)
     except UnknownMovieError as exc:
         return record_failure(request, 404, started, str(exc), loaded.version)
-    _record(request, answer, params.k, loaded.version, started)
+    request_id = request.state.request_id
+    state.events.emit(_served_event(request_id, answer, params.k, loaded.version, started))
+    state.metrics.observe_answer(answer.method, answer.cold_start, answer.mean_similarity)
     return Response(
-        response_body(request.state.request_id, loaded.version, answer),
+        response_body(request_id, loaded.version, answer),
         media_type="application/json",
         headers={"x-model-version": loaded.version},
     )
@@ -125,7 +128,7 @@ def record_failure(
     state = request.app.state.movie_r
     state.events.emit(
         {
-            **_event_base(request, version, started),
+            **_event_base(request.state.request_id, version, started),
             "status": status,
             "k": request.query_params.get("k"),
             "query": request.query_params.get("movie", "")[:MAX_QUERY_LENGTH],
@@ -134,46 +137,47 @@ def record_failure(
     return problem(request, status, detail)
 
 
-def _record(request: Request, answer: Answer, k: int, version: str, started: float) -> None:
-    state = request.app.state.movie_r
-    state.events.emit(
-        {
-            **_event_base(request, version, started),
-            "status": 200,
-            "method": answer.method,
-            "match_id": answer.match_id,
-            "cold_start": answer.cold_start,
-            "k": k,
-            "returned": answer.returned,
-            "top1_similarity": answer.top1_similarity,
-            "mean_similarity": answer.mean_similarity,
-            "query": answer.query,
-        }
-    )
-    state.metrics.matches.labels(answer.method).inc()
-    if answer.cold_start:
-        state.metrics.cold_starts.labels(answer.method).inc()
-    if answer.mean_similarity is not None:
-        state.metrics.similarity.observe(answer.mean_similarity)
+def _served_event(request_id: str, answer: Answer, k: int, version: str, started: float) -> dict[str, Any]:
+    return {
+        **_event_base(request_id, version, started),
+        "status": 200,
+        "method": answer.method,
+        "match_id": answer.match_id,
+        "cold_start": answer.cold_start,
+        "k": k,
+        "returned": answer.returned,
+        "top1_similarity": answer.top1_similarity,
+        "mean_similarity": answer.mean_similarity,
+        "query": answer.query,
+    }
 
 
-def _event_base(request: Request, version: str | None, started: float) -> dict[str, Any]:
+def _event_base(request_id: str, version: str | None, started: float) -> dict[str, Any]:
     now = time.time()
     return {
-        "time": datetime.fromtimestamp(now, timezone.utc).isoformat(),
+        "time": datetime.fromtimestamp(now, timezone.utc),  # the event writer's orjson writes it as isoformat() would
         "ts": now,
         "endpoint": "recommend",
-        "request_id": request.state.request_id,
+        "request_id": request_id,
         "model_version": version,
         "latency_ms": (time.perf_counter() - started) * 1000,
     }
 
 
-def _query_values(request: Request) -> dict[str, Any]:
-    """Query parameters as the model expects them: the last value of each, every `exclude`."""
-    values: dict[str, Any] = dict(request.query_params)
-    if "exclude" in values:
-        values["exclude"] = request.query_params.getlist("exclude")
+def _query_values(query_string: bytes) -> dict[str, Any]:
+    """Query parameters as the model expects them: the last value of each, every `exclude`.
+
+    Parsed as Starlette parses `request.query_params`, without building its multidict.
+    """
+    values: dict[str, Any] = {}
+    excludes = []
+    for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+        if name == "exclude":
+            excludes.append(value)
+        else:
+            values[name] = value
+    if excludes:
+        values["exclude"] = excludes
     return values
 
 
