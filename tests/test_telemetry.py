@@ -8,6 +8,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
+
 from movie_r.registry import Registry
 from movie_r.telemetry import EventWriter, feedback_positives, feedback_stats, read_feedback, summarise, write_summary
 
@@ -63,3 +65,13 @@ def test_events_rotate_by_size_and_old_rotated_files_expire(tmp_path: Path) -> N
     rotated = [p for p in directory.glob("*.*.jsonl")]
     assert rotated and not expired.exists()
     assert writer.path.exists() and writer.written == 20 and writer.dropped == 0
+
+
+def test_an_event_json_cannot_hold_is_counted_as_dropped_not_raised(tmp_path: Path) -> None:
+    writer = EventWriter(tmp_path / "events")
+    writer.emit({"ts": time.time(), "query": object()})
+    writer.emit({"ts": time.time(), "time": datetime(2026, 1, 2, 3, 4, 5, 600, tzinfo=timezone.utc), "k": np.int64(10)})
+    writer.flush()
+    assert writer.dropped == 1 and writer.written == 1
+    (line,) = writer.path.read_text().splitlines()
+    assert json.loads(line)["time"] == "2026-01-02T03:04:05.000600+00:00" and json.loads(line)["k"] == 10
