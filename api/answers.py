@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from movie_r.inference import Filters, Match, Recommendation, Recommender
+from movie_r.inference import DEFAULT_K, Filters, Match, Recommendation, Recommender
 
 
 class Answer(NamedTuple):
@@ -49,8 +49,21 @@ class AnswerCache:
 
     def __init__(self, recommender: Recommender, size: int) -> None:
         self.recommender = recommender
+        self.size = size
         self.get = functools.lru_cache(maxsize=size)(self._compute)
         self._similar = functools.lru_cache(maxsize=size)(self._rank)
+
+    def warm(self, count: int) -> None:
+        """Answer the `count` most popular movies, by exact title and by id, with default parameters.
+
+        Popular titles are most of the traffic, so after a swap the first users of a new
+        model find them computed instead of paying the cold cost (~0.3 ms each).
+        """
+        no_filters = Filters()
+        for row in self.recommender.popular_rows()[: min(count, self.size // 2)]:
+            movie = self.recommender.movie(int(row))
+            self.get(movie["title"], None, DEFAULT_K, no_filters)
+            self.get(None, movie["id"], DEFAULT_K, no_filters)
 
     def _compute(self, query: str | None, movie_id: int | None, k: int, filters: Filters) -> Answer:
         found = self.recommender.resolve(query, movie_id)

@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 settings.watch_interval,
                 settings.fuzzy_threshold,
                 settings.cache_size,
+                settings.warm_answers,
                 on_reload=lambda result: metrics.reloads.labels(result).inc(),
             ),
             events=EventWriter(

@@ -53,6 +53,7 @@ class ChampionWatcher:
         interval: float = 2.0,
         fuzzy_threshold: float = 80.0,
         cache_size: int = 20_000,
+        warm_answers: int = 0,
         on_reload: Callable[[str], None] = lambda result: None,
     ) -> None:
         self.registry = registry
@@ -60,6 +61,7 @@ class ChampionWatcher:
         self.interval = interval
         self.fuzzy_threshold = fuzzy_threshold
         self.cache_size = cache_size
+        self.warm_answers = warm_answers
         self.current: LoadedModel | None = None
         self.reloads_ok = 0
         self.reloads_failed = 0
@@ -107,8 +109,10 @@ class ChampionWatcher:
         model_version = self.registry.get(version)
         recommender = Recommender(model_version.load(), version, self.fuzzy_threshold)
         warm_up(recommender)
+        answers = AnswerCache(recommender, self.cache_size)
+        answers.warm(self.warm_answers)
         log.info("champion loaded version=%s seconds=%.2f movies=%d", version, time.perf_counter() - started, len(recommender))
-        return LoadedModel(recommender, model_version.manifest, AnswerCache(recommender, self.cache_size))
+        return LoadedModel(recommender, model_version.manifest, answers)
 
     def _refuse(self, version: str, reason: str) -> None:
         self._refused = version

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from movie_r.inference import MAX_K, MAX_QUERY_LENGTH
+from movie_r.inference import DEFAULT_K, MAX_K, MAX_QUERY_LENGTH
 
 
 class RecommendQuery(BaseModel):
@@ -20,7 +20,7 @@ class RecommendQuery(BaseModel):
         description="A title (typos, odd casing welcome) or free text; no control characters.",
     )
     movie_id: int | None = Field(None, description="A catalogue id instead of `movie`.")
-    k: int = Field(10, ge=1, le=MAX_K, description="How many movies to return.")
+    k: int = Field(DEFAULT_K, ge=1, le=MAX_K, description="How many movies to return.")
     genre: str | None = Field(None, max_length=50, description="Only movies of this genre.")
     year_min: int | None = Field(None, ge=1800, le=2200, description="Only movies from this year on.")
     year_max: int | None = Field(None, ge=1800, le=2200, description="Only movies up to this year.")

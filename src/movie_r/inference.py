@@ -24,6 +24,7 @@ TermWeights = tuple[np.ndarray, np.ndarray]  # sorted term indices of a TF-IDF r
 
 MAX_QUERY_LENGTH = 200
 MAX_K = 100
+DEFAULT_K = 10
 REASON_TERMS = 3
 _CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc, exactly
 
@@ -120,7 +121,7 @@ class Recommender:
         return len(self.model.ids_)
 
     def recommend(
-        self, query: str | None = None, movie_id: int | None = None, k: int = 10, filters: Filters | None = None
+        self, query: str | None = None, movie_id: int | None = None, k: int = DEFAULT_K, filters: Filters | None = None
     ) -> RecommendResult:
         """Resolve `query` (or `movie_id`) and return up to `k` movies like it."""
         validate_query(query, movie_id, k)

@@ -140,6 +140,19 @@ def test_health_ready_and_model(client: TestClient) -> None:
     assert model["age_hours"] >= 0
 
 
+def test_popular_answers_are_computed_before_a_model_serves(trained_home: Settings) -> None:
+    with TestClient(create_app(changed(trained_home, warm_answers=5))) as client:
+        answers = client.app.state.movie_r.watcher.current.answers
+        recommender = answers.recommender
+        assert answers.get.cache_info().currsize == 10  # five titles, five ids
+        top, sixth = (recommender.movie(int(row)) for row in recommender.popular_rows()[[0, 5]])
+        client.get("/recommend", params={"movie": top["title"]})
+        client.get("/recommend", params={"movie_id": top["id"]})
+        assert answers.get.cache_info().hits == 2
+        client.get("/recommend", params={"movie_id": sixth["id"]})
+        assert answers.get.cache_info().misses == 11
+
+
 def test_openapi_describes_every_parameter_and_response(client: TestClient) -> None:
     assert client.get("/docs").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]
@@ -236,7 +249,7 @@ def test_unwritable_metrics_directory_does_not_fail_requests(trained_home: Setti
 def test_unexpected_errors_get_a_generic_500_without_internals(trained_home: Settings) -> None:
     with TestClient(create_app(trained_home), raise_server_exceptions=False) as client:
         client.app.state.movie_r.watcher.current.recommender.resolve = None  # a bug, as far as the route can tell
-        response = client.get("/recommend", params={"movie": "Heat"})
+        response = client.get("/recommend", params={"movie": "a query no answer is cached for"})
     assert response.status_code == 500
     assert response.json()["detail"] == "internal error"
     assert "Traceback" not in response.text and "NoneType" not in response.text
