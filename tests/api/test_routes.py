@@ -140,6 +140,20 @@ def test_health_ready_and_model(client: TestClient) -> None:
     assert model["age_hours"] >= 0
 
 
+def test_repeated_query_strings_skip_parsing_and_spellings_share_answers(client: TestClient) -> None:
+    answers = client.app.state.movie_r.watcher.current.answers
+    first = client.get("/recommend?movie=Toy+Story&k=4&exclude=3")
+    again = client.get("/recommend?movie=Toy+Story&k=4&exclude=3")
+    reordered = client.get("/recommend?exclude=3&k=4&movie=Toy%20Story")
+    assert answers.for_query_string.cache_info().hits == 1
+    assert answers.get.cache_info().hits >= 1  # the reordered spelling met the first in `get`
+    bodies = [{key: value for key, value in r.json().items() if key != "request_id"} for r in (first, again, reordered)]
+    assert bodies[0] == bodies[1] == bodies[2] and len(bodies[0]["recommendations"]) == 4
+    assert 3 not in [movie["id"] for movie in bodies[0]["recommendations"]]
+    assert client.get("/recommend?movie=Toy+Story&k=400").status_code == 422  # errors are never cached
+    assert client.get("/recommend?movie=Toy+Story&k=400").status_code == 422
+
+
 def test_popular_answers_are_computed_before_a_model_serves(trained_home: Settings) -> None:
     with TestClient(create_app(changed(trained_home, warm_answers=5))) as client:
         answers = client.app.state.movie_r.watcher.current.answers
@@ -226,6 +240,7 @@ def test_without_a_champion_the_service_stays_up_and_picks_one_up(tmp_path: Path
         assert client.get("/health").status_code == 200
         assert client.get("/ready").status_code == 503
         assert client.get("/recommend", params={"movie": "Heat"}).status_code == 503
+        assert client.get("/recommend", params={"movie": "Heat", "k": 0}).status_code == 422  # bad query first
         assert client.get("/model").status_code == 503
         (settings.home).mkdir()
         os.symlink(trained_home.models_dir, settings.models_dir)
