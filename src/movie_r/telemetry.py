@@ -3,8 +3,9 @@
 Each serving process writes its own `metrics/events/<host>-<pid>.jsonl`, so workers and
 replicas on one shared volume never interleave writes. Requests only serialise their
 event (one orjson call) into an in-memory buffer; a background thread flushes it at least
-every second and at shutdown, rotating files by size. When the disk is full or the directory unwritable, events are
-dropped and counted — a request never fails because its metrics could not be written.
+every second and at shutdown, rotating files by size. When the disk is full or the
+directory unwritable, events are dropped and counted — a request never fails because its
+metrics could not be written.
 """
 
 from __future__ import annotations
