@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
 import pytest
+from rapidfuzz import fuzz, process
 
-from movie_r.titles import TitleIndex, normalise_title
+from movie_r.data import load_catalog
+from movie_r.evaluation import typo
+from movie_r.settings import Settings
+from movie_r.titles import SEARCH_THRESHOLD, TitleIndex, normalise_title
 
 
 @pytest.mark.parametrize(
@@ -55,3 +61,42 @@ def test_unrelated_text_does_not_resolve() -> None:
 def test_search_finds_titles_by_prefix() -> None:
     hits = index(["Toy Story", "Toy Story 2", "Heat"]).search("toy sto", limit=5)
     assert {row for row, _ in hits} == {0, 1}
+
+
+@pytest.fixture(scope="module")
+def catalogue_index() -> TitleIndex:
+    movies = load_catalog(Settings().catalog).movies
+    return TitleIndex(list(movies["title"]), movies["popularity"].to_numpy())
+
+
+def test_fuzzy_lookup_finds_what_rapidfuzz_finds_over_every_key(catalogue_index: TitleIndex) -> None:
+    """The character-count filter only drops keys that cannot reach the threshold."""
+    rng = random.Random(7)
+    titles = list(catalogue_index._rows)
+    queries = [typo(typo(rng.choice(titles), rng), rng) for _ in range(300)]
+    queries += ["".join(rng.choices("aeinorst lkdm", k=rng.randint(3, 30))) for _ in range(100)]
+    queries += ["war and pease", "lord of the ringz", "amelie poulain", "звёздные войны", "x"]
+    fuzzy = 0
+    for query in queries:
+        key = normalise_title(query)
+        found = catalogue_index.lookup(query)
+        if not key or key in catalogue_index._rows:
+            continue
+        best = process.extractOne(key, catalogue_index._keys, scorer=fuzz.ratio, score_cutoff=80)
+        if best is None:
+            assert found is None, query
+        else:
+            assert (found.rows, found.score) == (catalogue_index._rows[best[0]], round(best[1], 2)), query
+            fuzzy += 1
+    assert fuzzy > 100  # the typos mostly resolve, so the comparison covered real matches
+
+
+def test_autocomplete_look_alikes_match_rapidfuzz_over_every_key(catalogue_index: TitleIndex) -> None:
+    rng = random.Random(11)
+    for title in rng.sample(list(catalogue_index._rows), 100):
+        key = typo(title, rng)
+        everything = process.extract(key, catalogue_index._keys, scorer=fuzz.ratio, limit=10, score_cutoff=SEARCH_THRESHOLD)
+        filtered = process.extract(
+            key, catalogue_index._candidates(key, SEARCH_THRESHOLD), scorer=fuzz.ratio, limit=10, score_cutoff=SEARCH_THRESHOLD
+        )
+        assert [hit[:2] for hit in filtered] == [hit[:2] for hit in everything]
