@@ -6,10 +6,11 @@ Trains the default model into a temporary storage root, then for each worker cou
 `movie-r serve`, measures how long it takes until every worker answers /ready, and runs
 wrk (Debian package `wrk`) against /health and against /recommend with a realistic mix of
 requests — exact titles weighted by popularity, typos, cold-start descriptions and ids —
-alternately, several rounds (the first /recommend pass meets every distinct request for
-the first time; later ones find answers cached), then once with the answer cache off.
-Prints requests/s, p50/p99 latency and the ratio to /health measured on the same server,
-as medians over rounds because this box drifts. wrk shares the two cores with the server.
+on a freshly started server each round: the mix (this first pass meets every distinct
+request for the first time, as after a restart or a model swap), /health, and the mix
+again (answers cached), then once with the answer cache off. Prints requests/s, p50/p99
+latency and the ratio to /health measured on the same server, as medians over rounds
+because this box drifts. wrk shares the two cores with the server.
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from movie_r.evaluation import typo  # noqa: E402
-from movie_r.registry import Registry  # noqa: E402
-from tests.processes import free_port, movie_r_process, stop, wait_until  # noqa: E402
+from movie_r.evaluation import typo
+from movie_r.registry import Registry
+from tests.processes import free_port, movie_r_process, stop, wait_until
 
 DESCRIPTIONS = [
     "space adventure with robots", "romantic comedy in paris", "dark crime thriller", "animated film for children",
@@ -97,36 +98,50 @@ def _latency(output: str, percentile: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def median_run(runs: list[dict[str, float]]) -> dict[str, float]:
-    """Each figure's median over repeated runs, and the spread of their throughput."""
+def median_run(runs: list[dict[str, float]], baselines: list[dict[str, float]]) -> dict[str, float | str]:
+    """Each figure's median over rounds, with the ratio to /health taken round by round.
+
+    Pairing each run with the /health run of the same server and minute keeps the box's
+    drift out of the ratio; the spreads show how far single rounds strayed.
+    """
+    ratios = [run["rps"] / base["rps"] for run, base in zip(runs, baselines, strict=True)]
     summary = {key: statistics.median(run[key] for run in runs) for key in ("rps", "p50_ms", "p99_ms")}
-    spread = f"{min(r['rps'] for r in runs):.0f}-{max(r['rps'] for r in runs):.0f}" if len(runs) > 1 else ""
-    return {**summary, "non_2xx": sum(run["non_2xx"] for run in runs), "spread": spread}
+    return {
+        **summary,
+        "ratio": statistics.median(ratios),
+        "non_2xx": sum(run["non_2xx"] for run in runs),
+        "spread": f"{min(ratios):.2f}-{max(ratios):.2f}  {min(r['p99_ms'] for r in runs):.1f}-{max(r['p99_ms'] for r in runs):.1f}",
+    }
 
 
-def _row(label: str, run: dict[str, float], health: dict[str, float]) -> None:
+def _row(label: str, run: dict[str, float | str]) -> None:
     print(
-        f"{label:<36}{run['rps']:>8.0f}{run['p50_ms']:>8.2f}{run['p99_ms']:>8.2f}{run['non_2xx']:>8}"
-        f"{run['rps'] / health['rps']:>11.2f}   {run.get('spread', '')}"
+        f"{label:<34}{run['rps']:>8.0f}{run['p50_ms']:>8.2f}{run['p99_ms']:>8.2f}{run['non_2xx']:>8}"
+        f"{run['ratio']:>11.2f}   {run['spread']}"
     )
 
 
 def serve(home: Path, workers: int, cache_size: int) -> tuple[subprocess.Popen, str, float]:
-    """Start the API; returns once 20 /ready calls in a row succeed, so every worker has loaded the model."""
+    """Start the API; returns once every worker has finished its startup (the champion is
+    loaded in the lifespan, before a worker accepts) and /ready answers.
+
+    Counting /ready answers is not enough: with one listening socket, the workers still
+    loading do not accept, so twenty answers in a row all came from the first worker up.
+    """
     port = free_port()
+    log = home / f"serve-{port}.log"
     started = time.perf_counter()
     env = {"MOVIE_R_CACHE_SIZE": str(cache_size), "MOVIE_R_WORKERS": str(workers)}
-    process = movie_r_process(["serve", "--port", str(port)], home, env)
+    process = movie_r_process(["serve", "--port", str(port)], home, env, log=log)
     url = f"http://127.0.0.1:{port}"
 
     def all_ready() -> bool:
-        # a new connection per call (no keep-alive): the kernel spreads connections over the workers
-        with httpx.Client(limits=httpx.Limits(max_keepalive_connections=0)) as client:
-            return all(client.get(f"{url}/ready").status_code == 200 for _ in range(20))
+        started_workers = log.read_text().count("Application startup complete.")
+        return started_workers >= workers and httpx.get(f"{url}/ready").status_code == 200
 
-    if not wait_until(all_ready, timeout=60):
+    if not wait_until(all_ready, timeout=60, interval=0.01):
         stop(process)
-        raise SystemExit(f"the API did not become ready; see {home / 'serve.log'}")
+        raise SystemExit(f"the API did not become ready; see {log}")
     return process, url, time.perf_counter() - started
 
 
@@ -135,40 +150,44 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="uvicorn worker counts to measure")
-    parser.add_argument("--rounds", type=int, default=3, help="/health + /recommend rounds per server")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds, each on a freshly started server")
     parser.add_argument("--mix-size", type=int, default=5000, help="distinct /recommend requests in the mix")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
 
     home = Path(tempfile.mkdtemp(prefix="movie_r-bench-"))
-    subprocess.run([sys.executable, "-m", "movie_r.cli", "train", "-q", "--home", str(home)], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "movie_r.cli", "train", "-q", "--home", str(home)], check=True, stdout=subprocess.DEVNULL
+    )
     script = lua_script(request_mix(home, args.mix_size), home)
     print(f"wrk -t2 -c{args.connections} -d{args.duration}s, default data, k=10, {os.cpu_count()} cores")
     print(f"/recommend mix: {args.mix_size} distinct requests (50% titles, 20% typos, 15% descriptions, 15% ids)")
-    print(f"/health and /recommend alternate, {args.rounds} rounds per server; figures are medians over rounds")
-    print(f"{'run':<36}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'non-2xx':>8}{'vs /health':>11}   req/s spread")
+    print(f"{args.rounds} rounds, each on a freshly started server: /recommend (cold), /health, /recommend (warm)")
+    print("figures are medians over rounds; ratios are taken within a round; spreads are min-max")
+    print(f"{'run':<34}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'non-2xx':>8}{'vs /health':>11}   ratio & p99 spread")
     for workers in args.workers:
-        process, url, ready_seconds = serve(home, workers, cache_size=20_000)
-        try:
-            health, recommend = [], []
-            for _ in range(args.rounds):  # alternating, so the box's drift hits both alike
+        health, cold, warm, ready = [], [], [], []
+        for _ in range(args.rounds):
+            process, url, ready_seconds = serve(home, workers, cache_size=20_000)
+            try:  # the first pass first: it is what a restarted server meets
+                ready.append(ready_seconds)
+                cold.append(wrk(url, args.connections, args.duration, script))
                 health.append(wrk(f"{url}/health", args.connections, args.duration))
-                recommend.append(wrk(url, args.connections, args.duration, script))
-        finally:
-            stop(process)
+                warm.append(wrk(url, args.connections, args.duration, script))
+            finally:
+                stop(process)
         process, url, _ = serve(home, workers, cache_size=0)
         try:
+            health_uncached = wrk(f"{url}/health", args.connections, args.duration)
             uncached = wrk(url, args.connections, args.duration, script)
         finally:
             stop(process)
-        baseline = median_run(health)
-        _row(f"/health ({workers}w)", baseline, baseline)
-        _row(f"/recommend ({workers}w), 1st pass", recommend[0], baseline)
-        if len(recommend) > 1:
-            _row(f"/recommend ({workers}w), later passes", median_run(recommend[1:]), baseline)
-        _row(f"/recommend ({workers}w), cache off", uncached, baseline)
-        print(f"{'  every worker ready after start':<36}{ready_seconds:>8.2f} s")
+        _row(f"/health ({workers}w)", median_run(health, health))
+        _row(f"/recommend ({workers}w), 1st pass", median_run(cold, health))
+        _row(f"/recommend ({workers}w), 2nd pass", median_run(warm, health))
+        _row(f"/recommend ({workers}w), cache off", median_run([uncached], [health_uncached]))
+        print(f"{'  every worker ready after start':<34}{statistics.median(ready):>8.2f} s   (max {max(ready):.2f} s)")
     shutil.rmtree(home, ignore_errors=True)
 
 
