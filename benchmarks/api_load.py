@@ -3,7 +3,7 @@
     python benchmarks/api_load.py [--connections 50] [--duration 10] [--workers 1 2]
 
 Trains the default model into a temporary storage root, then for each worker count starts
-`movie-r serve`, measures how long it takes until every worker answers /ready, and runs
+`movie-r serve`, measures how long until every worker has loaded the model, and runs
 wrk (Debian package `wrk`) against /health and against /recommend with a realistic mix of
 requests — exact titles weighted by popularity, typos, cold-start descriptions and ids —
 on a freshly started server each round: the mix (this first pass meets every distinct
