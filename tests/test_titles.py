@@ -100,3 +100,11 @@ def test_autocomplete_look_alikes_match_rapidfuzz_over_every_key(catalogue_index
             key, catalogue_index._candidates(key, SEARCH_THRESHOLD), scorer=fuzz.ratio, limit=10, score_cutoff=SEARCH_THRESHOLD
         )
         assert [hit[:2] for hit in filtered] == [hit[:2] for hit in everything]
+
+
+def test_prefix_search_finds_every_title_starting_so(catalogue_index: TitleIndex) -> None:
+    rng = random.Random(5)
+    keys = list(catalogue_index._rows)
+    for key in rng.sample(keys, 100):
+        prefix = key[: rng.randint(1, len(key))]
+        assert set(catalogue_index._with_prefix(prefix)) == {other for other in keys if other.startswith(prefix)}

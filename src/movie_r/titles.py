@@ -8,6 +8,7 @@ only those keys that could reach the score asked for at all (see `TitleIndex._ca
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from collections import Counter
@@ -82,6 +83,7 @@ class TitleIndex:
         self._rows = {key: tuple(sorted(rows, key=lambda r: -self._popularity[r])) for key, rows in by_key.items()}
         self._keys = sorted(self._rows, key=len)  # by length, so fuzzy lookup can skip impossible ones
         self._key_lengths = np.array([len(key) for key in self._keys], dtype=np.int64)
+        self._alphabetical = sorted(self._rows)  # keys sharing a prefix are one run of it
         self._columns, self._char_counts = _character_counts(self._keys)
 
     def __len__(self) -> int:
@@ -127,13 +129,9 @@ class TitleIndex:
         key = normalise_title(query)
         if not key:
             return []
-        found: dict[int, float] = {}
-        for candidate in self._keys:
-            if candidate.startswith(key):
-                for row in self._rows[candidate]:
-                    found.setdefault(row, 100.0)
+        found = dict.fromkeys(row for candidate in sorted(self._with_prefix(key), key=len) for row in self._rows[candidate])
         prefixed = sorted(found, key=lambda row: -self._popularity[row])[:limit]
-        hits = {row: 100.0 for row in prefixed}
+        hits = dict.fromkeys(prefixed, 100.0)
         if len(hits) < limit:
             candidates = self._candidates(key, SEARCH_THRESHOLD)
             similar = process.extract(key, candidates, scorer=fuzz.ratio, limit=limit, score_cutoff=SEARCH_THRESHOLD)
@@ -141,6 +139,13 @@ class TitleIndex:
                 for row in self._rows[matched_key]:
                     hits.setdefault(row, round(float(score), 2))
         return sorted(hits.items(), key=lambda item: -item[1])[:limit]
+
+    def _with_prefix(self, prefix: str) -> list[str]:
+        """Keys starting with `prefix`, found by binary search: autocomplete runs on every keystroke."""
+        start = stop = bisect.bisect_left(self._alphabetical, prefix)
+        while stop < len(self._alphabetical) and self._alphabetical[stop].startswith(prefix):
+            stop += 1
+        return self._alphabetical[start:stop]
 
 
 def _character_counts(keys: Sequence[str]) -> tuple[dict[str, int], np.ndarray]:
