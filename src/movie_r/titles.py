@@ -162,7 +162,7 @@ def _character_counts(keys: Sequence[str]) -> tuple[dict[str, int], np.ndarray]:
     column_of = np.full(len(distinct), COUNTED_CHARACTERS)
     frequent = np.argsort(-frequency, kind="stable")[:COUNTED_CHARACTERS]
     column_of[frequent] = np.arange(len(frequent))
-    columns = {chr(code): int(column) for code, column in zip(distinct[frequent].tolist(), column_of[frequent])}
+    columns = {chr(code): column for column, code in enumerate(distinct[frequent].tolist())}
     rows = np.repeat(np.arange(len(keys)), [len(key) for key in keys])
     width = COUNTED_CHARACTERS + 1
     counts = np.bincount(rows * width + column_of[where], minlength=len(keys) * width).reshape(len(keys), width)
