@@ -3,6 +3,7 @@
 Layout under `<home>/models/`:
     versions/<version>/pipeline.joblib   the fitted Pipeline
     versions/<version>/manifest.json     what it is, how it scored, checksums
+    versions/<version>/lists.npz         each movie's default answer, precomputed (`ranked_lists`)
     champion -> versions/<version>       relative symlink, replaced atomically
     registry.jsonl                       one JSON line per lifecycle event
 
@@ -17,6 +18,7 @@ import os
 import secrets
 import shutil
 import tempfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -70,6 +72,25 @@ class ModelVersion:
         except Exception as exc:  # a verified file that still fails to unpickle: library mismatch
             raise ArtifactError(f"version {self.version}: cannot load {ARTIFACT}: {exc}") from exc
 
+    def verified_file(self, name: str) -> Path | None:
+        """A file saved beside the pipeline, once its SHA-256 matches the manifest's.
+
+        None when this version was saved without it (older versions); a missing or
+        altered file raises, like a bad pipeline.
+        """
+        expected = self.manifest.get("files", {}).get(name)
+        if expected is None:
+            return None
+        path = self.path / name
+        if not path.is_file():
+            raise ArtifactError(f"version {self.version}: {name} is missing")
+        actual = file_fingerprint(path)
+        if actual != expected:
+            raise ArtifactError(
+                f"version {self.version}: {name} checksum mismatch (manifest {expected}, file {actual}); refusing to load"
+            )
+        return path
+
 
 class Registry:
     """The models directory of one storage root."""
@@ -80,8 +101,13 @@ class Registry:
         self.champion_link = self.root / CHAMPION
         self.log_path = self.root / "registry.jsonl"
 
-    def save(self, pipeline: Pipeline, manifest: dict[str, Any]) -> ModelVersion:
-        """Write a new version atomically; `manifest` gains the artifact's checksum."""
+    def save(
+        self, pipeline: Pipeline, manifest: dict[str, Any], files: Mapping[str, Callable[[Path], None]] | None = None
+    ) -> ModelVersion:
+        """Write a new version atomically; `manifest` gains the checksums of what was written.
+
+        `files` maps the name of each further file to the function that writes it to a path.
+        """
         version = manifest["version"]
         self.versions_dir.mkdir(parents=True, exist_ok=True)
         final = self.versions_dir / version
@@ -91,7 +117,11 @@ class Registry:
         try:
             staging.chmod(0o755)  # mkdtemp makes it private; API replicas may run as other users
             joblib.dump(pipeline, staging / ARTIFACT)
-            manifest = {**manifest, "artifact_sha256": file_fingerprint(staging / ARTIFACT)}
+            checksums = {}
+            for name, write in (files or {}).items():
+                write(staging / name)
+                checksums[name] = file_fingerprint(staging / name)
+            manifest = {**manifest, "artifact_sha256": file_fingerprint(staging / ARTIFACT), "files": checksums}
             _write_synced(staging / MANIFEST, json.dumps(manifest, indent=2, default=str))
             _fsync_dir(staging)
             os.rename(staging, final)
