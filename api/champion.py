@@ -23,6 +23,7 @@ from api.answers import AnswerCache
 from movie_r.errors import MovieRError
 from movie_r.evaluation import typo
 from movie_r.inference import Recommender
+from movie_r.ranked_lists import load as load_lists
 from movie_r.registry import Registry
 
 log = logging.getLogger("api.champion")
@@ -108,10 +109,12 @@ class ChampionWatcher:
         started = time.perf_counter()
         model_version = self.registry.get(version)
         recommender = Recommender(model_version.load(), version, self.fuzzy_threshold)
+        lists = load_lists(model_version, len(recommender))
         warm_up(recommender)
-        answers = AnswerCache(recommender, self.cache_size)
+        answers = AnswerCache(recommender, self.cache_size, lists)
         answers.warm(self.warm_answers)
-        log.info("champion loaded version=%s seconds=%.2f movies=%d", version, time.perf_counter() - started, len(recommender))
+        seconds = time.perf_counter() - started
+        log.info("champion loaded version=%s seconds=%.2f movies=%d lists=%s", version, seconds, len(recommender), lists is not None)
         return LoadedModel(recommender, model_version.manifest, answers)
 
     def _refuse(self, version: str, reason: str) -> None:

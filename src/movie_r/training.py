@@ -23,6 +23,7 @@ from movie_r.evaluation import CUTOFF, EvaluationReport, EvaluationSet, Split, e
 from movie_r.inference import Recommender
 from movie_r.models import pipeline as models
 from movie_r.models.kinds import DEFAULT_PARAMS, GRIDS, KINDS
+from movie_r.ranked_lists import LISTS, build
 from movie_r.registry import ModelVersion, Registry, new_version_id, utc_now
 from movie_r.settings import Settings
 from movie_r.telemetry import feedback_positives
@@ -144,8 +145,12 @@ def tune(settings: Settings, data: TrainingData, kinds: list[str]) -> Candidate:
 
 
 def save_candidate(registry: Registry, candidate: Candidate, data: TrainingData, **extra: Any) -> ModelVersion:
-    """Write `candidate` as a new version with its manifest, and record it as trained."""
+    """Write `candidate` as a new version, with its manifest and every movie's default answer,
+    and record it as trained."""
     version = new_version_id()
+    started = time.perf_counter()
+    lists = build(Recommender(candidate.pipeline, version))
+    lists_seconds = time.perf_counter() - started
     manifest = {
         "version": version,
         "created_at": utc_now().isoformat(),
@@ -155,11 +160,12 @@ def save_candidate(registry: Registry, candidate: Candidate, data: TrainingData,
         "data": data.fingerprints(),
         "libraries": {"python": platform.python_version(), **{name: _version_of(name) for name in LIBRARIES}},
         "train_seconds": round(candidate.train_seconds, 3),
+        "lists_seconds": round(lists_seconds, 3),
         "evaluation": candidate.report.summary(),
         "warnings": data.catalog.warnings + (data.interactions.warnings if data.interactions else []),
         **extra,
     }
-    saved = registry.save(candidate.pipeline, manifest)
+    saved = registry.save(candidate.pipeline, manifest, {LISTS: lists.save})
     report = candidate.report
     registry.record("trained", version, kind=candidate.kind, score=report.score, score_name=report.score_name)
     log.info("trained version=%s %s=%.4f seconds=%.1f", version, report.score_name, report.score, candidate.train_seconds)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from movie_r.registry import Registry
 from movie_r.settings import Settings
 
 
@@ -62,6 +64,9 @@ def test_recommend_by_id_with_filters(client: TestClient) -> None:
         {"movie": "space adventure with robots", "k": 3},
         {"movie": "qwzx", "k": 2},
         {"movie_id": 1, "k": 5, "genre": "Comedy", "exclude": "2,12"},
+        {"movie": "toy story"},  # the default k: lists precomputed when the version was saved
+        {"movie_id": 4},
+        {"movie": "hamlett"},
     ],
 )
 def test_answers_are_the_librarys_answers(client: TestClient, trained_home: Settings, params: dict) -> None:
@@ -73,7 +78,7 @@ def test_answers_are_the_librarys_answers(client: TestClient, trained_home: Sett
     recommender = Recommender(champion.load(), champion.version)
     exclude = frozenset(int(i) for i in params.get("exclude", "").split(",") if i)
     filters = Filters(params.get("genre"), exclude=exclude)
-    expected = recommender.recommend(params.get("movie"), params.get("movie_id"), params["k"], filters).to_dict()
+    expected = recommender.recommend(params.get("movie"), params.get("movie_id"), params.get("k", 10), filters).to_dict()
     client.get("/recommend", params={"movie": "toy story", "k": 3})  # fills the row cache for row of id 1
     body = client.get("/recommend", params=params).json()
     assert list(body) == ["request_id", "model_version", *expected]
@@ -152,6 +157,35 @@ def test_repeated_query_strings_skip_parsing_and_spellings_share_answers(client:
     assert 3 not in [movie["id"] for movie in bodies[0]["recommendations"]]
     assert client.get("/recommend?movie=Toy+Story&k=400").status_code == 422  # errors are never cached
     assert client.get("/recommend?movie=Toy+Story&k=400").status_code == 422
+
+
+def test_default_answers_come_from_the_versions_precomputed_lists(client: TestClient) -> None:
+    answers = client.app.state.movie_r.watcher.current.answers
+    assert answers.lists is not None and len(answers.lists) == 12
+    for params in ({"movie": "heat"}, {"movie_id": 8}, {"movie": "notting hil", "k": 10}):
+        assert client.get("/recommend", params=params).status_code == 200
+    assert answers._similar.cache_info().misses == 0  # nothing was ranked on demand
+    client.get("/recommend", params={"movie": "heat", "k": 4})
+    assert answers._similar.cache_info().misses == 1
+
+
+def test_a_version_with_altered_lists_is_refused_and_the_champion_keeps_serving(client: TestClient, trained_home: Settings) -> None:
+    registry = Registry(trained_home.models_dir)
+    serving = registry.champion_version()
+    altered = "29990101T000000Z-bad111"
+    shutil.copytree(registry.versions_dir / serving, registry.versions_dir / altered)
+    manifest = registry.versions_dir / altered / "manifest.json"
+    manifest.write_text(json.dumps({**json.loads(manifest.read_text()), "version": altered}))
+    with open(registry.versions_dir / altered / "lists.npz", "r+b") as handle:
+        handle.seek(100)
+        handle.write(b"altered")
+    registry.set_champion(altered)
+    deadline = time.monotonic() + 5
+    while client.get("/model").json()["last_reload_error"] is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "lists.npz checksum mismatch" in client.get("/model").json()["last_reload_error"]
+    response = client.get("/recommend", params={"movie": "heat"})
+    assert response.status_code == 200 and response.headers["x-model-version"] == serving
 
 
 def test_popular_answers_are_computed_before_a_model_serves(trained_home: Settings) -> None:
