@@ -2,8 +2,10 @@
 
 A model never changes once loaded and real traffic repeats itself, so each distinct
 request is computed and serialised once. The list of recommendations depends only on the
-catalogue row a query resolves to, so it is cached per row as well: a title, its id, other
-spellings and typos of it share one computed list, and only their small head differs.
+catalogue row a query resolves to, so it is shared per row as well: a title, its id, other
+spellings and typos of it share one list, and only their small head differs. For the
+default request that list was computed when the version was saved (`ranked_lists`);
+other lists are computed on first use and cached.
 Keeping JSON bytes (and a tuple of plain values for the runtime event) instead of result
 objects leaves nothing in the cache for Python's cyclic garbage collector to scan, which
 kept full collections from setting the tail latency as the cache filled.
