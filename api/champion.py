@@ -113,8 +113,13 @@ class ChampionWatcher:
         warm_up(recommender)
         answers = AnswerCache(recommender, self.cache_size, lists)
         answers.warm(self.warm_answers)
-        seconds = time.perf_counter() - started
-        log.info("champion loaded version=%s seconds=%.2f movies=%d lists=%s", version, seconds, len(recommender), lists is not None)
+        log.info(
+            "champion loaded version=%s seconds=%.2f movies=%d lists=%s",
+            version,
+            time.perf_counter() - started,
+            len(recommender),
+            lists is not None,
+        )
         return LoadedModel(recommender, model_version.manifest, answers)
 
     def _refuse(self, version: str, reason: str) -> None:

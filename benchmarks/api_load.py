@@ -8,9 +8,10 @@ wrk (Debian package `wrk`) against /health and against /recommend with a realist
 requests — exact titles weighted by popularity, typos, cold-start descriptions and ids —
 on a freshly started server each round: the mix (this first pass meets every distinct
 request for the first time, as after a restart or a model swap), /health, and the mix
-again (answers cached), then once with the answer cache off. Prints requests/s, p50/p99
-latency and the ratio to /health measured on the same server, as medians over rounds
-because this box drifts. wrk shares the two cores with the server.
+again (answers cached), then once with the answer caches off (the version's precomputed
+lists still serve). Prints requests/s, p50/p99 latency and the ratio to /health measured
+on the same server, as medians over rounds because this box drifts. wrk shares the two
+cores with the server.
 """
 
 from __future__ import annotations

@@ -30,7 +30,8 @@ def test_lists_survive_the_registry_and_their_checksum_is_recorded(tmp_path: Pat
     version = saved(tmp_path, small_recommender, build(small_recommender))
     assert set(version.manifest["files"]) == {LISTS}
     loaded = load(version, len(small_recommender))
-    assert [loaded.get(row) for row in range(len(loaded))] == [ranked(small_recommender.similar(row, 10, Filters())) for row in range(12)]
+    on_demand = [ranked(small_recommender.similar(row, 10, Filters())) for row in range(len(small_recommender))]
+    assert [loaded.get(row) for row in range(len(loaded))] == on_demand
 
 
 def test_altered_lists_are_refused(tmp_path: Path, small_recommender: Recommender) -> None:
@@ -60,5 +61,6 @@ def test_versions_without_lists_or_with_another_format_answer_on_demand(tmp_path
         with np.load(path) as arrays:
             np.savez_compressed(path, **{**arrays, "format": np.int64(0)})
 
-    version = Registry(tmp_path / "models").save(small_recommender.pipeline, {"version": new_version_id()}, {LISTS: save_as_format_0})
+    registry = Registry(tmp_path / "models")
+    version = registry.save(small_recommender.pipeline, {"version": new_version_id()}, {LISTS: save_as_format_0})
     assert load(version, len(small_recommender)) is None

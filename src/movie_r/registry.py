@@ -58,15 +58,7 @@ class ModelVersion:
 
     def load(self) -> Pipeline:
         """Unpickle the pipeline, after checking its SHA-256 against the manifest."""
-        artifact = self.path / ARTIFACT
-        expected = self.manifest.get("artifact_sha256")
-        if not artifact.is_file():
-            raise ArtifactError(f"version {self.version}: {ARTIFACT} is missing")
-        actual = file_fingerprint(artifact)
-        if actual != expected:
-            raise ArtifactError(
-                f"version {self.version}: {ARTIFACT} checksum mismatch (manifest {expected}, file {actual}); refusing to load"
-            )
+        artifact = self._checked(ARTIFACT, self.manifest.get("artifact_sha256"))
         try:
             return joblib.load(artifact)
         except Exception as exc:  # a verified file that still fails to unpickle: library mismatch
@@ -79,8 +71,9 @@ class ModelVersion:
         altered file raises, like a bad pipeline.
         """
         expected = self.manifest.get("files", {}).get(name)
-        if expected is None:
-            return None
+        return None if expected is None else self._checked(name, expected)
+
+    def _checked(self, name: str, expected: str | None) -> Path:
         path = self.path / name
         if not path.is_file():
             raise ArtifactError(f"version {self.version}: {name} is missing")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 from pathlib import Path
 
@@ -14,6 +13,8 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from movie_r.registry import Registry
 from movie_r.settings import Settings
+
+from .versions import corrupt_copy
 
 
 def changed(settings: Settings, **changes: object) -> Settings:
@@ -169,16 +170,11 @@ def test_default_answers_come_from_the_versions_precomputed_lists(client: TestCl
     assert answers._similar.cache_info().misses == 1
 
 
-def test_a_version_with_altered_lists_is_refused_and_the_champion_keeps_serving(client: TestClient, trained_home: Settings) -> None:
+def test_altered_lists_refuse_the_version_and_the_champion_keeps_serving(client: TestClient, trained_home: Settings) -> None:
     registry = Registry(trained_home.models_dir)
     serving = registry.champion_version()
     altered = "29990101T000000Z-bad111"
-    shutil.copytree(registry.versions_dir / serving, registry.versions_dir / altered)
-    manifest = registry.versions_dir / altered / "manifest.json"
-    manifest.write_text(json.dumps({**json.loads(manifest.read_text()), "version": altered}))
-    with open(registry.versions_dir / altered / "lists.npz", "r+b") as handle:
-        handle.seek(100)
-        handle.write(b"altered")
+    corrupt_copy(registry, serving, altered, "lists.npz")
     registry.set_champion(altered)
     deadline = time.monotonic() + 5
     while client.get("/model").json()["last_reload_error"] is None and time.monotonic() < deadline:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import shutil
 import threading
 import time
 from collections import Counter
@@ -16,6 +14,7 @@ from movie_r.settings import Settings
 from movie_r.training import load_training_data, train
 
 from ..processes import start_api, stop, wait_until
+from .versions import corrupt_copy
 
 pytestmark = pytest.mark.slow
 
@@ -75,12 +74,7 @@ def test_corrupt_version_is_refused_and_the_old_champion_keeps_serving(two_versi
     settings, first, second = two_versions
     registry = Registry(settings.models_dir)
     corrupt = "29990101T000000Z-bad000"
-    shutil.copytree(registry.versions_dir / second, registry.versions_dir / corrupt)
-    manifest = registry.versions_dir / corrupt / "manifest.json"
-    manifest.write_text(json.dumps({**json.loads(manifest.read_text()), "version": corrupt}))
-    with open(registry.versions_dir / corrupt / "pipeline.joblib", "r+b") as handle:
-        handle.seek(100)
-        handle.write(b"corruption")
+    corrupt_copy(registry, second, corrupt, "pipeline.joblib")
     process, url = start_api(settings.home)
     try:
         registry.set_champion(corrupt)
