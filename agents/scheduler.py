@@ -1,57 +1,125 @@
 """The agent process: an APScheduler 3.x interval job around `run_tick`.
 
 One job, `coalesce=True` and `max_instances=1` (missed runs collapse into one, never two at
-once), with jitter so many agents do not tick in step. SIGTERM/SIGINT ask the running tick
-to stop at its next checkpoint (nothing half-done is promoted or left visible) and shut
-the scheduler down after it.
+once), with jitter so many agents do not tick in step. The scheduler runs in the
+background; the main thread only waits for SIGTERM or SIGINT (any number of them, in any
+order, as `make run` and a terminal send them together). On the first one the running
+tick is asked to stop at its next checkpoint and given `STOP_GRACE` seconds to get there;
+a tick still inside one long computation after that is left unfinished, which is safe
+because a version becomes visible only by a final rename and the champion only by a
+symlink swap, neither of which it reached. Either way the process is gone within about
+two seconds, without a traceback.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import sys
 import threading
+import time
 from datetime import datetime, timezone
 from typing import Any
 
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from agents.tick import run_tick
+from agents.backoff import is_failure
+from agents.tick import record_abandoned, run_tick
+from movie_r.agent_status import AgentStatus, write_status
 from movie_r.settings import Settings
 
 log = logging.getLogger("agents.scheduler")
 
+JOB_ID = "retraining-tick"
+STOP_GRACE = 1.0  # seconds a running tick gets to reach a checkpoint after a stop signal
+SIGNAL_POLL = 0.05  # seconds between checks of the stop flag in the main thread
+
+
+class Agent:
+    """The scheduler, the tick it runs, and the status file it keeps."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.stop = threading.Event()  # set: ticks stop at their next checkpoint
+        self.idle = threading.Event()  # set: no tick is running
+        self.idle.set()
+        self.status = AgentStatus.new(settings.agent_interval_seconds)
+        self.scheduler = BackgroundScheduler(timezone=timezone.utc, executors={"default": ThreadPoolExecutor(1)})
+
+    def tick(self) -> None:
+        self.idle.clear()
+        try:
+            self._update(state="ticking")
+            try:
+                decision = run_tick(self.settings, stop=self.stop)
+            except Exception as exc:  # run_tick records its own failures; this is the last resort
+                log.exception("tick failed")
+                decision = {"verdict": "failed", "outcome": {"result": "failed", "error": f"{type(exc).__name__}: {exc}"}}
+            failed = is_failure(decision)
+            self._update(
+                state="idle",
+                ticks=self.status.ticks + 1,
+                failed_ticks=self.status.failed_ticks + failed,
+                consecutive_failures=self.status.consecutive_failures + 1 if failed else 0,
+                last_tick_at=datetime.now(timezone.utc),
+                last_verdict=decision.get("verdict"),
+                last_error=(decision.get("outcome") or {}).get("error") if failed else None,
+                next_tick_at=self._next_tick(),
+            )
+        finally:
+            self.idle.set()
+
+    def run(self) -> None:
+        """Tick now, then every interval, until a signal arrives; then stop within ~2 s."""
+        signals: list[int] = []
+        for number in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(number, lambda signum, frame: signals.append(signum))
+        self.scheduler.add_job(
+            self.tick,
+            IntervalTrigger(seconds=self.settings.agent_interval_seconds, jitter=self.settings.agent_jitter_seconds or None),
+            id=JOB_ID,
+            coalesce=True,
+            max_instances=1,
+            next_run_time=datetime.now(timezone.utc),
+        )
+        write_status(self.settings.metrics_dir, self.status)
+        self.scheduler.start()
+        log.info(
+            "agent started home=%s interval=%ss jitter=%ss",
+            self.settings.home, self.settings.agent_interval_seconds, self.settings.agent_jitter_seconds,
+        )  # fmt: skip
+        while not signals:
+            time.sleep(SIGNAL_POLL)
+        log.info("agent stopping signal=%s", signal.Signals(signals[0]).name)
+        self.stop.set()
+        self.scheduler.shutdown(wait=False)
+        finished = self.idle.wait(STOP_GRACE)
+        self._update(state="stopped", next_tick_at=None)
+        if not finished:
+            record_abandoned(self.settings, f"stopped by {signal.Signals(signals[0]).name} inside a long computation")
+            log.warning("agent stopped; the running tick was left unfinished and published nothing")
+            _exit_now()
+        log.info("agent stopped")
+
+    def _next_tick(self) -> datetime | None:
+        job = self.scheduler.get_job(JOB_ID)
+        return job.next_run_time if job else None
+
+    def _update(self, **changes: Any) -> None:
+        for name, value in changes.items():
+            setattr(self.status, name, value)
+        write_status(self.settings.metrics_dir, self.status)
+
 
 def run_agent(settings: Settings) -> None:
-    """Tick now, then every `agent_interval_seconds` until a signal arrives."""
-    stop = threading.Event()
-    scheduler = BlockingScheduler(timezone=timezone.utc)
+    Agent(settings).run()
 
-    def tick() -> None:
-        try:
-            run_tick(settings, stop=stop)
-        except Exception:  # the scheduler must survive anything a tick throws
-            log.exception("tick failed")
 
-    scheduler.add_job(
-        tick,
-        IntervalTrigger(seconds=settings.agent_interval_seconds, jitter=settings.agent_jitter_seconds or None),
-        id="retraining-tick",
-        coalesce=True,
-        max_instances=1,
-        next_run_time=datetime.now(timezone.utc),
-    )
-
-    def shut_down(signum: int, frame: Any) -> None:
-        log.info("agent stopping signal=%s", signal.Signals(signum).name)
-        stop.set()
-        threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, shut_down)
-    signal.signal(signal.SIGINT, shut_down)
-    log.info(
-        "agent started home=%s interval=%ss jitter=%ss", settings.home, settings.agent_interval_seconds, settings.agent_jitter_seconds
-    )
-    scheduler.start()
-    log.info("agent stopped")
+def _exit_now() -> None:
+    """Leave without joining the tick's thread, which would finish its computation first."""
+    logging.shutdown()
+    sys.stderr.flush()
+    os._exit(0)

@@ -18,15 +18,18 @@ from typing import Any
 
 from filelock import Timeout
 
+from agents.backoff import backoff
 from agents.judge import Guardrail, Verdict, decide, latency_check, p95_latency_ms, smoke_check
 from agents.promotion import apply_retention, promote
 from agents.report import write_report
 from agents.triggers import check_triggers
-from movie_r.errors import DataError, MovieRError
+from movie_r.data import file_fingerprint
+from movie_r.errors import Cancelled, DataError, MovieRError
 from movie_r.evaluation import EvaluationReport, evaluate
 from movie_r.inference import Recommender
 from movie_r.models import pipeline as models
 from movie_r.models.kinds import DEFAULT_PARAMS, GRIDS
+from movie_r.progress import cancellable, checkpoint
 from movie_r.registry import ModelVersion, Registry, append_json_line, read_json_lines, utc_now
 from movie_r.settings import Settings
 from movie_r.telemetry import feedback_stats, read_events, read_feedback, summarise
@@ -35,6 +38,7 @@ from movie_r.training import Candidate, TrainingData, fit_candidate, load_traini
 log = logging.getLogger("agents.tick")
 
 DECISIONS_FILE = "decisions.jsonl"
+TFIDF_RECOMMENDER = ("recommender__n_neighbors", "recommender__block_memory_mb")
 SMOKE_TITLES = 5
 LATENCY_DESCRIPTIONS = ["space adventure with robots", "romantic comedy in paris", "dark crime thriller"]
 
@@ -45,10 +49,6 @@ GRID: list[tuple[str, dict[str, Any]]] = [
     ("titles-heavier", {"text__title_weight": 3, "text__genre_weight": 2}),
     ("bigrams", {"tfidf__ngram_range": (1, 2)}),
 ]
-
-
-class Abandoned(MovieRError):
-    """The agent was asked to stop in the middle of a tick; nothing was promoted."""
 
 
 def decisions_path(settings: Settings) -> Path:
@@ -73,7 +73,12 @@ def run_tick(
     skips the triggers (never the promotion rule). Another trainer holding the lock means skip.
     """
     registry = Registry(settings.models_dir)
-    decision: dict[str, Any] = {"time": utc_now().isoformat(), "forced": force, "champion": registry.champion_version()}
+    decision: dict[str, Any] = {
+        "time": utc_now().isoformat(),
+        "forced": force,
+        "champion": registry.champion_version(),
+        "inputs_key": inputs_key(settings),
+    }
     lock = registry.trainer_lock()
     try:
         lock.acquire(timeout=lock_timeout)
@@ -85,11 +90,51 @@ def run_tick(
         if leftovers:
             decision["cleaned"] = leftovers
             log.warning("removed half-written versions of an interrupted trainer: %s", leftovers)
-        requested = (kind or "auto", params) if kind is not None or params is not None else None
-        _decide_and_act(settings, registry, decision, force, requested, stop or threading.Event())
+        waiting = None if force else backoff(read_decisions(settings), decision["inputs_key"]).reason(settings.failure_backoff_max_ticks)
+        if waiting:
+            decision.update(verdict="backing off", reasons=[waiting])
+        else:
+            requested = (kind or "auto", params) if kind is not None or params is not None else None
+            with cancellable(stop or threading.Event()):
+                _decide_and_act(settings, registry, decision, force, requested)
+    except Cancelled as exc:
+        registry.record("failed", None, reason=str(exc))
+        decision.setdefault("verdict", "abandoned")
+        decision.setdefault("reasons", [str(exc)])
+        decision["outcome"] = {"result": "abandoned", "error": str(exc)}
+    except Exception as exc:  # whatever breaks, the tick is recorded and the agent lives on
+        log.exception("tick failed")
+        reason = f"{type(exc).__name__}: {exc}"
+        decision.update(verdict="failed", reasons=[reason], outcome={"result": "failed", "error": reason})
     finally:
         lock.release()
     return _append(settings, decision)
+
+
+def record_abandoned(settings: Settings, reason: str) -> dict[str, Any]:
+    """The decision of a tick its process left without finishing (it published nothing)."""
+    decision = {
+        "time": utc_now().isoformat(),
+        "forced": False,
+        "champion": Registry(settings.models_dir).champion_version(),
+        "inputs_key": inputs_key(settings),
+        "verdict": "abandoned",
+        "reasons": [reason],
+        "outcome": {"result": "abandoned", "error": reason},
+    }
+    return _append(settings, decision)
+
+
+def inputs_key(settings: Settings) -> str:
+    """One fingerprint of the configured input files, read before any of them is parsed."""
+    parts = []
+    for name, path in (("catalog", settings.catalog), ("interactions", settings.interactions)):
+        try:
+            digest = file_fingerprint(path) if path is not None else "none"
+        except OSError:
+            digest = "unreadable"
+        parts.append(f"{name}:{path}:{digest}")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
 def _decide_and_act(
@@ -98,7 +143,6 @@ def _decide_and_act(
     decision: dict[str, Any],
     force: bool,
     requested: tuple[str, dict[str, Any] | None] | None,
-    stop: threading.Event,
 ) -> None:
     try:
         data = load_training_data(settings.catalog, settings.interactions, metrics_dir=settings.metrics_dir)
@@ -110,6 +154,8 @@ def _decide_and_act(
         try:
             # TF-IDF first, so an empty volume serves within a minute; the next tick may do better
             result = train(settings, data, *(requested or ("tfidf", None)))
+        except Cancelled:
+            raise
         except Exception as exc:  # recorded, and the agent tries again next tick
             log.exception("training the first champion failed")
             registry.record("failed", None, reason=f"{type(exc).__name__}: {exc}")
@@ -147,7 +193,7 @@ def _decide_and_act(
             decision.update(verdict="no retrain", reasons=[*reasons, cooling])
             return
         decision.update(verdict="retrain", reasons=reasons)
-    decision["outcome"] = _retrain(settings, registry, data, champion, requested, stop)
+    decision["outcome"] = _retrain(settings, registry, data, champion, requested)
 
 
 def _retrain(
@@ -156,21 +202,18 @@ def _retrain(
     data: TrainingData,
     champion: ModelVersion,
     requested: tuple[str, dict[str, Any] | None] | None,
-    stop: threading.Event,
 ) -> dict[str, Any]:
     try:
         candidates = []
         for name, kind, config in challenger_configs(champion, requested, data.train_ratings is not None):
-            if stop.is_set():
-                raise Abandoned("stop requested before every challenger was trained")
+            checkpoint("training challengers")
             tuned = kind == "auto" and config is None
             candidate = tune(settings, data, list(GRIDS)) if tuned else fit_candidate(settings, data, kind, config)
             candidates.append((name, candidate))
         name, best = max(candidates, key=lambda pair: pair[1].report.score)
         champion_recommender = Recommender(champion.load(), champion.version, settings.fuzzy_threshold)
         champion_report = evaluate(champion_recommender, data.queries)
-        if stop.is_set():
-            raise Abandoned("stop requested before the challenger was saved")
+        checkpoint("scoring the champion")
         saved = save_candidate(registry, best, data, role="challenger", challenger_config=name, champion_at_training=champion.version)
         registry.record(
             "evaluated",
@@ -200,9 +243,8 @@ def _retrain(
             "report": str(html_path),
             "removed_versions": removed,
         }
-    except Abandoned as exc:
-        registry.record("failed", None, reason=str(exc))
-        return {"result": "abandoned", "error": str(exc)}
+    except Cancelled:
+        raise
     except Exception as exc:  # a failed training must not stop the agent nor touch the champion
         log.exception("training failed")
         reason = f"{type(exc).__name__}: {exc}"
@@ -215,12 +257,16 @@ def challenger_configs(
 ) -> list[tuple[str, str, dict[str, Any] | None]]:
     """(name, kind, params) of each challenger; kind "auto" with no params means "tune all kinds"."""
     champion_kind = champion.manifest.get("kind", "tfidf")
+    base = models.restore_params(champion.manifest.get("params", {}))
+    if not has_interactions and champion_kind != "tfidf":
+        # the champion's kind learned from ratings there no longer are: refit its text settings only
+        champion_kind = "tfidf"
+        base = {name: value for name, value in base.items() if not name.startswith("recommender__") or name in TFIDF_RECOMMENDER}
     if requested is not None:
         kind, params = requested
         if kind == "auto" and params is not None:
             kind = champion_kind
         return [("requested", kind, params)]
-    base = models.restore_params(champion.manifest.get("params", {}))
     configs = [("champion-refit", champion_kind, base)]
     configs += [(name, champion_kind, {**base, **change}) for name, change in GRID]
     if has_interactions:

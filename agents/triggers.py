@@ -42,6 +42,7 @@ def check_triggers(
         mean_similarity(settings, summary),
         negative_feedback(settings, feedback),
         model_age(settings, summary),
+        catalog_mismatch(champion.get("data", {}).get("catalog"), current_data["catalog"]),
         data_changed(settings, champion.get("data", {}), current_data),
         unused_interactions(settings, champion.get("kind", "tfidf"), current_data),
     ]
@@ -107,6 +108,24 @@ def model_age(settings: Settings, summary: dict[str, Any]) -> TriggerCheck:
         else f"champion is {value:.1f} h old {'>' if fired else '<='} {threshold:g} h"
     )
     return TriggerCheck("model_age", settings.trigger_age, settings.trigger_age and fired, value, threshold, reason)
+
+
+def catalog_mismatch(champion_catalog: dict[str, Any] | None, configured: dict[str, Any]) -> TriggerCheck:
+    """The champion knows another catalogue than the configured one: it would answer with
+    movies the configured data does not have. Always on: retrain at once, whatever the traffic."""
+    fired = (champion_catalog or {}).get("sha256") != configured["sha256"]
+    if fired:
+        reason = f"the champion was trained on {describe_catalog(champion_catalog)}; the configured catalogue is {describe_catalog(configured)}"
+    else:
+        reason = "the champion was trained on the configured catalogue"
+    return TriggerCheck("catalog_mismatch", True, fired, (champion_catalog or {}).get("sha256"), configured["sha256"], reason)
+
+
+def describe_catalog(catalog: dict[str, Any] | None) -> str:
+    """`path (N movies, sha256 1a2b3c4d5e6f)` for a manifest's catalogue fingerprint."""
+    if not catalog:
+        return "an unrecorded catalogue"
+    return f"{catalog.get('path')} ({catalog.get('rows')} movies, sha256 {str(catalog.get('sha256'))[:12]})"
 
 
 def data_changed(settings: Settings, champion_data: dict[str, Any], current_data: dict[str, Any]) -> TriggerCheck:

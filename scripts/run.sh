@@ -22,8 +22,15 @@ fi
 "$bin/movie-r" agent & agent=$!
 echo "API on http://${MOVIE_R_HOST:-127.0.0.1}:${MOVIE_R_PORT:-8000} (pid $api), agent pid $agent; Ctrl-C stops both"
 
+# Both services stop by themselves within ~2 s of TERM; anything still there after 5 s is killed.
 stop_both() {
+  trap '' INT TERM
   kill -TERM "$api" "$agent" 2>/dev/null || true
+  for _ in $(seq 50); do
+    kill -0 "$api" 2>/dev/null || kill -0 "$agent" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$api" "$agent" 2>/dev/null || true
   wait "$api" "$agent" 2>/dev/null || true
 }
 trap 'stop_both; exit 0' INT TERM

@@ -33,15 +33,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("movie_r")
 
+LOG_FORMAT = "%(asctime)s level=%(levelname)s pid=%(process)d logger=%(name)s %(message)s"
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING if getattr(args, "quiet", False) else logging.INFO,
-        format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
-        stream=sys.stderr,
-    )
+    logging.basicConfig(level=_log_level(args), format=LOG_FORMAT, stream=sys.stderr)
     try:
         return args.handler(args)
     except SettingsError as exc:
@@ -63,8 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     data = argparse.ArgumentParser(add_help=False)
     data.add_argument("--catalog", type=Path, help="catalogue CSV (default: the embedded MovieLens data)")
-    data.add_argument("--interactions", type=Path, help="ratings CSV user_id,movie_id,rating[,timestamp]")
-    data.add_argument("--no-interactions", action="store_true", help="ignore the default ratings")
+    data.add_argument(
+        "--interactions", metavar="CSV",
+        help="ratings CSV user_id,movie_id,rating[,timestamp] (default: the embedded ratings, with the embedded "
+        "catalogue only; an empty value means none)",
+    )  # fmt: skip
+    data.add_argument("--no-interactions", action="store_true", help="train without ratings")
     data.add_argument("--skip-invalid", action="store_true", help="drop unusable catalogue rows instead of failing")
     data.add_argument("--skip-unknown", action="store_true", help="drop ratings of movies not in the catalogue")
 
@@ -149,8 +151,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         overrides["home"] = args.home
     if getattr(args, "catalog", None):
         overrides["catalog"] = args.catalog
-    if getattr(args, "interactions", None):
-        overrides["interactions"] = args.interactions
+    if getattr(args, "interactions", None) is not None:
+        overrides["interactions"] = args.interactions  # "" means none
     if getattr(args, "no_interactions", False):
         overrides["interactions"] = None
     for name in ("host", "port", "workers", "loop"):
@@ -283,6 +285,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "workers": settings.workers,
         "loop": settings.loop,
         "access_log": False,  # every /recommend is already an event in metrics/events
+        # applied by uvicorn in every worker process, which otherwise drop our INFO lines
+        "log_config": uvicorn_log_config(_log_level(args)),
         "timeout_graceful_shutdown": 10,
     }
     try:
@@ -297,6 +301,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
+
+
+def uvicorn_log_config(level: int) -> dict[str, Any]:
+    """One stderr handler on the root logger, in our format, for uvicorn's loggers and ours."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"plain": {"format": LOG_FORMAT}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stderr"}},
+        "root": {"handlers": ["stderr"], "level": level},
+        "loggers": {name: {"handlers": [], "propagate": True} for name in ("uvicorn", "uvicorn.error", "uvicorn.access")},
+    }
+
+
+def _log_level(args: argparse.Namespace) -> int:
+    return logging.WARNING if getattr(args, "quiet", False) else logging.INFO
 
 
 def tcp_listener(config: Any) -> socket.socket:

@@ -11,6 +11,7 @@ import csv
 import gzip
 import hashlib
 import io
+import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -19,17 +20,25 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from movie_r.columns import (
+    CATALOG_REQUIRED,
+    CATALOG_ROLES,
+    INTERACTIONS_REQUIRED,
+    INTERACTIONS_ROLES,
+    ColumnMap,
+    map_columns,
+)
 from movie_r.errors import DataError
 
 log = logging.getLogger(__name__)
 
-CATALOG_REQUIRED = ("id", "title", "genre")
-INTERACTIONS_REQUIRED = ("user_id", "movie_id", "rating")
 NO_GENRE_MARKERS = {"(no genres listed)"}
+MIN_MOVIES = 2  # to train on: a recommendation is one movie for another
 MAX_LISTED = 10  # offending rows named in one message before "and N more"
 POSITIVE_RATING = 4.0  # a rating at or above this means the user liked the movie
 
 _YEAR = re.compile(r"^\s*(\d{4})")
+_TITLE_YEAR = re.compile(r"\((\d{4})\)\s*$")
 _GENRE_SPLIT = re.compile(r"[|,]")
 
 
@@ -79,12 +88,9 @@ def load_catalog(path: Path | str, skip_invalid: bool = False) -> Catalog:
     them named, unless `skip_invalid` drops them with a warning instead.
     """
     path = Path(path)
-    header, rows = _read_records(path)
-    _require_columns(path, header, CATALOG_REQUIRED)
-    frame = pd.DataFrame(rows, columns=header, dtype=object)
-    frame.index = np.arange(2, len(frame) + 2)  # spreadsheet row numbers, header is row 1
+    frame, columns = _read_table(path, CATALOG_ROLES, CATALOG_REQUIRED)
 
-    bad = _invalid_catalog_rows(frame)
+    bad = _invalid_catalog_rows(frame, columns)
     warnings: list[str] = []
     if bad:
         described = _describe_rows(bad)
@@ -95,18 +101,18 @@ def load_catalog(path: Path | str, skip_invalid: bool = False) -> Catalog:
 
     movies = pd.DataFrame(
         {
-            "id": _integers(path, frame, "id"),
+            "id": _integers(path, frame, columns, "id"),
             "title": frame["title"].str.strip(),
             "genres": frame["genre"].map(parse_genres),
             "overview": frame["overview"].fillna("").str.strip() if "overview" in frame else "",
-            "year": _years(path, frame),
-            "popularity": _numbers(path, frame, "popularity").fillna(0.0) if "popularity" in frame else 0.0,
+            "year": _years(path, frame, columns),
+            "popularity": _numbers(path, frame, columns, "popularity").fillna(0.0) if "popularity" in frame else 0.0,
         },
         index=frame.index,
     )
     for column in ("vote_average", "vote_count"):
         if column in frame:
-            movies[column] = _numbers(path, frame, column)
+            movies[column] = _numbers(path, frame, columns, column)
     if "original_language" in frame:
         movies["original_language"] = frame["original_language"].fillna("").str.strip()
 
@@ -123,20 +129,17 @@ def load_interactions(path: Path | str, catalog: Catalog, skip_unknown: bool = F
     `skip_unknown` drops them with a warning.
     """
     path = Path(path)
-    header, rows = _read_records(path)
-    _require_columns(path, header, INTERACTIONS_REQUIRED)
-    frame = pd.DataFrame(rows, columns=header, dtype=object)
-    frame.index = np.arange(2, len(frame) + 2)
+    frame, columns = _read_table(path, INTERACTIONS_ROLES, INTERACTIONS_REQUIRED)
 
     empty_users = frame.index[frame["user_id"].str.strip() == ""]
     if len(empty_users):
-        raise DataError(f"{path}: row {empty_users[0]}, column user_id: empty user id")
+        raise DataError(f"{path}: row {empty_users[0]}, column {columns.name('user_id')}: empty user id")
     ratings = pd.DataFrame(
         {
             "user_id": frame["user_id"].str.strip(),
-            "movie_id": _integers(path, frame, "movie_id"),
-            "rating": _numbers(path, frame, "rating", required=True),
-            "timestamp": _timestamps(path, frame),
+            "movie_id": _integers(path, frame, columns, "movie_id"),
+            "rating": _numbers(path, frame, columns, "rating", required=True),
+            "timestamp": _timestamps(path, frame, columns),
         },
         index=frame.index,
     )
@@ -146,7 +149,7 @@ def load_interactions(path: Path | str, catalog: Catalog, skip_unknown: bool = F
         example = ratings.index[unknown][0]
         message = (
             f"{int(unknown.sum())} ratings name movies missing from the catalogue "
-            f"(first: row {example}, column movie_id, id {ratings.at[example, 'movie_id']})"
+            f"(first: row {example}, column {columns.name('movie_id')}, id {ratings.at[example, 'movie_id']})"
         )
         if not skip_unknown:
             raise DataError(f"{path}: {message} (skip them with --skip-unknown)")
@@ -157,29 +160,58 @@ def load_interactions(path: Path | str, catalog: Catalog, skip_unknown: bool = F
 
 
 def parse_genres(value: object) -> tuple[str, ...]:
-    """Split a genre cell on `|` or `,` (both appear in real catalogues)."""
+    """Split a genre cell on `|` or `,` (both appear in real catalogues).
+
+    TMDB exports may hold a JSON list instead: of names, or of `{"id": 28, "name": "Action"}`.
+    """
     if not isinstance(value, str):
         return ()
+    if value.lstrip().startswith("["):
+        listed = _json_genres(value)
+        if listed is not None:
+            return tuple(name for name in listed if name not in NO_GENRE_MARKERS)
     parts = (part.strip() for part in _GENRE_SPLIT.split(value))
     return tuple(part for part in parts if part and part not in NO_GENRE_MARKERS)
 
 
-def _read_records(path: Path) -> tuple[list[str], list[list[str]]]:
-    """Decode (UTF-8, gzip when `.gz`) and split a CSV file, checking every row's width."""
+def _json_genres(value: str) -> list[str] | None:
+    """Genre names of a JSON list cell, or None when the cell is not one."""
+    try:
+        items = json.loads(value)
+    except ValueError:
+        return None
+    if not isinstance(items, list):
+        return None
+    names = [item.get("name") if isinstance(item, dict) else item for item in items]
+    return [name.strip() for name in names if isinstance(name, str) and name.strip()]
+
+
+def _read_table(
+    path: Path, roles: dict[str, tuple[str, ...]], required: tuple[str, ...]
+) -> tuple[pd.DataFrame, ColumnMap]:
+    """Decode (UTF-8, gzip when `.gz`) and split a CSV file into a frame of its roles' columns.
+
+    Columns are renamed to their role (`movieId` -> `id`) and the index holds spreadsheet
+    row numbers. The header is checked before any row, so a file in another shape (another
+    delimiter, other names) is refused for its columns, not for its first odd row.
+    """
     try:
         raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a directory, expected a CSV file") from None
     except (OSError, EOFError) as exc:
         raise DataError(f"{path}: cannot read: {exc}") from None
     text = _decode(path, raw)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
-        header = [name.strip().lower() for name in next(reader)]
+        header = [name.strip() for name in next(reader)]
     except StopIteration:
         raise DataError(f"{path}: empty file, expected a header row") from None
     except csv.Error as exc:
         raise DataError(f"{path}: row 1: {exc}") from None
+    columns = map_columns(path, header, roles, required)
     rows: list[list[str]] = []
     try:
         for record in reader:
@@ -193,7 +225,10 @@ def _read_records(path: Path) -> tuple[list[str], list[list[str]]]:
             rows.append(record)
     except csv.Error as exc:
         raise DataError(f"{path}: row {len(rows) + 2}: malformed CSV: {exc}") from None
-    return header, rows
+    frame = pd.DataFrame(rows, columns=range(len(header)), dtype=object)
+    frame = frame[list(columns.positions.values())].set_axis(list(columns.positions), axis=1)
+    frame.index = np.arange(2, len(frame) + 2)  # spreadsheet row numbers, header is row 1
+    return frame, columns
 
 
 def _decode(path: Path, raw: bytes) -> str:
@@ -211,25 +246,17 @@ def _decode(path: Path, raw: bytes) -> str:
         ) from None
 
 
-def _require_columns(path: Path, header: list[str], required: tuple[str, ...]) -> None:
-    missing = [name for name in required if name not in header]
-    if missing:
-        raise DataError(f"{path}: missing column(s) {', '.join(missing)}; header is {','.join(header)}")
-    duplicated = sorted({name for name in header if header.count(name) > 1})
-    if duplicated:
-        raise DataError(f"{path}: column(s) {', '.join(duplicated)} appear more than once in the header")
-
-
-def _invalid_catalog_rows(frame: pd.DataFrame) -> dict[int, str]:
+def _invalid_catalog_rows(frame: pd.DataFrame, columns: ColumnMap) -> dict[int, str]:
     """Row number -> why it cannot be used, for every such row."""
     bad: dict[int, str] = {}
+    id_column, title_column = columns.name("id"), columns.name("title")
     ids = frame["id"].str.strip()
     for row in frame.index[ids == ""]:
-        bad[row] = "column id: empty id"
+        bad[row] = f"column {id_column}: empty id"
     for row in frame.index[ids.duplicated(keep="first") & (ids != "")]:
-        bad[row] = f"column id: duplicate id {ids[row]}"
+        bad[row] = f"column {id_column}: duplicate id {ids[row]}"
     for row in frame.index[frame["title"].str.strip() == ""]:
-        bad.setdefault(row, "column title: empty title")
+        bad.setdefault(row, f"column {title_column}: empty title")
     return dict(sorted(bad.items()))
 
 
@@ -239,45 +266,51 @@ def _describe_rows(bad: dict[int, str]) -> str:
     return "; ".join(listed) + (f"; and {more} more" if more > 0 else "")
 
 
-def _parse_error(path: Path, frame: pd.DataFrame, column: str, bad: pd.Series, expected: str) -> DataError:
+def _parse_error(
+    path: Path, frame: pd.DataFrame, columns: ColumnMap, column: str, bad: pd.Series, expected: str
+) -> DataError:
     row = bad.index[bad][0]
     return DataError(
-        f"{path}: row {row}, column {column}: {frame.at[row, column]!r} is not {expected}"
+        f"{path}: row {row}, column {columns.name(column)}: {frame.at[row, column]!r} is not {expected}"
         f" ({int(bad.sum())} such rows)"
     )
 
 
-def _integers(path: Path, frame: pd.DataFrame, column: str) -> pd.Series:
+def _integers(path: Path, frame: pd.DataFrame, columns: ColumnMap, column: str) -> pd.Series:
     text = frame[column].str.strip()
     values = pd.to_numeric(text, errors="coerce")
     bad = values.isna() | (values != values.round())
     if bad.any():
-        raise _parse_error(path, frame, column, bad, "an integer")
+        raise _parse_error(path, frame, columns, column, bad, "an integer")
     return values.astype("int64")
 
 
-def _numbers(path: Path, frame: pd.DataFrame, column: str, required: bool = False) -> pd.Series:
+def _numbers(path: Path, frame: pd.DataFrame, columns: ColumnMap, column: str, required: bool = False) -> pd.Series:
     text = frame[column].fillna("").str.strip()
     values = pd.to_numeric(text.replace("", np.nan), errors="coerce")
     bad = values.isna() & ((text != "") | required)
     if bad.any():
-        raise _parse_error(path, frame, column, bad, "a number")
+        raise _parse_error(path, frame, columns, column, bad, "a number")
     return values.astype("float64")
 
 
-def _years(path: Path, frame: pd.DataFrame) -> pd.Series:
+def _years(path: Path, frame: pd.DataFrame, columns: ColumnMap) -> pd.Series:
+    """From `year` or else `release_date`; without either, from a MovieLens "Title (1995)"."""
     column = "year" if "year" in frame else "release_date" if "release_date" in frame else None
     if column is None:
-        return pd.Series(np.nan, index=frame.index)
+        from_titles = frame["title"].str.extract(_TITLE_YEAR, expand=False)
+        if from_titles.notna().any():
+            log.info("file=%s columns year<-the (YYYY) ending titles", path)
+        return pd.to_numeric(from_titles, errors="coerce").astype("float64")
     text = frame[column].fillna("").str.strip()
     years = pd.to_numeric(text.str.extract(_YEAR, expand=False), errors="coerce")
     bad = years.isna() & (text != "")
     if bad.any():
-        raise _parse_error(path, frame, column, bad, "a year or a date starting with one")
+        raise _parse_error(path, frame, columns, column, bad, "a year or a date starting with one")
     return years.astype("float64")
 
 
-def _timestamps(path: Path, frame: pd.DataFrame) -> pd.Series:
+def _timestamps(path: Path, frame: pd.DataFrame, columns: ColumnMap) -> pd.Series:
     """Epoch seconds; ISO dates are accepted too. Without the column, file order stands in."""
     if "timestamp" not in frame:
         return pd.Series(np.arange(len(frame), dtype="float64"), index=frame.index)
@@ -287,7 +320,7 @@ def _timestamps(path: Path, frame: pd.DataFrame) -> pd.Series:
     values = numeric.fillna((dates - pd.Timestamp(0, tz="UTC")).dt.total_seconds())
     bad = values.isna()
     if bad.any():
-        raise _parse_error(path, frame, "timestamp", bad, "epoch seconds or an ISO date")
+        raise _parse_error(path, frame, columns, "timestamp", bad, "epoch seconds or an ISO date")
     return values.astype("float64")
 
 

@@ -33,3 +33,7 @@ class QueryError(MovieRError):
 
 class UnknownMovieError(MovieRError):
     """A movie id that the model's catalogue does not contain."""
+
+
+class Cancelled(MovieRError):
+    """A long step stopped at a checkpoint because its caller asked it to (a signal, shutdown)."""

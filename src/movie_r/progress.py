@@ -1,25 +1,69 @@
-"""Progress for long steps: a bar on a terminal, plain log lines everywhere else."""
+"""Progress of long steps, and the points where a stop request can end them.
+
+On a terminal a step is one updating line (tqdm). Everywhere else (logs, containers) a
+step logs `stage=… done=i/n eta=…` only once it has run for `LOG_EVERY` seconds, and then
+at most that often: a long run is never silent, a short one adds no lines.
+
+Every item of a step is also a checkpoint: inside `cancellable(stop)`, once `stop` is set
+the step raises `Cancelled` at its next item, so a trainer asked to stop leaves at the next
+item rather than at the end of the whole run.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
+import threading
+import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TypeVar
 
 from tqdm import tqdm
 
+from movie_r.errors import Cancelled
+
 T = TypeVar("T")
 log = logging.getLogger("movie_r.progress")
 
+LOG_EVERY = 10.0  # seconds between progress lines in logs
+
+_stop: ContextVar[threading.Event | None] = ContextVar("movie_r_stop", default=None)
+
+
+@contextmanager
+def cancellable(stop: threading.Event) -> Iterator[None]:
+    """Make every checkpoint run in this context raise `Cancelled` once `stop` is set."""
+    token = _stop.set(stop)
+    try:
+        yield
+    finally:
+        _stop.reset(token)
+
+
+def checkpoint(stage: str) -> None:
+    """Raise `Cancelled` if a stop was requested; a no-op outside `cancellable`."""
+    stop = _stop.get()
+    if stop is not None and stop.is_set():
+        raise Cancelled(f"stop requested during {stage}")
+
 
 def progress(items: Iterable[T], total: int, desc: str) -> Iterator[T]:
-    """Yield `items`, reporting how far along `desc` is (every 10 % when not on a terminal)."""
+    """Yield `items`, reporting how far along `desc` is, with a checkpoint before each."""
     if sys.stderr.isatty():
-        yield from tqdm(items, total=total, desc=desc, leave=False)
+        with tqdm(total=total, desc=desc, leave=False, dynamic_ncols=True) as bar:
+            for item in items:
+                checkpoint(desc)
+                yield item
+                bar.update()
         return
-    step = max(1, total // 10)
+    started = last = time.monotonic()
     for done, item in enumerate(items, start=1):
+        checkpoint(desc)
         yield item
-        if done % step == 0 or done == total:
-            log.info("%s %d/%d", desc, done, total)
+        now = time.monotonic()
+        if now - last >= LOG_EVERY:
+            eta = (now - started) / done * (total - done)
+            log.info("stage=%s done=%d/%d elapsed=%.0fs eta=%.0fs", desc, done, total, now - started, eta)
+            last = now

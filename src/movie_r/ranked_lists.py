@@ -23,6 +23,7 @@ import orjson
 
 from movie_r.errors import ArtifactError
 from movie_r.inference import DEFAULT_K, Filters, Recommendation, Recommender
+from movie_r.progress import progress
 from movie_r.registry import ModelVersion
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,8 @@ class RankedLists:
 def build(recommender: Recommender, k: int = DEFAULT_K) -> RankedLists:
     """Rank every row with `Recommender.similar`, the same call a request without the lists makes."""
     no_filters = Filters()
-    lists = [ranked(recommender.similar(row, k, no_filters)) for row in range(len(recommender))]
+    rows = range(len(recommender))
+    lists = [ranked(recommender.similar(row, k, no_filters)) for row in progress(rows, total=len(rows), desc="lists")]
     scores = np.full((len(lists), k), np.nan)
     for row, item in enumerate(lists):
         scores[row, : len(item.scores)] = item.scores

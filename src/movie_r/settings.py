@@ -7,7 +7,7 @@ them by passing keyword arguments to `Settings(...)`. Nothing is read at import 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,19 +23,33 @@ def _repo_root() -> Path:
     return Path.cwd()
 
 
+def default_catalog() -> Path:
+    return _repo_root() / "data" / "catalog.csv.gz"
+
+
+def default_interactions(data: dict[str, Any]) -> Path | None:
+    """The embedded ratings, but only beside the embedded catalogue.
+
+    Their movie ids are MovieLens ids: applied to another catalogue they would either be
+    refused or, worse, attach to whichever of its movies happen to share a number.
+    """
+    catalog = data.get("catalog")
+    if catalog is not None and Path(catalog).resolve() != default_catalog().resolve():
+        return None
+    return _repo_root() / "data" / "ratings.csv.gz"
+
+
 class Settings(BaseSettings):
     """Where things live and the knobs of training and inference."""
 
     model_config = SettingsConfigDict(env_prefix="MOVIE_R_", extra="ignore")
 
     home: Path = Field(default_factory=_repo_root, description="Storage root holding models/, metrics/, reports/.")
-    catalog: Path = Field(
-        default_factory=lambda: _repo_root() / "data" / "catalog.csv.gz",
-        description="Catalogue CSV used when a command is given none.",
-    )
+    catalog: Path = Field(default_factory=default_catalog, description="Catalogue CSV used when a command is given none.")
     interactions: Path | None = Field(
-        default_factory=lambda: _repo_root() / "data" / "ratings.csv.gz",
-        description="Ratings CSV (user_id,movie_id,rating[,timestamp]); empty to train without.",
+        default_factory=default_interactions,
+        description="Ratings CSV (user_id,movie_id,rating[,timestamp]); empty to train without. Default: the "
+        "embedded ratings with the embedded catalogue, none with any other.",
     )
     neighbours: int = Field(100, ge=1, le=1000, description="Neighbours precomputed per movie.")
     fuzzy_threshold: float = Field(80.0, ge=0, le=100, description="Minimum rapidfuzz ratio for a fuzzy title match.")
@@ -78,6 +92,9 @@ class Settings(BaseSettings):
     max_age_hours: float = Field(168, gt=0, description="Champion age that triggers a retrain.")
     trigger_data_change: bool = Field(True, description="Retrain when the catalogue or interactions changed.")
     trigger_unused_interactions: bool = Field(True, description="Retrain when ratings exist but the champion ignores them.")
+    failure_backoff_max_ticks: int = Field(
+        32, ge=0, description="After failed ticks, at most this many ticks are passed over before the same inputs are tried again."
+    )
     cooldown_hours: float = Field(6, ge=0, description="After a rejection, wait this long before retraining the same data.")
     promotion_margin: float = Field(0.0, ge=0, description="How much better a challenger must score to be promoted.")
     require_significant: bool = Field(False, description="Promote only if the bootstrap CI's lower bound is above 0.")

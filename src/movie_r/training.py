@@ -18,7 +18,8 @@ from typing import Any
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from movie_r.data import Catalog, Interactions, load_catalog, load_interactions
+from movie_r.data import MIN_MOVIES, Catalog, Interactions, load_catalog, load_interactions
+from movie_r.errors import DataError
 from movie_r.evaluation import CUTOFF, EvaluationReport, EvaluationSet, Split, evaluate, proxy_sample, split_interactions
 from movie_r.inference import Recommender
 from movie_r.models import pipeline as models
@@ -78,6 +79,10 @@ def load_training_data(
     With `metrics_dir`, positive feedback the API recorded there joins the training ratings.
     """
     loaded_catalog = load_catalog(catalog, skip_invalid=skip_invalid)
+    if len(loaded_catalog) < MIN_MOVIES:
+        raise DataError(
+            f"{catalog}: {len(loaded_catalog)} usable movies; at least {MIN_MOVIES} are needed to recommend one for another"
+        )
     loaded_interactions = (
         load_interactions(interactions, loaded_catalog, skip_unknown=skip_unknown) if interactions else None
     )

@@ -35,7 +35,8 @@ def test_quiet_tick_records_a_no_with_every_trigger(tmp_path: Path, catalog_path
     decision = run_tick(settings)
     assert decision["verdict"] == "no retrain"
     assert {t["name"] for t in decision["triggers"]} == {
-        "cold_start_rate", "mean_similarity", "negative_feedback", "model_age", "data_changed", "unused_interactions",
+        "cold_start_rate", "mean_similarity", "negative_feedback", "model_age", "catalog_mismatch", "data_changed",
+        "unused_interactions",
     }  # fmt: skip
     assert len(read_decisions(settings)) == 2
 

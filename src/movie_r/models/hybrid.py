@@ -34,6 +34,12 @@ from movie_r.neighbours import BlockScores, cosine_blocks, top_k_from_blocks
 from movie_r.sparse_rows import overlap, row_entries, rows_entries, sorted_csr
 
 COLLABORATIVE = ("none", "itemknn", "ease")
+# Without ratings every kind still fits: its collaborative part then knows nobody, and
+# the blend falls back to content (and the popularity prior to the catalogue's own).
+NO_RATINGS = pd.DataFrame(
+    {"user_id": pd.Series(dtype=str), "movie_id": pd.Series(dtype="int64"), "rating": pd.Series(dtype=float),
+     "timestamp": pd.Series(dtype=float)}
+)  # fmt: skip
 
 
 class BlendedRecommender(NeighbourRecommender):
@@ -73,7 +79,7 @@ class BlendedRecommender(NeighbourRecommender):
             raise ValueError("fit needs the catalogue frame the matrix rows were built from")
         self._remember_catalog(catalog)
         self.item_matrix_ = sorted_csr(normalize(sp.csr_matrix(X, dtype=np.float32)))
-        ratings = interactions if interactions is not None else pd.DataFrame(columns=["user_id", "movie_id", "rating"])
+        ratings = interactions if interactions is not None else NO_RATINGS
         self.positives_ = sorted_csr(positives_matrix(ratings, self.ids_))
         counts = self.positives_.getnnz(axis=1).astype(np.float32)
         self.interaction_counts_ = counts.astype(np.int32)
