@@ -10,11 +10,10 @@ import logging
 from typing import Any
 
 from movie_r.errors import ArtifactError
+from movie_r.lineage import previous_champion
 from movie_r.registry import Registry
 
 log = logging.getLogger("agents.promotion")
-
-CHAMPION_EVENTS = ("promoted", "rolled_back")
 
 
 def promote(registry: Registry, version: str, reason: str, **details: Any) -> dict[str, Any]:
@@ -26,15 +25,6 @@ def promote(registry: Registry, version: str, reason: str, **details: Any) -> di
     return registry.record("promoted", version, previous=previous, reason=reason, **details)
 
 
-def previous_champion(registry: Registry) -> str | None:
-    """The champion before the current one, from the event that installed the current one."""
-    current = registry.champion_version()
-    for event in reversed(registry.events()):
-        if event.get("event") in CHAMPION_EVENTS and event.get("version") == current:
-            return event.get("previous")
-    return None
-
-
 def rollback(registry: Registry, reason: str = "manual rollback") -> dict[str, Any]:
     """Return to the previous champion (verified first), and record it."""
     current = registry.champion_version()
@@ -44,7 +34,7 @@ def rollback(registry: Registry, reason: str = "manual rollback") -> dict[str, A
     registry.get(target).load()
     registry.set_champion(target)
     log.info("rolled back from=%s to=%s", current, target)
-    return registry.record("rolled_back", target, previous=current, reason=reason)
+    return registry.record("restored", target, previous=current, reason=reason)
 
 
 def apply_retention(registry: Registry, keep: int) -> list[str]:

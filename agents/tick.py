@@ -90,7 +90,8 @@ def run_tick(
         if leftovers:
             decision["cleaned"] = leftovers
             log.warning("removed half-written versions of an interrupted trainer: %s", leftovers)
-        waiting = None if force else backoff(read_decisions(settings), decision["inputs_key"]).reason(settings.failure_backoff_max_ticks)
+        history = backoff(read_decisions(settings), decision["inputs_key"])
+        waiting = None if force else history.reason(settings.failure_backoff_max_ticks)
         if waiting:
             decision.update(verdict="backing off", reasons=[waiting])
         else:

@@ -83,6 +83,7 @@ class AnswerCache:
         return self.get(query.movie, query.movie_id, query.k, query.filters()), query.k
 
     def _compute(self, query: str | None, movie_id: int | None, k: int, filters: Filters) -> Answer:
+        self.recommender.check_filters(filters)
         found = self.recommender.resolve(query, movie_id)
         if found.row is None:
             result = self.recommender.cold_start(found.query, k, filters)

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import catalogue, operations, recommend
 from api.champion import ChampionWatcher
+from api.docs import docs_routes
 from api.feedback import FeedbackLog
 from api.metrics import ApiMetrics
 from api.problems import problem
@@ -95,7 +96,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The routes themselves, not `include_router`: FastAPI 0.165 matches each included
         # router again on every request, 22 % of /health's instructions (callgrind).
         routes=[*recommend.router.routes, *catalogue.router.routes, *operations.router.routes],
+        docs_url=None,  # FastAPI's pages load their assets from a CDN; ours come from the service itself
+        redoc_url=None,
     )
+    app.router.routes.extend(docs_routes(app.title, app.openapi_url or "/openapi.json"))
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(Exception, unexpected_error)
     app.add_middleware(RequestContext)

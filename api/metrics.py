@@ -23,6 +23,7 @@ from prometheus_client import (
 )
 
 from api.schemas import MatchMethod
+from movie_r.agent_status import AgentStatus
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 SIMILARITY_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
@@ -63,6 +64,21 @@ class ApiMetrics:
             "movie_r_events_dropped", "Runtime events not persisted (disk full, unwritable)", registry=r, multiprocess_mode="livesum"
         )
         self.feedback = Counter("movie_r_feedback", "Feedback events by action", ["action"], registry=r)
+        # the agent is another process: these mirror what it last wrote to metrics/agent.json
+        self.agent_ticks = Gauge(
+            "movie_r_agent_ticks", "Ticks the running agent has completed", registry=r, multiprocess_mode="livemax"
+        )
+        self.agent_failed_ticks = Gauge(
+            "movie_r_agent_failed_ticks", "Ticks of the running agent that failed", registry=r, multiprocess_mode="livemax"
+        )
+        self.agent_consecutive_failures = Gauge(
+            "movie_r_agent_consecutive_failures", "Failed ticks in a row (0 after a tick that did not fail)",
+            registry=r, multiprocess_mode="livemax",
+        )  # fmt: skip
+        self.agent_last_tick = Gauge(
+            "movie_r_agent_last_tick_timestamp_seconds", "When the agent last finished a tick (Unix time)",
+            registry=r, multiprocess_mode="livemax",
+        )  # fmt: skip
         self._version: str | None = None
         # `labels()` validates and locks on every call; the children it returns are kept instead
         self._request_children: dict[tuple[str, int], tuple[Any, Any]] = {}
@@ -96,6 +112,16 @@ class ApiMetrics:
         if trained_at:
             age = datetime.now(timezone.utc) - datetime.fromisoformat(trained_at)
             self.model_age.set(age.total_seconds())
+
+    def observe_agent(self, status: AgentStatus | None) -> None:
+        """Refresh the agent gauges from its status file (called when /metrics is scraped)."""
+        if status is None:
+            return
+        self.agent_ticks.set(status.ticks)
+        self.agent_failed_ticks.set(status.failed_ticks)
+        self.agent_consecutive_failures.set(status.consecutive_failures)
+        if status.last_tick_at is not None:
+            self.agent_last_tick.set(status.last_tick_at.timestamp())
 
     def render(self) -> bytes:
         if self.multiprocess:

@@ -13,6 +13,8 @@ from fastapi.responses import JSONResponse, Response
 from api.problems import NO_CHAMPION, UNEXPECTED, problem
 from api.routing import RawRoute
 from api.schemas import Health, ModelInfo, Problem, Ready, Reloaded
+from movie_r.agent_status import read_status
+from movie_r.data_match import data_match
 
 router = APIRouter(tags=["operations"], responses=UNEXPECTED)
 
@@ -59,11 +61,15 @@ async def model(request: Request) -> Any:
     if loaded is None:
         return problem(request, 503, NO_CHAMPION)
     trained = datetime.fromisoformat(loaded.manifest["created_at"])
+    settings = request.app.state.movie_r.settings
+    match = await run_in_threadpool(data_match, loaded.manifest.get("data", {}), settings.catalog, settings.interactions)
     return {
         "version": loaded.version,
         "loaded_at": loaded.loaded_at.isoformat(),
         "age_hours": (datetime.now(timezone.utc) - trained).total_seconds() / 3600,
         "evaluation": loaded.manifest.get("evaluation", {}),
+        "data_matches": match.matches,
+        "data_detail": match.detail,
         "manifest": loaded.manifest,
         "reloads_ok": watcher.reloads_ok,
         "reloads_failed": watcher.reloads_failed,
@@ -77,6 +83,7 @@ async def metrics(request: Request) -> Response:
     loaded = state.watcher.current
     state.metrics.observe_model(loaded and loaded.version, loaded and loaded.manifest.get("created_at"))
     state.metrics.events_dropped.set(state.events.dropped)
+    state.metrics.observe_agent(read_status(state.settings.metrics_dir))
     return Response(state.metrics.render(), media_type=state.metrics.content_type)
 
 

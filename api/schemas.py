@@ -151,6 +151,8 @@ class ModelInfo(BaseModel):
     loaded_at: str
     age_hours: float = Field(description="Hours since the champion was trained.")
     evaluation: dict[str, Any] = Field(description="Scores the champion was evaluated with when trained.")
+    data_matches: bool = Field(description="Whether the champion was trained on the catalogue and ratings configured now.")
+    data_detail: str = Field(description="What differs, when something does.")
     manifest: dict[str, Any]
     reloads_ok: int
     reloads_failed: int

@@ -28,6 +28,7 @@ from movie_r.models.kinds import KINDS
 from movie_r.settings import Settings
 
 if TYPE_CHECKING:
+    from movie_r.agent_status import AgentStatus
     from movie_r.inference import RecommendResult
     from movie_r.registry import ModelVersion, Registry
 
@@ -223,48 +224,90 @@ def cmd_recommend(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
+    from movie_r.lineage import statuses
     from movie_r.registry import Registry
 
     registry = Registry(settings_from(args).models_dir)
-    champion = registry.champion_version()
     versions = registry.versions()
     if not versions:
         print(f"no models in {registry.root}; run `movie-r train`")
         return 0
-    status: dict[str, str] = {}
-    for event in registry.events():
-        status[event.get("version")] = event["event"]
-        if event["event"] == "rolled_back":
-            status[event.get("previous")] = "rolled back"
-    print(f"  {'version':<25} {'kind':<7} {'score':<26} {'status':<12} created")
+    status = statuses(registry)
+    datasets: dict[str, str] = {}  # short data fingerprint -> what it stands for
+    print(f"  {'version':<24} {'kind':<10} {'metric':<19} {'score':>7}  {'data':<13} {'status':<9} created")
     for version in versions:
-        evaluation = version.manifest.get("evaluation", {})
-        score = f"{evaluation.get('score_name', '?')}={evaluation.get('score', float('nan')):.4f}"
-        mark = "*" if version.version == champion else " "
-        state = "champion" if version.version == champion else status.get(version.version, "-")
-        created = version.manifest.get("created_at", "")[:19]
-        print(f"{mark} {version.version:<25} {version.manifest.get('kind', '?'):<7} {score:<26} {state:<12} {created}")
+        manifest = version.manifest
+        evaluation = manifest.get("evaluation", {})
+        data = _data_label(manifest.get("data", {}))
+        datasets.setdefault(data, _describe_data(manifest.get("data", {})))
+        state = status.get(version.version, "trained")
+        mark = "*" if state == "champion" else " "
+        print(
+            f"{mark} {version.version:<24} {manifest.get('kind', '?'):<10} {evaluation.get('score_name', '?'):<19} "
+            f"{evaluation.get('score', float('nan')):>7.4f}  {data:<13} {state:<9} {manifest.get('created_at', '')[:19]}"
+        )
+    print()
+    for label, described in datasets.items():
+        print(f"  data {label}: {described}")
+    groups = {(v.manifest.get("evaluation", {}).get("score_name"), _data_label(v.manifest.get("data", {}))) for v in versions}
+    if len(groups) > 1:
+        print(f"  scores compare only within one metric on one data: {len(groups)} such groups above")
     return 0
 
 
+def _data_label(data: dict[str, Any]) -> str:
+    """`catalog/ratings` SHA-256 prefixes: the same label means the same training data."""
+    catalog = (data.get("catalog") or {}).get("sha256", "?")[:6]
+    interactions = (data.get("interactions") or {}).get("sha256", "-")[:6]
+    return f"{catalog}/{interactions}"
+
+
+def _describe_data(data: dict[str, Any]) -> str:
+    catalog = data.get("catalog") or {}
+    interactions = data.get("interactions")
+    ratings = f"{interactions.get('path')} ({interactions.get('rows')} ratings)" if interactions else "no ratings"
+    return f"{catalog.get('path', '?')} ({catalog.get('rows', '?')} movies), {ratings}"
+
+
 def cmd_status(args: argparse.Namespace) -> int:
+    from movie_r.agent_status import read_status
+    from movie_r.data_match import data_match
     from movie_r.registry import Registry, utc_now
 
     settings = settings_from(args)
     registry = Registry(settings.models_dir)
-    print(f"home        {settings.home}")
-    print(f"catalog     {settings.catalog}")
+    print(f"home         {settings.home}")
+    print(f"catalog      {settings.catalog}")
     print(f"interactions {settings.interactions or '-'}")
-    print(f"versions    {len(registry.versions())}")
+    print(f"versions     {len(registry.versions())}")
     champion = registry.champion()
     if champion is None:
         print("champion    none (run `movie-r train`)")
         return 0
     age = utc_now() - datetime.fromisoformat(champion.manifest["created_at"])
     evaluation = champion.manifest.get("evaluation", {})
-    print(f"champion    {champion.version} ({champion.manifest.get('kind')}), {age.total_seconds() / 3600:.1f} h old")
-    print(f"score       {evaluation.get('score_name')}={evaluation.get('score', float('nan')):.4f}")
+    print(f"champion     {champion.version} ({champion.manifest.get('kind')}), {age.total_seconds() / 3600:.1f} h old")
+    print(f"score        {evaluation.get('score_name')}={evaluation.get('score', float('nan')):.4f}")
+    match = data_match(champion.manifest.get("data", {}), settings.catalog, settings.interactions)
+    if match.matches:
+        print(f"data         {match.detail}")
+    else:
+        retrain = "" if match.catalog else " (another catalogue: the agent retrains on its next tick)"
+        print(f"data         DOES NOT MATCH: {match.detail}{retrain}")
+    agent = read_status(settings.metrics_dir)
+    print(f"agent        {_describe_agent(agent)}")
     return 0
+
+
+def _describe_agent(agent: AgentStatus | None) -> str:
+    if agent is None:
+        return "no status written yet (metrics/agent.json)"
+    described = f"{agent.state} (pid {agent.pid} on {agent.host}), {agent.ticks} ticks, {agent.failed_ticks} failed"
+    if agent.last_tick_at:
+        described += f"; last tick {agent.last_tick_at:%Y-%m-%d %H:%M:%S} UTC: {agent.last_verdict}"
+    if agent.next_tick_at and agent.state != "stopped":
+        described += f"; next {agent.next_tick_at:%H:%M:%S} UTC"
+    return described
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -383,7 +426,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     from movie_r.registry import Registry
 
     event = rollback(Registry(settings_from(args).models_dir))
-    print(f"rolled back: champion is now {event['version']} (was {event['previous']})")
+    print(f"rolled back: champion is now {event['version']} again (retired {event['previous']})")
     return 0
 
 

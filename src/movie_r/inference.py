@@ -26,6 +26,7 @@ MAX_QUERY_LENGTH = 200
 MAX_K = 100
 DEFAULT_K = 10
 REASON_TERMS = 3
+MAX_LISTED_GENRES = 40
 _CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc, exactly
 
 
@@ -114,6 +115,8 @@ class Recommender:
         self.terms = pipeline.named_steps["tfidf"].get_feature_names_out()
         self._by_popularity = np.argsort(-self.model.popularity_, kind="stable")
         self._genre_tokens = {genre_token(g): g for genres in self.model.genres_ for g in genres}
+        self.genre_names = sorted({g for genres in self.model.genres_ for g in genres}, key=str.casefold)
+        self._known_genres = {g.casefold() for g in self.genre_names}
         self._query_vector = QueryVectorizer(pipeline)
         self._postings = self.model.item_matrix_.T.tocsr()  # term -> movies holding it, for text queries
 
@@ -126,12 +129,21 @@ class Recommender:
         """Resolve `query` (or `movie_id`) and return up to `k` movies like it."""
         validate_query(query, movie_id, k)
         filters = filters or Filters()
+        self.check_filters(filters)
         found = self.resolve(query, movie_id)
         if found.row is None:
             return self.cold_start(found.query, k, filters)
         return RecommendResult(
             found.query, found.match, False, self.alternatives(found.others), self.similar(found.row, k, filters)
         )
+
+    def check_filters(self, filters: Filters) -> None:
+        """Refuse a genre the catalogue does not have: an empty list would not say why."""
+        if filters.genre and filters.genre.casefold() not in self._known_genres:
+            listed = ", ".join(self.genre_names[:MAX_LISTED_GENRES])
+            more = len(self.genre_names) - MAX_LISTED_GENRES
+            known = listed + (f" and {more} more" if more > 0 else "") if self.genre_names else "none"
+            raise QueryError("genre", f"unknown genre {filters.genre!r}; the catalogue's genres: {known}")
 
     def resolve(self, query: str | None = None, movie_id: int | None = None) -> Resolution:
         """The catalogue row a query names (an id, or a title exactly or fuzzily), if any."""

@@ -103,3 +103,18 @@ def test_two_workers_share_one_metrics_view_and_write_their_own_event_files(trai
         assert wait_until(lambda: len(list((trained_home.metrics_dir / "events").glob("*.jsonl"))) == 2, timeout=5)
     finally:
         stop(process)
+
+
+def test_every_workers_log_lines_reach_the_console(two_versions: tuple[Settings, str, str]) -> None:
+    """With several workers uvicorn configured only its own loggers: the workers' INFO lines were lost."""
+    settings, first, second = two_versions
+    process, url = start_api(settings.home, {"MOVIE_R_WORKERS": "2"})
+    log = settings.home / "serve.log"
+    try:
+        assert wait_until(lambda: log.read_text().count(f"champion swapped from=None to={first}") == 2, timeout=30), log.read_text()
+        Registry(settings.models_dir).set_champion(second)
+        assert wait_until(lambda: log.read_text().count(f"to={second}") == 2, timeout=10), log.read_text()
+    finally:
+        stop(process)
+    swaps = [line for line in log.read_text().splitlines() if f"champion swapped from={first} to={second}" in line]
+    assert len({line.split(" pid=")[1].split()[0] for line in swaps}) == 2  # one line from each worker

@@ -77,7 +77,8 @@ def sequence_matrix(ratings: pd.DataFrame, ids: np.ndarray, window: int) -> sp.c
     People rate in sessions: what someone liked right after X says more about X than what
     they liked years apart. Counting only nearby pairs keeps this O(positives x window).
     """
-    liked = ratings[ratings["rating"] >= POSITIVE_RATING].sort_values(["user_id", "timestamp"], kind="stable")
+    order = ["user_id", "timestamp"] if "timestamp" in ratings else ["user_id"]  # without times, file order
+    liked = ratings[ratings["rating"] >= POSITIVE_RATING].sort_values(order, kind="stable")
     rows = pd.Index(ids).get_indexer(liked["movie_id"])
     users = liked["user_id"].to_numpy()
     first, second = [], []

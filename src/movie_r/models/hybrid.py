@@ -11,7 +11,8 @@ so a movie nobody rated yet (a new catalogue entry) is answered by content alone
 trust in collaborative evidence grows smoothly with the evidence. With blend_shrinkage = 0
 every movie with at least one like is answered by collaborative similarity alone (pure
 item-kNN or EASE); with content_weight = 0 and only the prior, it is the popularity baseline.
-`prior(j) = log(1 + n_j) / log(1 + max n)`, from training interactions only.
+`prior(j) = log(1 + n_j) / log(1 + max n)`, from training interactions only; with no
+ratings at all, from the catalogue's own popularity column instead.
 """
 
 from __future__ import annotations
@@ -87,8 +88,7 @@ class BlendedRecommender(NeighbourRecommender):
             self.cf_trust_ = counts / (counts + self.blend_shrinkage)
         else:
             self.cf_trust_ = (counts > 0).astype(np.float32)
-        top = np.log1p(counts.max(initial=0.0))
-        self.prior_ = (np.log1p(counts) / top if top > 0 else np.zeros_like(counts)).astype(np.float32)
+        self.prior_ = _log_share(counts if counts.any() else catalog["popularity"].to_numpy(dtype=np.float32).clip(0))
         self.sequence_ = (
             sequence_matrix(ratings, self.ids_, self.sequence_window)
             if self.sequence_weight and self.collaborative != "none"
@@ -135,6 +135,12 @@ class BlendedRecommender(NeighbourRecommender):
             return block.astype(np.float32, copy=False)
 
         return scores
+
+
+def _log_share(counts: np.ndarray) -> np.ndarray:
+    """`log(1 + n) / log(1 + max n)`: a prior in 0..1 that does not let a few blockbusters flatten the rest."""
+    top = np.log1p(counts.max(initial=0.0))
+    return (np.log1p(counts) / top if top > 0 else np.zeros_like(counts)).astype(np.float32)
 
 
 def _row_scaled(block: np.ndarray) -> np.ndarray:

@@ -1,0 +1,74 @@
+"""Bringing your own catalogue: the embedded ratings never meet it, and zero ratings train every kind."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from movie_r.data import load_catalog, load_interactions
+from movie_r.inference import Recommender
+from movie_r.models.kinds import GRIDS, KINDS
+from movie_r.models.pipeline import build_pipeline, fit_pipeline
+from movie_r.settings import Settings, default_catalog
+
+from .conftest import write_csv
+from .test_cli import movie_r
+
+
+def test_the_embedded_ratings_go_with_the_embedded_catalogue_only(tmp_path, monkeypatch) -> None:
+    for name in ("MOVIE_R_CATALOG", "MOVIE_R_INTERACTIONS"):
+        monkeypatch.delenv(name, raising=False)
+    assert Settings().interactions is not None and Settings().catalog == default_catalog()
+    assert Settings(catalog=tmp_path / "mine.csv").interactions is None
+    monkeypatch.setenv("MOVIE_R_CATALOG", str(tmp_path / "mine.csv"))
+    assert Settings().interactions is None
+    monkeypatch.setenv("MOVIE_R_INTERACTIONS", str(tmp_path / "mine-ratings.csv"))
+    assert Settings().interactions == tmp_path / "mine-ratings.csv"
+    monkeypatch.setenv("MOVIE_R_INTERACTIONS", "")
+    assert Settings().interactions is None
+
+
+def test_train_on_a_user_catalogue_without_flags_trains_content_only(tmp_path, catalog_path) -> None:
+    home = tmp_path / "home"
+    trained = movie_r("train", "--catalog", str(catalog_path), home=home)
+    assert trained.returncode == 0, trained.stderr
+    assert "(tfidf) champion" in trained.stdout and "genre_precision@10" in trained.stdout
+    assert "ratings.csv.gz" not in trained.stdout + trained.stderr
+
+
+def test_an_empty_interactions_flag_means_none(tmp_path, catalog_path) -> None:
+    trained = movie_r("train", "--catalog", str(catalog_path), "--interactions", "", home=tmp_path / "home")
+    assert trained.returncode == 0, trained.stderr
+    assert "genre_precision@10" in trained.stdout
+
+
+def test_given_ratings_are_used_with_a_user_catalogue(tmp_path, catalog_path) -> None:
+    ratings = write_csv(tmp_path / "r.csv", ["userId", "movieId", "rating"], [(u, m, 5) for u in range(1, 30) for m in (1, 2, 5)])
+    trained = movie_r(
+        "train", "--catalog", str(catalog_path), "--interactions", str(ratings), "--model", "itemknn", home=tmp_path / "h"
+    )
+    assert trained.returncode == 0, trained.stderr
+    assert "ndcg@10" in trained.stdout
+
+
+NO_RATINGS = [
+    None,
+    pd.DataFrame({"user_id": pd.Series(dtype=str), "movie_id": pd.Series(dtype="int64"), "rating": pd.Series(dtype=float)}),
+]
+
+
+@pytest.mark.parametrize("ratings", NO_RATINGS, ids=["none", "no timestamp column"])
+@pytest.mark.parametrize("kind,params", [(kind, params) for kind in KINDS for params in GRIDS[kind]])
+def test_every_kind_fits_and_answers_with_zero_ratings(kind: str, params: dict, ratings, catalog_path) -> None:
+    catalog = load_catalog(catalog_path)
+    pipeline = fit_pipeline(build_pipeline(kind, {"recommender__n_neighbors": 5, **params}), catalog.movies, ratings)
+    result = Recommender(pipeline).recommend("Toy Story", k=3)
+    assert result.match.id == 1 and len(result.recommendations) == 3
+
+
+def test_a_header_only_ratings_file_trains_every_kind(tmp_path, catalog_path) -> None:
+    catalog = load_catalog(catalog_path)
+    empty = load_interactions(write_csv(tmp_path / "r.csv", ["user_id", "movie_id", "rating", "timestamp"], []), catalog)
+    for kind in KINDS:
+        pipeline = fit_pipeline(build_pipeline(kind, {"recommender__n_neighbors": 5}), catalog.movies, empty.ratings)
+        assert Recommender(pipeline).recommend(movie_id=3, k=2).recommendations
