@@ -7,6 +7,7 @@ Apache-2.0, ReDoc under MIT, the package under MIT); only its files are used her
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import fastapi_offline
@@ -23,28 +24,33 @@ ASSETS_DIR = Path(fastapi_offline.__file__).resolve().parent / "static"
 def docs_routes(title: str, openapi_url: str) -> list[BaseRoute]:
     """Swagger UI at /docs, ReDoc at /redoc, and the files both load, all same-origin."""
 
-    async def swagger(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "")
+    def swagger(spec: str, assets: str) -> HTMLResponse:
         return get_swagger_ui_html(
-            openapi_url=f"{root}{openapi_url}",
+            openapi_url=spec,
             title=f"{title} - Swagger UI",
-            swagger_js_url=f"{root}{ASSETS_URL}/swagger-ui-bundle.js",
-            swagger_css_url=f"{root}{ASSETS_URL}/swagger-ui.css",
-            swagger_favicon_url=f"{root}{ASSETS_URL}/favicon.png",
+            swagger_js_url=f"{assets}/swagger-ui-bundle.js",
+            swagger_css_url=f"{assets}/swagger-ui.css",
+            swagger_favicon_url=f"{assets}/favicon.png",
         )
 
-    async def redoc(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "")
+    def redoc(spec: str, assets: str) -> HTMLResponse:
         return get_redoc_html(
-            openapi_url=f"{root}{openapi_url}",
+            openapi_url=spec,
             title=f"{title} - ReDoc",
-            redoc_js_url=f"{root}{ASSETS_URL}/redoc.standalone.js",
-            redoc_favicon_url=f"{root}{ASSETS_URL}/favicon.png",
+            redoc_js_url=f"{assets}/redoc.standalone.js",
+            redoc_favicon_url=f"{assets}/favicon.png",
             with_google_fonts=False,
         )
 
+    def page(render: Callable[[str, str], HTMLResponse]) -> Callable[[Request], Awaitable[HTMLResponse]]:
+        async def endpoint(request: Request) -> HTMLResponse:
+            root = request.scope.get("root_path", "")  # behind a proxy that mounts the API under a prefix
+            return render(f"{root}{openapi_url}", f"{root}{ASSETS_URL}")
+
+        return endpoint
+
     return [
-        Route("/docs", swagger, methods=["GET"], include_in_schema=False),
-        Route("/redoc", redoc, methods=["GET"], include_in_schema=False),
+        Route("/docs", page(swagger), methods=["GET"], include_in_schema=False),
+        Route("/redoc", page(redoc), methods=["GET"], include_in_schema=False),
         Mount(ASSETS_URL, StaticFiles(directory=ASSETS_DIR), name="docs-assets"),
     ]

@@ -72,3 +72,23 @@ def test_a_header_only_ratings_file_trains_every_kind(tmp_path, catalog_path) ->
     for kind in KINDS:
         pipeline = fit_pipeline(build_pipeline(kind, {"recommender__n_neighbors": 5}), catalog.movies, empty.ratings)
         assert Recommender(pipeline).recommend(movie_id=3, k=2).recommendations
+
+
+@pytest.mark.parametrize(
+    "content,expected",
+    [
+        ("id,title,genre\n", "0 usable movies; at least 2 are needed"),
+        ("id,title,genre\n1,Heat,Action\n", "1 usable movies; at least 2 are needed"),
+        ("id;title;genre\n1;Heat, the remake;Action\n2;Up;Animation\n", "separated by semicolons"),
+    ],
+    ids=["header only", "one row", "semicolons"],
+)
+def test_files_in_another_shape_fail_in_one_line_and_write_nothing(tmp_path, content: str, expected: str) -> None:
+    path = tmp_path / "mine.csv"
+    path.write_text(content)
+    home = tmp_path / "home"
+    result = movie_r("train", "--catalog", str(path), home=home)
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("movie-r: error: ")]
+    assert len(errors) == 1 and expected in errors[0] and "Traceback" not in result.stderr
+    assert not (home / "models").exists()
