@@ -7,19 +7,67 @@ replicas pick it up on their own) and one line in `models/registry.jsonl`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from movie_r.errors import ArtifactError
-from movie_r.lineage import previous_champion
-from movie_r.registry import Registry
+from filelock import Timeout
+
+from movie_r import ranked_lists
+from movie_r.errors import ArtifactError, MovieRError
+from movie_r.lineage import former_champions, previous_champion
+from movie_r.registry import ModelVersion, Registry
+
+ANY = object()  # `promote` without a compare-and-swap
 
 log = logging.getLogger("agents.promotion")
 
 
-def promote(registry: Registry, version: str, reason: str, **details: Any) -> dict[str, Any]:
-    """Make `version` champion after verifying its artifact; the old champion is recorded as previous."""
-    registry.get(version).load()  # refuse what would not load: checksum, unpickling
+class ChampionChanged(MovieRError):
+    """The champion moved while a challenger was judged against it: the verdict no longer applies."""
+
+
+@contextmanager
+def trainer_lock(registry: Registry, wait: float, doing: str) -> Iterator[None]:
+    """Hold the lock that trainers hold, so a hand change never races a tick's promotion."""
+    lock = registry.trainer_lock()
+    try:
+        lock.acquire(timeout=wait)
+    except Timeout:
+        raise MovieRError(
+            f"cannot {doing} now: a trainer (an agent tick or a retrain) holds {lock.lock_file}; "
+            f"run it again when it is done, or wait for it with --wait SECONDS"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def servable(version: ModelVersion) -> None:
+    """Everything an API worker will check and load, checked here first: signature, every
+    file's checksum, the pipeline, and the precomputed lists against its catalogue.
+    A version that fails here would serve nowhere, so it never becomes champion."""
+    version.verify()
+    pipeline = version.load()
+    ranked_lists.load(version, len(pipeline[-1].ids_))
+
+
+def promote(
+    registry: Registry, version: str, reason: str, expected_champion: str | None | object = ANY, **details: Any
+) -> dict[str, Any]:
+    """Make `version` champion once it is servable; the old champion is recorded as previous.
+
+    With `expected_champion`, a compare-and-swap: if the champion is no longer the one the
+    challenger was judged against (a rollback or a hand promotion came in between), nothing
+    changes and `ChampionChanged` says so.
+    """
+    servable(registry.get(version))
     previous = registry.champion_version()
+    if expected_champion is not ANY and previous != expected_champion:
+        raise ChampionChanged(
+            f"the champion changed from {expected_champion} to {previous} while {version} was judged against it"
+        )
     registry.set_champion(version)
     log.info("promoted version=%s previous=%s reason=%r", version, previous, reason)
     return registry.record("promoted", version, previous=previous, reason=reason, **details)
@@ -31,10 +79,41 @@ def rollback(registry: Registry, reason: str = "manual rollback") -> dict[str, A
     target = previous_champion(registry)
     if target is None:
         raise ArtifactError(f"no previous champion recorded for {current}; nothing to roll back to")
-    registry.get(target).load()
+    servable(registry.get(target))
     registry.set_champion(target)
     log.info("rolled back from=%s to=%s", current, target)
     return registry.record("restored", target, previous=current, reason=reason)
+
+
+def restore_servable_champion(registry: Registry) -> dict[str, Any] | None:
+    """When the champion cannot serve, make the last servable earlier champion champion again.
+
+    Returns the `restored` event, or None when the champion is fine (or there is none).
+    Candidates are the versions that were champion once, most recently installed first:
+    never one that lost to a champion. Raises `ArtifactError` when none of them serves.
+    """
+    current = registry.champion_version()
+    if current is None:
+        return None
+    try:
+        servable(registry.get(current))
+        return None
+    except ArtifactError as exc:
+        broken = str(exc)
+    failures = []
+    for candidate in former_champions(registry):
+        if candidate == current:
+            continue
+        try:
+            servable(registry.get(candidate))
+        except ArtifactError as exc:
+            failures.append(str(exc))
+            continue
+        registry.set_champion(candidate)
+        reason = f"champion {current} cannot serve ({broken}); restored the last earlier champion that does"
+        log.error("champion restored version=%s broken=%s reason=%r", candidate, current, broken)
+        return registry.record("restored", candidate, previous=current, reason=reason)
+    raise ArtifactError(f"champion {current} cannot serve ({broken}) and no earlier champion does either: {failures}")
 
 
 def apply_retention(registry: Registry, keep: int) -> list[str]:

@@ -20,11 +20,11 @@ from filelock import Timeout
 
 from agents.backoff import backoff
 from agents.judge import Guardrail, Verdict, decide, latency_check, p95_latency_ms, smoke_check
-from agents.promotion import apply_retention, promote
+from agents.promotion import ChampionChanged, apply_retention, promote, restore_servable_champion, trainer_lock
 from agents.report import write_report
 from agents.triggers import check_triggers
 from movie_r.data import file_fingerprint
-from movie_r.errors import Cancelled, DataError, MovieRError
+from movie_r.errors import ArtifactError, Cancelled, DataError, MovieRError
 from movie_r.evaluation import EvaluationReport, evaluate
 from movie_r.inference import Recommender
 from movie_r.models import pipeline as models
@@ -72,7 +72,7 @@ def run_tick(
     `kind` and/or `params` replace the challenger pool with that one configuration; `force`
     skips the triggers (never the promotion rule). Another trainer holding the lock means skip.
     """
-    registry = Registry(settings.models_dir)
+    registry = Registry(settings.models_dir, settings.keys_path)
     decision: dict[str, Any] = {
         "time": utc_now().isoformat(),
         "forced": force,
@@ -117,7 +117,7 @@ def record_abandoned(settings: Settings, reason: str) -> dict[str, Any]:
     decision = {
         "time": utc_now().isoformat(),
         "forced": False,
-        "champion": Registry(settings.models_dir).champion_version(),
+        "champion": Registry(settings.models_dir, settings.keys_path).champion_version(),
         "inputs_key": inputs_key(settings),
         "verdict": "abandoned",
         "reasons": [reason],
@@ -138,6 +138,20 @@ def inputs_key(settings: Settings) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
+def _servable_champion(registry: Registry, decision: dict[str, Any]) -> ModelVersion | None:
+    """The champion, after making sure it can serve: a broken one is replaced by the last
+    earlier champion that can (recorded), or treated as none when no version can."""
+    try:
+        restored = restore_servable_champion(registry)
+    except ArtifactError as exc:
+        decision["reasons"] = [str(exc)]
+        return None
+    if restored is not None:
+        decision["restored"] = restored
+        decision["reasons"] = [restored["reason"]]
+    return registry.champion()
+
+
 def _decide_and_act(
     settings: Settings,
     registry: Registry,
@@ -150,7 +164,7 @@ def _decide_and_act(
     except DataError as exc:
         decision.update(verdict="data rejected", reasons=[str(exc)])
         return
-    champion = registry.champion()
+    champion = _servable_champion(registry, decision)
     if champion is None:
         try:
             # TF-IDF first, so an empty volume serves within a minute; the next tick may do better
@@ -162,9 +176,11 @@ def _decide_and_act(
             registry.record("failed", None, reason=f"{type(exc).__name__}: {exc}")
             decision.update(verdict="first champion", reasons=["no champion yet"], outcome={"result": "failed", "error": str(exc)})
             return
+        if registry.champion_version() != result.version.version:  # a broken champion nothing could replace
+            promote(registry, result.version.version, "replaces a champion that cannot serve")
         decision.update(
             verdict="first champion",
-            reasons=["no champion yet: trained and installed the first one"],
+            reasons=[*decision.get("reasons", []), "no servable champion: trained and installed a first one"],
             outcome={"result": "promoted", "challenger": result.version.version, "score": result.report.score},
         )
         return
@@ -182,11 +198,11 @@ def _decide_and_act(
         "data_key": data_key(data),
     }
     decision["triggers"] = [t.to_dict() for t in triggers]
-    reasons = [t.reason for t in fired]
+    reasons = [*decision.get("reasons", []), *(t.reason for t in fired)]  # a restored champion says so first
     if force:
         decision.update(verdict="retrain", reasons=["forced by the operator", *reasons])
     elif not fired:
-        decision.update(verdict="no retrain", reasons=["no trigger fired"])
+        decision.update(verdict="no retrain", reasons=[*reasons, "no trigger fired"])
         return
     else:
         cooling = _cooldown(settings, registry, data_key(data))
@@ -229,13 +245,18 @@ def _retrain(
         report = _report(saved, name, candidates, champion, champion_report, verdict, data)
         _, html_path = write_report(settings.reports_dir, saved.version, report)
         scores = {"score_name": best.report.score_name, "challenger": best.report.score, "champion": champion_report.score}
-        if verdict.promote:
-            promote(registry, saved.version, "; ".join(verdict.reasons), **scores)
-        else:
+        promoted = verdict.promote
+        if promoted:
+            try:
+                promote(registry, saved.version, "; ".join(verdict.reasons), expected_champion=champion.version, **scores)
+            except ChampionChanged as exc:  # judged against a champion that is no longer there: void
+                promoted = False
+                verdict.reasons.append(f"{exc}; not promoted, the next tick judges again")
+        if not promoted:
             registry.record("rejected", saved.version, reasons=verdict.reasons, data_key=data_key(data), **scores)
         removed = apply_retention(registry, settings.keep_versions)
         return {
-            "result": "promoted" if verdict.promote else "rejected",
+            "result": "promoted" if promoted else "rejected",
             "challenger": saved.version,
             "candidate": name,
             "scores": scores,
@@ -349,10 +370,10 @@ def _append(settings: Settings, decision: dict[str, Any]) -> dict[str, Any]:
     return decision
 
 
-def promote_by_hand(settings: Settings, version: str, force: bool = False) -> dict[str, Any]:
+def promote_by_hand(settings: Settings, version: str, force: bool = False, wait: float = 0) -> dict[str, Any]:
     """`movie-r promote`: the promotion rule on current data, unless `force` overrides it."""
-    registry = Registry(settings.models_dir)
-    with registry.trainer_lock():
+    registry = Registry(settings.models_dir, settings.keys_path)
+    with trainer_lock(registry, wait, f"promote {version}"):
         target = registry.get(version)
         if force:
             return promote(registry, version, "promoted by hand with --force (promotion rule skipped)")

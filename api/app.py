@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # full collections over the loaded model and answer cache set the p99 (114 ms -> 47 ms).
         gc.set_threshold(*GC_THRESHOLDS)
         metrics = ApiMetrics()
-        registry = Registry(settings.models_dir)
+        registry = Registry(settings.models_dir, settings.keys_path)
         state = AppState(
             settings=settings,
             registry=registry,

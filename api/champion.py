@@ -1,7 +1,7 @@
 """The serving champion and the watcher that hot-swaps it.
 
 Like TensorFlow Serving's availability-preserving policy: a new version is discovered by
-polling where `models/champion` points, verified (SHA-256) and loaded *beside* the old
+polling where `models/champion` points, verified (signature, then SHA-256) and loaded *beside* the old
 one, warmed up with real queries, and only then does one reference change. A request
 reads that reference once, so it finishes on the model it started with; the old model
 is freed when the last such request is done.
@@ -25,6 +25,7 @@ from movie_r.evaluation import typo
 from movie_r.inference import Recommender
 from movie_r.ranked_lists import load as load_lists
 from movie_r.registry import Registry
+from movie_r.signing import SignatureError
 
 log = logging.getLogger("api.champion")
 
@@ -91,6 +92,9 @@ class ChampionWatcher:
                 return False
             try:
                 loaded = self._load(target)
+            except SignatureError as exc:  # planted or tampered with: counted apart from damaged files
+                self._refuse(target, str(exc), result="bad_signature")
+                return False
             except MovieRError as exc:
                 self._refuse(target, str(exc))
                 return False
@@ -122,10 +126,10 @@ class ChampionWatcher:
         )
         return LoadedModel(recommender, model_version.manifest, answers)
 
-    def _refuse(self, version: str, reason: str) -> None:
+    def _refuse(self, version: str, reason: str, result: str = "failure") -> None:
         self._refused = version
         self.reloads_failed += 1
-        self.on_reload("failure")
+        self.on_reload(result)
         self.last_error = f"version {version} refused: {reason}"
         log.error("champion refused version=%s serving=%s reason=%r", version, self.current and self.current.version, reason)
 

@@ -59,7 +59,9 @@ class ApiMetrics:
         self.model_age = Gauge(
             "movie_r_seconds_since_last_retrain", "Age of the serving champion", registry=r, multiprocess_mode="livemax"
         )
-        self.reloads = Counter("movie_r_model_reloads", "Champion reload attempts by result", ["result"], registry=r)
+        self.reloads = Counter(
+            "movie_r_model_reloads", "Champion reload attempts by result (success, failure, bad_signature)", ["result"], registry=r
+        )
         self.events_dropped = Gauge(
             "movie_r_events_dropped", "Runtime events not persisted (disk full, unwritable)", registry=r, multiprocess_mode="livesum"
         )

@@ -19,7 +19,7 @@ def save(registry: Registry, pipeline, version: str | None = None):
 def test_saved_version_reloads_and_predicts_the_same(tmp_path: Path, small_recommender) -> None:
     registry = Registry(tmp_path / "models")
     saved = save(registry, small_recommender.pipeline)
-    assert sorted(p.name for p in saved.path.iterdir()) == ["manifest.json", "pipeline.joblib"]
+    assert sorted(p.name for p in saved.path.iterdir()) == ["manifest.json", "manifest.sig", "pipeline.joblib"]
     reloaded = registry.get(saved.version).load()
     assert (reloaded[-1].neighbors_ == small_recommender.model.neighbors_).all()
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from movie_r.cli_keys import add_keys_parser
 from movie_r.errors import MovieRError, SettingsError
 from movie_r.models.kinds import KINDS
 from movie_r.settings import Settings
@@ -42,6 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=_log_level(args), format=LOG_FORMAT, stream=sys.stderr)
     try:
+        if getattr(args, "keys_handler", None) is not None:
+            return args.keys_handler(args, settings_from(args))
         return args.handler(args)
     except SettingsError as exc:
         for line in str(exc).splitlines():
@@ -125,18 +128,23 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--wait", type=float, default=0, help="seconds to wait for another trainer to finish")
     sub.set_defaults(handler=cmd_retrain)
 
-    sub = commands.add_parser("promote", parents=[common], help="make a version champion")
+    wait = argparse.ArgumentParser(add_help=False)
+    wait.add_argument("--wait", type=float, default=0, help="seconds to wait for a running trainer to finish (default 0)")
+
+    sub = commands.add_parser("promote", parents=[common, wait], help="make a version champion")
     sub.add_argument("version")
     sub.add_argument("--force", action="store_true", help="skip the promotion rule (still atomic and recorded)")
     sub.set_defaults(handler=cmd_promote)
 
-    sub = commands.add_parser("rollback", parents=[common], help="return to the previous champion")
+    sub = commands.add_parser("rollback", parents=[common, wait], help="return to the previous champion")
     sub.set_defaults(handler=cmd_rollback)
 
     sub = commands.add_parser("decisions", parents=[common], help="recent decisions of the agent")
     sub.add_argument("-n", type=int, default=10, help="how many (default 10)")
     sub.add_argument("--json", action="store_true", help="print the JSON lines as stored")
     sub.set_defaults(handler=cmd_decisions)
+
+    add_keys_parser(commands, common)
 
     sub = commands.add_parser("metrics", parents=[common], help="summarise the API's runtime events")
     sub.add_argument("--window", type=float, help="hours to summarise (default: $MOVIE_R_SUMMARY_WINDOW_HOURS or 24)")
@@ -181,7 +189,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     data = load_training_data(
         settings.catalog, settings.interactions, args.skip_invalid, args.skip_unknown, settings.metrics_dir
     )
-    registry = Registry(settings.models_dir)
+    registry = Registry(settings.models_dir, settings.keys_path)
     with registry.trainer_lock():
         result = train(settings, data, args.model, registry=registry)
     print(f"version {result.version.version} ({result.version.manifest['kind']}){' champion' if result.champion else ''}")
@@ -199,7 +207,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from movie_r.training import load_training_data
 
     settings = settings_from(args)
-    version = _version(Registry(settings.models_dir), args.version)
+    version = _version(Registry(settings.models_dir, settings.keys_path), args.version)
     data = load_training_data(settings.catalog, settings.interactions, args.skip_invalid, args.skip_unknown)
     report = evaluate(Recommender(version.load(), version.version, settings.fuzzy_threshold), data.queries)
     print(f"version {version.version} on {settings.catalog}")
@@ -212,7 +220,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     from movie_r.registry import Registry
 
     settings = settings_from(args)
-    version = _version(Registry(settings.models_dir), args.version)
+    version = _version(Registry(settings.models_dir, settings.keys_path), args.version)
     recommender = Recommender(version.load(), version.version, settings.fuzzy_threshold)
     filters = Filters(args.genre, args.year_min, args.year_max, frozenset(args.exclude))
     result = recommender.recommend(args.movie, args.movie_id, args.k, filters)
@@ -227,7 +235,8 @@ def cmd_models(args: argparse.Namespace) -> int:
     from movie_r.lineage import statuses
     from movie_r.registry import Registry
 
-    registry = Registry(settings_from(args).models_dir)
+    settings = settings_from(args)
+    registry = Registry(settings.models_dir, settings.keys_path)
     versions = registry.versions()
     if not versions:
         print(f"no models in {registry.root}; run `movie-r train`")
@@ -246,6 +255,9 @@ def cmd_models(args: argparse.Namespace) -> int:
             f"{mark} {version.version:<24} {manifest.get('kind', '?'):<10} {evaluation.get('score_name', '?'):<19} "
             f"{evaluation.get('score', float('nan')):>7.4f}  {data:<13} {state:<9} {manifest.get('created_at', '')[:19]}"
         )
+    champion = registry.champion_version()
+    if champion is not None and champion not in {v.version for v in versions}:
+        print(f"! {champion:<24} the champion link points at a version whose manifest cannot be read")
     print()
     for label, described in datasets.items():
         print(f"  data {label}: {described}")
@@ -275,14 +287,21 @@ def cmd_status(args: argparse.Namespace) -> int:
     from movie_r.registry import Registry, utc_now
 
     settings = settings_from(args)
-    registry = Registry(settings.models_dir)
+    registry = Registry(settings.models_dir, settings.keys_path)
     print(f"home         {settings.home}")
     print(f"catalog      {settings.catalog}")
     print(f"interactions {settings.interactions or '-'}")
     print(f"versions     {len(registry.versions())}")
-    champion = registry.champion()
+    try:
+        champion = registry.champion()
+    except MovieRError as exc:
+        print(f"champion     {registry.champion_version()} CANNOT BE READ: {exc}; the agent restores the last good one")
+        champion = None
+    else:
+        if champion is None:
+            print("champion     none (run `movie-r train`)")
     if champion is None:
-        print("champion    none (run `movie-r train`)")
+        print(f"agent        {_describe_agent(read_status(settings.metrics_dir))}")
         return 0
     age = utc_now() - datetime.fromisoformat(champion.manifest["created_at"])
     evaluation = champion.manifest.get("evaluation", {})
@@ -379,7 +398,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     from movie_r.telemetry import write_summary
 
     settings = settings_from(args)
-    summary = write_summary(settings.metrics_dir, Registry(settings.models_dir), settings.summary_window_hours)
+    summary = write_summary(settings.metrics_dir, Registry(settings.models_dir, settings.keys_path), settings.summary_window_hours)
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0
@@ -416,16 +435,19 @@ def cmd_retrain(args: argparse.Namespace) -> int:
 def cmd_promote(args: argparse.Namespace) -> int:
     from agents.tick import promote_by_hand
 
-    event = promote_by_hand(settings_from(args), args.version, args.force)
+    event = promote_by_hand(settings_from(args), args.version, args.force, args.wait)
     print(f"champion is now {event['version']} (was {event['previous']}): {event['reason']}")
     return 0
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    from agents.promotion import rollback
+    from agents.promotion import rollback, trainer_lock
     from movie_r.registry import Registry
 
-    event = rollback(Registry(settings_from(args).models_dir))
+    settings = settings_from(args)
+    registry = Registry(settings.models_dir, settings.keys_path)
+    with trainer_lock(registry, args.wait, "roll back"):
+        event = rollback(registry)
     print(f"rolled back: champion is now {event['version']} again (retired {event['previous']})")
     return 0
 

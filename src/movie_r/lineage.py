@@ -36,6 +36,16 @@ def previous_champion(registry: Registry) -> str | None:
     return None
 
 
+def former_champions(registry: Registry) -> list[str]:
+    """Versions that were champion, most recently installed first, each once."""
+    seen: list[str] = []
+    for event in reversed(registry.events()):
+        version = event.get("version")
+        if event.get("event") in CHAMPION_EVENTS and version is not None and version not in seen:
+            seen.append(version)
+    return seen
+
+
 def statuses(registry: Registry, events: list[dict[str, Any]] | None = None) -> dict[str, str]:
     """Status of every version the event log or the champion link mentions."""
     events = registry.events() if events is None else events

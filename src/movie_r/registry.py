@@ -2,13 +2,15 @@
 
 Layout under `<home>/models/`:
     versions/<version>/pipeline.joblib   the fitted Pipeline
-    versions/<version>/manifest.json     what it is, how it scored, checksums
+    versions/<version>/manifest.json     what it is, how it scored, checksums of every file
+    versions/<version>/manifest.sig      the trainer's Ed25519 signature of the manifest (`signing`)
     versions/<version>/lists.npz         each movie's default answer, precomputed (`ranked_lists`)
     champion -> versions/<version>       relative symlink, replaced atomically
     registry.jsonl                       one JSON line per lifecycle event
 
 A version is written into a hidden temporary directory and renamed into place, so readers
-(API replicas on a shared volume) only ever see complete versions.
+(API replicas on a shared volume) only ever see complete versions. Nothing of a version
+is read before its signature and then its checksums verify.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from sklearn.pipeline import Pipeline
 
 from movie_r.data import file_fingerprint
 from movie_r.errors import ArtifactError
+from movie_r.signing import SIGNATURE_FILE, Keyring, load_keyring, load_signer
 
 ARTIFACT = "pipeline.joblib"
 MANIFEST = "manifest.json"
@@ -47,17 +50,37 @@ def new_version_id(now: datetime | None = None) -> str:
 
 @dataclass(frozen=True)
 class ModelVersion:
-    """A complete version directory and its manifest."""
+    """A complete version directory, its manifest, and the keys that may have signed it."""
 
     path: Path
     manifest: dict[str, Any]
+    manifest_bytes: bytes = b""
+    keyring: Callable[[], Keyring] | None = None
 
     @property
     def version(self) -> str:
         return self.manifest["version"]
 
+    def verify(self) -> None:
+        """Check the signature, then every file's checksum: what must hold before a version may serve."""
+        self.verify_signature()
+        self.verify_checksums()
+
+    def verify_checksums(self) -> None:
+        self._checked(ARTIFACT, self.manifest.get("artifact_sha256"))
+        for name, expected in self.manifest.get("files", {}).items():
+            self._checked(name, expected)
+
+    def verify_signature(self) -> str:
+        """The id of the trusted key that signed this manifest; raises `SignatureError` otherwise."""
+        keyring = self.keyring() if self.keyring is not None else load_keyring(self.path.parents[2] / "keys")
+        signature = self.path / SIGNATURE_FILE
+        document = signature.read_bytes() if signature.is_file() else None
+        return keyring.verify(self.manifest_bytes, document, f"version {self.version}")
+
     def load(self) -> Pipeline:
-        """Unpickle the pipeline, after checking its SHA-256 against the manifest."""
+        """Unpickle the pipeline, once its signature and its SHA-256 check out."""
+        self.verify_signature()
         artifact = self._checked(ARTIFACT, self.manifest.get("artifact_sha256"))
         try:
             return joblib.load(artifact)
@@ -65,13 +88,16 @@ class ModelVersion:
             raise ArtifactError(f"version {self.version}: cannot load {ARTIFACT}: {exc}") from exc
 
     def verified_file(self, name: str) -> Path | None:
-        """A file saved beside the pipeline, once its SHA-256 matches the manifest's.
+        """A file saved beside the pipeline, once the signature and its SHA-256 check out.
 
         None when this version was saved without it (older versions); a missing or
         altered file raises, like a bad pipeline.
         """
         expected = self.manifest.get("files", {}).get(name)
-        return None if expected is None else self._checked(name, expected)
+        if expected is None:
+            return None
+        self.verify_signature()
+        return self._checked(name, expected)
 
     def _checked(self, name: str, expected: str | None) -> Path:
         path = self.path / name
@@ -88,19 +114,29 @@ class ModelVersion:
 class Registry:
     """The models directory of one storage root."""
 
-    def __init__(self, models_dir: Path) -> None:
+    def __init__(self, models_dir: Path, keys_dir: Path | None = None) -> None:
         self.root = Path(models_dir)
+        self.keys_dir = Path(keys_dir) if keys_dir is not None else self.root.parent / "keys"
         self.versions_dir = self.root / "versions"
         self.champion_link = self.root / CHAMPION
         self.log_path = self.root / "registry.jsonl"
+        self._keyring: Keyring | None = None
+
+    def keyring(self) -> Keyring:
+        """The trusted public keys, read once per registry (a rotation reaches new processes)."""
+        if self._keyring is None or not self._keyring.keys:
+            self._keyring = load_keyring(self.keys_dir)
+        return self._keyring
 
     def save(
         self, pipeline: Pipeline, manifest: dict[str, Any], files: Mapping[str, Callable[[Path], None]] | None = None
     ) -> ModelVersion:
-        """Write a new version atomically; `manifest` gains the checksums of what was written.
+        """Write a new version atomically; `manifest` gains the checksums of what was written,
+        and is signed with the trainer's key (created on first use).
 
         `files` maps the name of each further file to the function that writes it to a path.
         """
+        signer = load_signer(self.keys_dir, create=True)
         version = manifest["version"]
         self.versions_dir.mkdir(parents=True, exist_ok=True)
         final = self.versions_dir / version
@@ -115,26 +151,29 @@ class Registry:
                 write(staging / name)
                 checksums[name] = file_fingerprint(staging / name)
             manifest = {**manifest, "artifact_sha256": file_fingerprint(staging / ARTIFACT), "files": checksums}
-            _write_synced(staging / MANIFEST, json.dumps(manifest, indent=2, default=str))
+            manifest_bytes = json.dumps(manifest, indent=2, default=str).encode()
+            _write_synced(staging / MANIFEST, manifest_bytes)
+            _write_synced(staging / SIGNATURE_FILE, signer.sign(manifest_bytes))
             _fsync_dir(staging)
             os.rename(staging, final)
             _fsync_dir(self.versions_dir)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        return ModelVersion(final, manifest)
+        return ModelVersion(final, json.loads(manifest_bytes), manifest_bytes, self.keyring)
 
     def get(self, version: str) -> ModelVersion:
         path = self.versions_dir / version
         try:
-            manifest = json.loads((path / MANIFEST).read_text())
+            manifest_bytes = (path / MANIFEST).read_bytes()
+            manifest = json.loads(manifest_bytes)
         except FileNotFoundError:
             raise ArtifactError(f"no model version {version} in {self.versions_dir}") from None
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, ValueError) as exc:
             raise ArtifactError(f"version {version}: unreadable {MANIFEST}: {exc}") from None
         if not isinstance(manifest, dict) or manifest.get("version") != version:
             raise ArtifactError(f"version {version}: {MANIFEST} describes another version; refusing it")
-        return ModelVersion(path, manifest)
+        return ModelVersion(path, manifest, manifest_bytes, self.keyring)
 
     def versions(self) -> list[ModelVersion]:
         """Complete versions, oldest first (temporary directories are hidden and skipped)."""
@@ -246,9 +285,9 @@ def write_text_atomic(path: Path, text: str) -> None:
         raise
 
 
-def _write_synced(path: Path, text: str) -> None:
-    with open(path, "w") as handle:
-        handle.write(text)
+def _write_synced(path: Path, content: str | bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(content.encode() if isinstance(content, str) else content)
         handle.flush()
         os.fsync(handle.fileno())
 

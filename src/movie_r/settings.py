@@ -51,6 +51,9 @@ class Settings(BaseSettings):
         description="Ratings CSV (user_id,movie_id,rating[,timestamp]); empty to train without. Default: the "
         "embedded ratings with the embedded catalogue, none with any other.",
     )
+    keys_dir: Path | None = Field(
+        None, description="Signing keys: signing.key (trainers only) and trusted/*.pub (everyone). Default <home>/keys."
+    )
     neighbours: int = Field(100, ge=1, le=1000, description="Neighbours precomputed per movie.")
     fuzzy_threshold: float = Field(80.0, ge=0, le=100, description="Minimum rapidfuzz ratio for a fuzzy title match.")
     min_coverage: float = Field(0.1, ge=0, le=1, description="Catalogue coverage a tuned model's lists must reach.")
@@ -101,7 +104,7 @@ class Settings(BaseSettings):
     latency_budget: float = Field(2.0, gt=0, description="Allowed challenger p95 latency as a multiple of the champion's.")
     keep_versions: int = Field(10, ge=2, description="Versions kept on disk (champion and previous always kept).")
 
-    @field_validator("interactions", "admin_token", mode="before")
+    @field_validator("interactions", "admin_token", "keys_dir", mode="before")
     @classmethod
     def _empty_means_none(cls, value: object) -> object:
         """An empty variable (`MOVIE_R_INTERACTIONS=`) switches the feature off."""
@@ -110,6 +113,10 @@ class Settings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         return self.home / "models"
+
+    @property
+    def keys_path(self) -> Path:
+        return self.keys_dir if self.keys_dir is not None else self.home / "keys"
 
     @property
     def metrics_dir(self) -> Path:

@@ -25,6 +25,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
+from movie_r.errors import ArtifactError
 from movie_r.registry import Registry, write_json_atomic
 
 log = logging.getLogger(__name__)
@@ -231,7 +232,10 @@ def summarise(
     similarities = [e["mean_similarity"] for e in served if e.get("mean_similarity") is not None and not e.get("cold_start")]
     latencies = [e["latency_ms"] for e in recommends if e.get("latency_ms") is not None]
     unknown = Counter(e["query"].strip().lower() for e in cold if e.get("query"))
-    champion = registry.champion()
+    try:
+        champion = registry.champion()
+    except ArtifactError:  # a broken champion has no age to report; the agent replaces it
+        champion = None
     trained_at = datetime.fromisoformat(champion.manifest["created_at"]) if champion else None
     return {
         "generated_at": now.isoformat(),
@@ -249,7 +253,7 @@ def summarise(
         "latency_ms_p95": float(np.percentile(latencies, 95)) if latencies else None,
         "top_unknown_queries": [{"query": q, "count": c} for q, c in unknown.most_common(top_unknown)],
         "model_versions": dict(Counter(e.get("model_version") for e in served)),
-        "champion_version": champion.version if champion else None,
+        "champion_version": registry.champion_version(),
         "last_retrain_at": trained_at.isoformat() if trained_at else None,
         "hours_since_retrain": (now - trained_at).total_seconds() / 3600 if trained_at else None,
     }

@@ -188,7 +188,7 @@ def train(
 
     `kind="auto"` tunes every kind on validation data when interactions exist, else TF-IDF.
     """
-    registry = registry or Registry(settings.models_dir)
+    registry = registry or Registry(settings.models_dir, settings.keys_path)
     if kind == "auto" and params is None:
         candidate = tune(settings, data, list(GRIDS))
     else:

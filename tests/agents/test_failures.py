@@ -18,6 +18,7 @@ from movie_r.registry import Registry
 from movie_r.settings import Settings
 from movie_r.training import load_training_data, train
 
+from ..api.versions import resign
 from ..conftest import HEADER, MOVIES, write_csv
 from ..processes import movie_r_process, stop, wait_until
 from ..test_cli import movie_r
@@ -59,28 +60,50 @@ def test_a_hybrid_champion_on_another_catalogue_is_a_reason_to_retrain_at_once(t
     assert "data         trained on the configured data" in movie_r("status", home=home, env=env).stdout
 
 
+def nothing_to_learn(path: Path, extra: int = 0) -> Path:
+    """A catalogue whose texts are stop words only: every training on it fails."""
+    return write_csv(path, ["id", "title", "genre"], [(i, title, "") for i, title in enumerate(["The", "A", "An", "It"][: 3 + extra])])
+
+
+def outcomes(settings: Settings, ticks: int, **options) -> list[str]:
+    results = []
+    for _ in range(ticks):
+        decision = run_tick(settings, **options)
+        results.append((decision.get("outcome") or {}).get("result") or decision["verdict"])
+    return results
+
+
+def test_a_tick_that_fails_is_recorded_and_retried_with_backoff(tmp_path: Path, catalog_path: Path) -> None:
+    settings = settings_for(tmp_path, catalog_path)
+    run_tick(settings)
+    nothing_to_learn(catalog_path)  # the catalogue changes: every tick wants to retrain, and cannot
+    assert outcomes(settings, 8) == ["failed", "failed", "backing off", "failed", "backing off", "backing off", "backing off", "failed"]
+    decisions = read_decisions(settings)[1:]
+    assert "DataError: the catalogue's titles, genres and overviews hold no word" in decisions[0]["outcome"]["error"]
+    assert decisions[2]["reasons"][0].startswith("backing off: the last 2 ticks on these inputs failed (DataError")
+    assert "next attempt in 3 tick(s)" in decisions[4]["reasons"][0]
+
+    nothing_to_learn(catalog_path, extra=1)  # the operator changes the data again: try at once
+    assert outcomes(settings, 3) == ["failed", "failed", "backing off"]  # a second failure on these inputs: no wait yet
+    assert outcomes(settings, 1, force=True) == ["failed"]  # the operator forces a try
+
+
+def test_a_tick_that_raises_outside_training_is_a_recorded_failure(tmp_path: Path, catalog_path: Path) -> None:
+    settings = settings_for(tmp_path, catalog_path)
+    run_tick(settings)
+    champion = Registry(settings.models_dir).champion()
+    manifest = json.loads((champion.path / "manifest.json").read_text())
+    del manifest["created_at"]  # a signed manifest from another tool, without the champion's age
+    (champion.path / "manifest.json").write_text(json.dumps(manifest))
+    resign(Registry(settings.models_dir), champion.version)
+    decision = run_tick(settings)
+    assert decision["verdict"] == "failed" and "KeyError: 'created_at'" in decision["outcome"]["error"]
+    assert read_decisions(settings)[-1]["verdict"] == "failed"
+
+
 def break_the_champion(settings: Settings) -> None:
     champion = Registry(settings.models_dir).champion()
     (champion.path / "manifest.json").write_text("{not json")
-
-
-def test_a_tick_that_breaks_is_recorded_and_retried_with_backoff(tmp_path: Path, catalog_path: Path) -> None:
-    settings = settings_for(tmp_path, catalog_path)
-    run_tick(settings)
-    break_the_champion(settings)
-    verdicts = [run_tick(settings)["verdict"] for _ in range(8)]
-    assert verdicts == ["failed", "failed", "backing off", "failed", "backing off", "backing off", "backing off", "failed"]
-    decisions = read_decisions(settings)[1:]
-    assert "unreadable manifest.json" in decisions[0]["outcome"]["error"]
-    assert decisions[2]["reasons"][0].startswith("backing off: the last 2 ticks on these inputs failed (ArtifactError")
-    assert "next attempt in 3 tick(s)" in decisions[4]["reasons"][0]
-
-    with open(catalog_path, "a") as catalogue:  # the operator changes the data: try at once
-        catalogue.write("99,Brand New,Drama,A new movie.,2026,1\n")
-    assert run_tick(settings)["verdict"] == "failed"
-    assert run_tick(settings)["verdict"] == "failed"  # a second failure on the new inputs: no wait yet
-    assert run_tick(settings)["verdict"] == "backing off"
-    assert run_tick(settings, force=True)["verdict"] == "failed"  # the operator forces a try
 
 
 def test_a_bad_data_file_is_backed_off_too(tmp_path: Path, catalog_path: Path) -> None:
@@ -96,7 +119,7 @@ def test_a_bad_data_file_is_backed_off_too(tmp_path: Path, catalog_path: Path) -
 def test_failed_ticks_of_the_running_agent_reach_the_apis_metrics(tmp_path: Path, catalog_path: Path) -> None:
     settings = settings_for(tmp_path, catalog_path)
     run_tick(settings)
-    break_the_champion(settings)
+    nothing_to_learn(catalog_path)
     env = {"MOVIE_R_CATALOG": str(catalog_path), "MOVIE_R_INTERACTIONS": "", "MOVIE_R_AGENT_JITTER_SECONDS": "0"}
     agent = movie_r_process(["agent", "--interval", "0.5"], settings.home, env)
     try:
@@ -104,7 +127,7 @@ def test_failed_ticks_of_the_running_agent_reach_the_apis_metrics(tmp_path: Path
     finally:
         assert stop(agent, signal.SIGTERM) == 0
     status = read_status(settings.metrics_dir)
-    assert status.state == "stopped" and status.failed_ticks >= 2 and "ArtifactError" in status.last_error
+    assert status.state == "stopped" and status.failed_ticks >= 2 and "DataError" in status.last_error
     with TestClient(create_app(settings)) as client:
         exposed = client.get("/metrics").text
     assert float(re.search(r"^movie_r_agent_failed_ticks ([\d.]+)$", exposed, re.MULTILINE).group(1)) == status.failed_ticks

@@ -118,3 +118,48 @@ def test_every_workers_log_lines_reach_the_console(two_versions: tuple[Settings,
         stop(process)
     swaps = [line for line in log.read_text().splitlines() if f"champion swapped from={first} to={second}" in line]
     assert len({line.split(" pid=")[1].split()[0] for line in swaps}) == 2  # one line from each worker
+
+
+def test_a_planted_champion_is_refused_and_counted_while_the_old_one_serves(trained_home: Settings, tmp_path) -> None:
+    from ..test_signing import plant
+
+    registry = Registry(trained_home.models_dir)
+    serving = registry.champion_version()
+    marker = tmp_path / "payload-ran"
+    plant(registry, serving, "20990101T000000Z-evil00", marker)
+    process, url = start_api(trained_home.home)
+    try:
+        registry.set_champion("20990101T000000Z-evil00")  # what a compromised replica could do to the link
+        assert wait_until(lambda: httpx.get(f"{url}/model").json()["last_reload_error"] is not None, timeout=10)
+        assert "signature does not match" in httpx.get(f"{url}/model").json()["last_reload_error"]
+        assert httpx.get(f"{url}/recommend", params={"movie": "heat"}).headers["x-model-version"] == serving
+        assert 'movie_r_model_reloads_total{result="bad_signature"} 1.0' in httpx.get(f"{url}/metrics").text
+    finally:
+        stop(process)
+    assert not marker.exists(), "the planted pickle ran"
+
+
+def test_the_api_serves_and_swaps_from_a_read_only_models_directory(two_versions: tuple[Settings, str, str], tmp_path) -> None:
+    """In compose the API containers mount models/ read-only: nothing in the API may need to write there."""
+    import os
+    import subprocess
+
+    settings, first, second = two_versions
+    home = tmp_path / "api-home"
+    (home / "models").mkdir(parents=True)
+    os.symlink(settings.keys_path, home / "keys")
+    mounted = subprocess.run(["mount", "--bind", "-o", "ro", str(settings.models_dir), str(home / "models")], check=False)
+    if mounted.returncode != 0:
+        pytest.skip("a read-only bind mount needs root")
+    try:
+        with pytest.raises(OSError, match="Read-only file system"):
+            (home / "models" / "probe").write_text("x")
+        process, url = start_api(home)
+        try:
+            assert wait_until(lambda: httpx.get(f"{url}/ready").json().get("model_version") == first, timeout=20)
+            Registry(settings.models_dir).set_champion(second)  # the trainer's side of the mount is writable
+            assert wait_until(lambda: httpx.get(f"{url}/ready").json().get("model_version") == second, timeout=10)
+        finally:
+            stop(process)
+    finally:
+        subprocess.run(["umount", str(home / "models")], check=False)

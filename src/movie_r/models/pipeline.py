@@ -14,6 +14,7 @@ import pandas as pd
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline
 
+from movie_r.errors import DataError
 from movie_r.features import MovieText
 from movie_r.models.content import NeighbourRecommender
 from movie_r.models.hybrid import BlendedRecommender
@@ -40,7 +41,14 @@ def fit_pipeline(pipeline: Pipeline, movies: pd.DataFrame, interactions: pd.Data
     routed: dict[str, Any] = {"recommender__catalog": movies}
     if isinstance(pipeline[-1], BlendedRecommender):
         routed["recommender__interactions"] = interactions
-    return pipeline.fit(movies, **routed)
+    try:
+        return pipeline.fit(movies, **routed)
+    except ValueError as exc:
+        if "empty vocabulary" not in str(exc):
+            raise
+        raise DataError(
+            "the catalogue's titles, genres and overviews hold no word to compare movies by (only stop words?)"
+        ) from None
 
 
 def json_params(params: dict[str, Any]) -> dict[str, Any]:
