@@ -13,11 +13,11 @@ kept full collections from setting the tail latency as the cache filled.
 
 from __future__ import annotations
 
-import functools
 from typing import Any, NamedTuple
 
 import orjson
 
+from api.lru import BoundedMemo
 from api.schemas import RecommendQuery
 from movie_r.inference import DEFAULT_K, Filters, Match, Recommender
 from movie_r.ranked_lists import Ranked, RankedLists, ranked
@@ -51,13 +51,16 @@ class AnswerCache:
     when it has them; other `k`s and filtered requests are ranked on demand.
     """
 
-    def __init__(self, recommender: Recommender, size: int, lists: RankedLists | None = None) -> None:
+    def __init__(
+        self, recommender: Recommender, size: int, lists: RankedLists | None = None, max_bytes: int = 256 << 20
+    ) -> None:
         self.recommender = recommender
         self.size = size
         self.lists = lists
-        self.for_query_string = functools.lru_cache(maxsize=size)(self._parse_and_answer)
-        self.get = functools.lru_cache(maxsize=size)(self._compute)
-        self._similar = functools.lru_cache(maxsize=size)(self._rank)
+        share = max_bytes // 3  # one third of the budget for each memo
+        self.for_query_string = BoundedMemo(self._parse_and_answer, size, share, _raw_size)
+        self.get = BoundedMemo(self._compute, size, share, _answer_size)
+        self._similar = BoundedMemo(self._rank, size, share, _list_size)
 
     def warm(self, count: int) -> None:
         """Answer the `count` most popular movies, by exact title and by id, with default parameters.
@@ -99,6 +102,19 @@ class AnswerCache:
 
     def _rank(self, row: int, k: int, filters: Filters) -> Ranked:
         return ranked(self.recommender.similar(row, k, filters))
+
+
+def _raw_size(key: tuple[bytes], value: tuple[Answer, int]) -> int:
+    return len(key[0]) + len(value[0].head)
+
+
+def _answer_size(key: tuple[str | None, int | None, int, Filters], value: Answer) -> int:
+    query, _, _, filters = key
+    return len(query or "") + 32 * len(filters.exclude) + len(value.head) + len(value.query or "")
+
+
+def _list_size(key: tuple[int, int, Filters], value: Ranked) -> int:
+    return 32 * len(key[2].exclude) + len(value.body) + 8 * len(value.scores)
 
 
 def response_body(request_id: str, model_version: str, answer: Answer) -> bytes:

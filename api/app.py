@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 settings.fuzzy_threshold,
                 settings.cache_size,
                 settings.warm_answers,
+                settings.cache_mb << 20,
                 on_reload=lambda result: metrics.reloads.labels(result).inc(),
             ),
             events=EventWriter(

@@ -56,6 +56,7 @@ class ChampionWatcher:
         fuzzy_threshold: float = 80.0,
         cache_size: int = 20_000,
         warm_answers: int = 0,
+        cache_bytes: int = 256 << 20,
         on_reload: Callable[[str], None] = lambda result: None,
     ) -> None:
         self.registry = registry
@@ -63,6 +64,7 @@ class ChampionWatcher:
         self.interval = interval
         self.fuzzy_threshold = fuzzy_threshold
         self.cache_size = cache_size
+        self.cache_bytes = cache_bytes
         self.warm_answers = warm_answers
         self.current: LoadedModel | None = None
         self.reloads_ok = 0
@@ -115,7 +117,7 @@ class ChampionWatcher:
         recommender = Recommender(model_version.load(), version, self.fuzzy_threshold)
         lists = load_lists(model_version, len(recommender))
         warm_up(recommender)
-        answers = AnswerCache(recommender, self.cache_size, lists)
+        answers = AnswerCache(recommender, self.cache_size, lists, self.cache_bytes)
         answers.warm(self.warm_answers)
         log.info(
             "champion loaded version=%s seconds=%.2f movies=%d lists=%s",

@@ -21,8 +21,11 @@ from movie_r.inference import MAX_QUERY_LENGTH
 log = logging.getLogger("api.recommend")
 router = APIRouter(tags=["recommend"], responses=UNEXPECTED)
 
+MAX_QUERY_STRING = 8192  # bytes: the longest valid query (200-character title, 500 excluded ids) fits
+
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": Problem, "description": "No movie with that id."},
+    414: {"model": Problem, "description": "The query string is too long."},
     422: {"model": Problem, "description": "A parameter is unusable; `detail[].loc` names it."},
     503: {"model": Problem, "description": "No champion model is loaded yet."},
 }
@@ -51,6 +54,8 @@ async def recommend(request: Request) -> Response:
     query_string = request.scope["query_string"]
     loaded = state.watcher.current
     version = loaded and loaded.version
+    if len(query_string) > MAX_QUERY_STRING:  # checked before anything is parsed or cached
+        return record_failure(request, 414, started, f"the query string is longer than {MAX_QUERY_STRING} bytes", version)
     try:
         if loaded is None:
             RecommendQuery.from_query_string(query_string)  # an unusable query is a 422 before a 503

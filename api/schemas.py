@@ -6,14 +6,20 @@ from enum import Enum
 from typing import Any
 from urllib.parse import parse_qsl
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from movie_r.errors import QueryError
 from movie_r.inference import DEFAULT_K, MAX_K, MAX_QUERY_LENGTH, Filters, validate_query
 
 
 class RecommendQuery(BaseModel):
-    """Query parameters of GET /recommend (exactly one of `movie` and `movie_id`)."""
+    """Query parameters of GET /recommend (exactly one of `movie` and `movie_id`).
+
+    Unknown parameters are refused: they would change nothing in the answer but could make
+    every request a new cache entry.
+    """
+
+    model_config = ConfigDict(extra="forbid")
 
     movie: str | None = Field(
         None,
@@ -54,10 +60,15 @@ class RecommendQuery(BaseModel):
         return Filters(self.genre, self.year_min, self.year_max, _exclude_ids(self.exclude))
 
 
+MAX_EXCLUDED = 500
+
+
 def _exclude_ids(values: list[str]) -> frozenset[int]:
-    ids = set()
+    ids: set[int] = set()
     for value in values:
         for part in value.split(","):
+            if len(ids) >= MAX_EXCLUDED:
+                raise QueryError("exclude", f"at most {MAX_EXCLUDED} ids")
             part = part.strip()
             if not part:
                 continue
