@@ -160,7 +160,10 @@ def _decide_and_act(
     requested: tuple[str, dict[str, Any] | None] | None,
 ) -> None:
     try:
-        data = load_training_data(settings.catalog, settings.interactions, metrics_dir=settings.metrics_dir)
+        data = load_training_data(
+            settings.catalog, settings.interactions, metrics_dir=settings.metrics_dir,
+            feedback_per_source=settings.feedback_per_source_max,
+        )  # fmt: skip
     except DataError as exc:
         decision.update(verdict="data rejected", reasons=[str(exc)])
         return
@@ -187,7 +190,7 @@ def _decide_and_act(
 
     since = datetime.now(timezone.utc) - timedelta(hours=settings.summary_window_hours)
     summary = summarise(read_events(settings.metrics_dir, since), registry, settings.summary_window_hours, champion.version)
-    feedback = feedback_stats(read_feedback(settings.metrics_dir, since))
+    feedback = feedback_stats(read_feedback(settings.metrics_dir, since, settings.feedback_per_source_max))
     triggers = check_triggers(settings, summary, feedback, champion.manifest, data.fingerprints())
     fired = [t for t in triggers if t.fired]
     decision["inputs"] = {

@@ -17,5 +17,5 @@ UNEXPECTED: dict[int | str, dict[str, Any]] = {
 }
 
 
-def problem(request: Request, status: int, detail: Any) -> JSONResponse:
-    return JSONResponse({"detail": detail, "request_id": request.state.request_id}, status_code=status)
+def problem(request: Request, status: int, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"detail": detail, "request_id": request.state.request_id}, status_code=status, headers=headers)

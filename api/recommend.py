@@ -97,22 +97,39 @@ router.add_api_route(
     "/feedback",
     status_code=201,
     response_model=FeedbackAccepted,
-    responses={404: ERRORS[404], 503: {"model": Problem, "description": "No champion, or the log is unwritable."}},
+    responses={
+        404: ERRORS[404],
+        409: {"model": Problem, "description": "This action on this request is already recorded."},
+        413: {"model": Problem, "description": "The body is larger than the service accepts."},
+        422: {"model": Problem, "description": "A field is unusable, or `request_id` is not one this service issued."},
+        429: {"model": Problem, "description": "Too much feedback from this client; `Retry-After` says when to retry."},
+        503: {"model": Problem, "description": "No champion, or the log is unwritable."},
+    },
     summary="Record what a user did with a recommendation",
+    description="`request_id` is the one a `/recommend` answer carried: feedback on anything else is refused.",
 )
 def feedback(request: Request, body: Feedback) -> Any:
     state = request.app.state.movie_r
+    client = request.client.host if request.client else "unknown"
+    wait = state.feedback_rate.wait(client)
+    if wait > 0:
+        return problem(request, 429, "too much feedback from this client; slow down", {"retry-after": str(int(wait) + 1)})
+    if not state.request_ids.verify(body.request_id):
+        return problem(request, 422, [_field("request_id", "not a request id this service issued")])
     loaded = state.watcher.current
     if loaded is None:
         return problem(request, 503, NO_CHAMPION)
     if body.movie_id not in loaded.recommender.row_of_id:
         return problem(request, 404, f"no movie with id {body.movie_id}")
+    if not state.feedback_once.first((body.request_id, body.action.value)):
+        return problem(request, 409, f"{body.action.value} is already recorded for request {body.request_id}")
     event = {
         "time": datetime.now(timezone.utc).isoformat(),
         "request_id": body.request_id,
         "movie_id": body.movie_id,
         "action": body.action.value,
         "model_version": loaded.version,
+        "source": state.request_ids.source(client),
     }
     try:
         state.feedback.append(event)
@@ -168,3 +185,7 @@ def _event_base(request_id: str, version: str | None, started: float) -> dict[st
 
 def _problem(parameter: str, message: str) -> dict[str, Any]:
     return {"loc": ["query", parameter], "msg": message, "type": "value_error"}
+
+
+def _field(name: str, message: str) -> dict[str, Any]:
+    return {"loc": ["body", name], "msg": message, "type": "value_error"}

@@ -31,6 +31,7 @@ from filelock import FileLock
 from sklearn.pipeline import Pipeline
 
 from movie_r.data import file_fingerprint
+from movie_r import journal
 from movie_r.errors import ArtifactError
 from movie_r.signing import SIGNATURE_FILE, Keyring, load_keyring, load_signer
 
@@ -246,13 +247,8 @@ class Registry:
 
 
 def append_json_line(path: Path, entry: dict[str, Any]) -> None:
-    """One `write` on an O_APPEND descriptor, so concurrent writers never interleave a line."""
-    line = (json.dumps(entry, default=str, sort_keys=False) + "\n").encode()
-    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(descriptor, line)
-    finally:
-        os.close(descriptor)
+    """Append one JSON line completely (`journal.append`), or raise `OSError`."""
+    journal.append(path, (json.dumps(entry, default=str, sort_keys=False) + "\n").encode())
 
 
 def read_json_lines(path: Path) -> list[dict[str, Any]]:

@@ -77,6 +77,16 @@ class Settings(BaseSettings):
     )
     watch_interval: float = Field(2.0, gt=0, description="Seconds between checks of the champion symlink.")
     admin_token: SecretStr | None = Field(None, description="Bearer token for /admin/*; unset disables them.")
+    request_id_secret: SecretStr | None = Field(
+        None, description="Key of the request ids feedback must cite; default: <keys>/request-ids.secret, made on first use."
+    )
+    max_body_kb: int = Field(16, ge=1, description="Largest request body accepted (413 beyond).")
+    feedback_per_minute: int = Field(60, ge=1, description="Feedback posts one client may make a minute (429 beyond).")
+    feedback_rotate_mb: int = Field(10, ge=1, description="Size at which a feedback file is rotated.")
+    feedback_retention_days: float = Field(90, gt=0, description="Feedback files older than this are deleted.")
+    feedback_per_source_max: int = Field(
+        20, ge=1, description="Feedback events one client may contribute to a trigger window and to training data."
+    )
     events_flush_interval: float = Field(1.0, gt=0, description="Seconds between flushes of buffered events.")
     events_rotate_mb: int = Field(50, ge=1, description="Size at which an events file is rotated.")
     events_retention_days: float = Field(14, gt=0, description="Rotated events files older than this are deleted.")
@@ -105,7 +115,7 @@ class Settings(BaseSettings):
     latency_budget: float = Field(2.0, gt=0, description="Allowed challenger p95 latency as a multiple of the champion's.")
     keep_versions: int = Field(10, ge=2, description="Versions kept on disk (champion and previous always kept).")
 
-    @field_validator("interactions", "admin_token", "keys_dir", mode="before")
+    @field_validator("interactions", "admin_token", "keys_dir", "request_id_secret", mode="before")
     @classmethod
     def _empty_means_none(cls, value: object) -> object:
         """An empty variable (`MOVIE_R_INTERACTIONS=`) switches the feature off."""

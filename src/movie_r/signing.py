@@ -8,6 +8,7 @@ signature: readers check the signature first, then the checksums, then unpickle.
 Keys live in `MOVIE_R_KEYS_DIR` (default `<home>/keys`):
     signing.key            the private key (PKCS#8 PEM, mode 0600): only trainers read it
     trusted/<key id>.pub   public keys (PEM) whose signatures are accepted
+    request-ids.secret     the API's key for the request ids feedback cites (api/request_ids.py)
 The first training creates a key pair when there is none; `movie-r keys rotate` makes a
 new one and keeps the old public key trusted, so versions it signed still load.
 """
@@ -19,6 +20,7 @@ import hashlib
 import json
 import logging
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 PRIVATE_KEY = "signing.key"
 TRUSTED_DIR = "trusted"
 SIGNATURE_FILE = "manifest.sig"
+REQUEST_ID_SECRET = "request-ids.secret"  # the API's key for request ids (api/request_ids.py)
 ALGORITHM = "ed25519"
 
 
@@ -112,6 +115,8 @@ def load_keyring(keys_dir: Path) -> Keyring:
 def load_signer(keys_dir: Path, create: bool = True) -> Signer:
     """The trainer's key; created (with its public key trusted) on first use when `create`."""
     path = Path(keys_dir) / PRIVATE_KEY
+    if create:
+        _ensure_secret(Path(keys_dir) / REQUEST_ID_SECRET)
     if not path.exists():
         if not create:
             raise SignatureError(f"no signing key at {path}; create one with `movie-r keys create`")
@@ -143,3 +148,16 @@ def create_key(keys_dir: Path) -> Signer:
     os.replace(temporary, keys_dir / PRIVATE_KEY)
     log.warning("created signing key key_id=%s private=%s (keep it to trainers only)", signer.key_id, keys_dir / PRIVATE_KEY)
     return signer
+
+
+def _ensure_secret(path: Path) -> None:
+    """Make the API's request-id secret once, beside the keys, readable by the services' user only."""
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return  # another trainer made it first
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(secrets.token_hex(32).encode())

@@ -25,6 +25,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
+from movie_r import journal
 from movie_r.errors import ArtifactError
 from movie_r.registry import Registry, write_json_atomic
 
@@ -84,6 +85,7 @@ class EventWriter:
             self._buffer.append(line)
 
     def start(self) -> None:
+        journal.remove_expired(self.directory, self.retention_days, keep=self.path)  # what finished processes left
         self._thread = threading.Thread(target=self._run, name="event-writer", daemon=True)
         self._thread.start()
 
@@ -103,33 +105,14 @@ class EventWriter:
             payload = b"".join(pending)
             try:
                 self.directory.mkdir(parents=True, exist_ok=True)
-                self._rotate_if_large()
-                with open(self.path, "ab") as handle:
-                    handle.write(payload)
+                if journal.rotate_if_large(self.path, self.rotate_bytes):
+                    journal.remove_expired(self.directory, self.retention_days, keep=self.path)
+                journal.append(self.path, payload)
                 self.written += len(pending)
             except OSError as exc:
                 with self._lock:
                     self.dropped += len(pending)
                 log.warning("events dropped=%d total_dropped=%d path=%s reason=%r", len(pending), self.dropped, self.path, exc)
-
-    def _rotate_if_large(self) -> None:
-        try:
-            size = self.path.stat().st_size
-        except FileNotFoundError:
-            return
-        if size >= self.rotate_bytes:
-            os.rename(self.path, self.path.with_name(f"{self.path.stem}.{time.time_ns()}.jsonl"))
-            self._remove_expired()
-
-    def _remove_expired(self) -> None:
-        """Delete rotated files (any process's) last written before the retention period."""
-        horizon = time.time() - self.retention_days * 86400
-        for path in self.directory.glob("*.*.jsonl"):  # rotated: <host>-<pid>.<ns>.jsonl
-            try:
-                if path.stat().st_mtime < horizon:
-                    path.unlink()
-            except OSError:
-                continue  # another process removed it first
 
     def _run(self) -> None:
         while not self._stop.wait(self.flush_interval):
@@ -141,9 +124,22 @@ def read_events(metrics_dir: Path, since: datetime) -> Iterator[dict[str, Any]]:
     yield from _read_json_lines(Path(metrics_dir) / EVENTS_DIR, since)
 
 
-def read_feedback(metrics_dir: Path, since: datetime) -> list[dict[str, Any]]:
-    """Feedback the API recorded (every process) at or after `since`."""
-    return list(_read_json_lines(Path(metrics_dir) / FEEDBACK_DIR, since))
+def read_feedback(metrics_dir: Path, since: datetime, per_source: int | None = None) -> list[dict[str, Any]]:
+    """Feedback the API recorded (every process) at or after `since`: one per request and action,
+    and with `per_source`, at most that many from any one client, so no client alone can fire
+    the feedback trigger or fill the training data."""
+    seen: set[tuple[Any, Any]] = set()
+    counts: Counter[str] = Counter()
+    kept = []
+    for event in _read_json_lines(Path(metrics_dir) / FEEDBACK_DIR, since):
+        key = (event.get("request_id"), event.get("action"))
+        source = str(event.get("source", "unknown"))
+        if key in seen or (per_source is not None and counts[source] >= per_source):
+            continue
+        seen.add(key)
+        counts[source] += 1
+        kept.append(event)
+    return kept
 
 
 def feedback_stats(feedback: Iterable[dict[str, Any]]) -> dict[str, Any]:
@@ -154,7 +150,7 @@ def feedback_stats(feedback: Iterable[dict[str, Any]]) -> dict[str, Any]:
     return {"total": total, "by_action": dict(actions), "negative_share": negative / total if total else 0.0}
 
 
-def feedback_positives(metrics_dir: Path) -> pd.DataFrame:
+def feedback_positives(metrics_dir: Path, per_source: int | None = None) -> pd.DataFrame:
     """Positive feedback as ratings the collaborative models can learn from.
 
     Each liked (or watched) recommendation becomes a tiny pseudo-user who liked both the
@@ -162,7 +158,7 @@ def feedback_positives(metrics_dir: Path) -> pd.DataFrame:
     "people who liked X also liked Y" evidence a rating history gives.
     """
     epoch = datetime.fromtimestamp(0, timezone.utc)
-    liked = [f for f in read_feedback(metrics_dir, epoch) if f.get("action") in POSITIVE_ACTIONS]
+    liked = [f for f in read_feedback(metrics_dir, epoch, per_source) if f.get("action") in POSITIVE_ACTIONS]
     if not liked:
         return pd.DataFrame(columns=RATING_COLUMNS)
     wanted = {f["request_id"] for f in liked}

@@ -73,10 +73,12 @@ def load_training_data(
     skip_invalid: bool = False,
     skip_unknown: bool = False,
     metrics_dir: Path | None = None,
+    feedback_per_source: int | None = None,
 ) -> TrainingData:
     """Load and validate everything a training run needs, before anything is written.
 
-    With `metrics_dir`, positive feedback the API recorded there joins the training ratings.
+    With `metrics_dir`, positive feedback the API recorded there joins the training ratings
+    (at most `feedback_per_source` events of any one client).
     """
     loaded_catalog = load_catalog(catalog, skip_invalid=skip_invalid)
     if len(loaded_catalog) < MIN_MOVIES:
@@ -90,7 +92,7 @@ def load_training_data(
         queries: EvaluationSet = split_interactions(loaded_interactions.ratings)
     else:
         queries = proxy_sample(loaded_catalog.movies)
-    feedback = feedback_positives(metrics_dir) if metrics_dir is not None else None
+    feedback = feedback_positives(metrics_dir, feedback_per_source) if metrics_dir is not None else None
     return TrainingData(loaded_catalog, loaded_interactions, queries, feedback)
 
 

@@ -86,9 +86,9 @@ def test_answers_are_the_librarys_answers(client: TestClient, trained_home: Sett
     assert {key: body[key] for key in expected} == expected
 
 
-def test_client_request_id_is_kept(client: TestClient) -> None:
+def test_client_request_id_is_kept_as_the_base_of_the_issued_one(client: TestClient) -> None:
     response = client.get("/recommend", params={"movie": "Heat"}, headers={"X-Request-ID": "abc-123"})
-    assert response.json()["request_id"] == "abc-123"
+    assert response.json()["request_id"].startswith("abc-123.")
 
 
 def test_same_title_lists_alternatives(client: TestClient) -> None:
@@ -242,12 +242,13 @@ def test_every_recommend_is_persisted_as_an_event(client: TestClient, trained_ho
 
 
 def test_feedback_is_appended_durably(client: TestClient, trained_home: Settings) -> None:
-    response = client.post("/feedback", json={"request_id": "r1", "movie_id": 2, "action": "like"})
+    request_id = client.get("/recommend", params={"movie": "Heat"}).json()["request_id"]
+    response = client.post("/feedback", json={"request_id": request_id, "movie_id": 2, "action": "like"})
     assert response.status_code == 201
     [log] = list(trained_home.feedback_dir.glob("*.jsonl"))
     assert json.loads(log.read_text())["action"] == "like"
-    assert client.post("/feedback", json={"request_id": "r1", "movie_id": 404, "action": "like"}).status_code == 404
-    assert client.post("/feedback", json={"request_id": "r1", "movie_id": 2, "action": "love"}).status_code == 422
+    assert client.post("/feedback", json={"request_id": request_id, "movie_id": 404, "action": "like"}).status_code == 404
+    assert client.post("/feedback", json={"request_id": request_id, "movie_id": 2, "action": "love"}).status_code == 422
 
 
 def test_admin_routes_are_forbidden_without_a_configured_token(client: TestClient) -> None:
