@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from filelock import Timeout
@@ -116,12 +117,15 @@ def restore_servable_champion(registry: Registry) -> dict[str, Any] | None:
     raise ArtifactError(f"champion {current} cannot serve ({broken}) and no earlier champion does either: {failures}")
 
 
-def apply_retention(registry: Registry, keep: int) -> list[str]:
-    """Remove all but the newest `keep` versions; never the champion or the previous champion."""
+def apply_retention(registry: Registry, keep: int, reports_dir: Path | None = None) -> list[str]:
+    """Remove all but the newest `keep` versions, and their reports; never the champion or the previous champion."""
     versions = [v.version for v in registry.versions()]
     protected = {registry.champion_version(), previous_champion(registry)}
     removable = [v for v in versions[: max(0, len(versions) - keep)] if v not in protected]
     for version in removable:
         registry.remove(version)
         registry.record("removed", version, reason=f"retention: keep the newest {keep} versions")
+        for suffix in (".json", ".html"):
+            if reports_dir is not None:
+                (reports_dir / f"{version}{suffix}").unlink(missing_ok=True)
     return removable

@@ -23,6 +23,7 @@ from agents.judge import Guardrail, Verdict, decide, latency_check, p95_latency_
 from agents.promotion import ChampionChanged, apply_retention, promote, restore_servable_champion, trainer_lock
 from agents.report import write_report
 from agents.triggers import check_triggers
+from movie_r import journal
 from movie_r.data import file_fingerprint
 from movie_r.errors import ArtifactError, Cancelled, DataError, MovieRError
 from movie_r.evaluation import EvaluationReport, evaluate
@@ -38,6 +39,8 @@ from movie_r.training import Candidate, TrainingData, fit_candidate, load_traini
 log = logging.getLogger("agents.tick")
 
 DECISIONS_FILE = "decisions.jsonl"
+DECISIONS_ROTATE_BYTES = 10 << 20  # then decisions.<ns>.jsonl, deleted after DECISIONS_RETENTION_DAYS
+DECISIONS_RETENTION_DAYS = 365
 TFIDF_RECOMMENDER = ("recommender__n_neighbors", "recommender__block_memory_mb")
 SMOKE_TITLES = 5
 LATENCY_DESCRIPTIONS = ["space adventure with robots", "romantic comedy in paris", "dark crime thriller"]
@@ -257,7 +260,7 @@ def _retrain(
                 verdict.reasons.append(f"{exc}; not promoted, the next tick judges again")
         if not promoted:
             registry.record("rejected", saved.version, reasons=verdict.reasons, data_key=data_key(data), **scores)
-        removed = apply_retention(registry, settings.keep_versions)
+        removed = apply_retention(registry, settings.keep_versions, settings.reports_dir)
         return {
             "result": "promoted" if promoted else "rejected",
             "challenger": saved.version,
@@ -368,6 +371,8 @@ def _report(
 
 def _append(settings: Settings, decision: dict[str, Any]) -> dict[str, Any]:
     settings.reports_dir.mkdir(parents=True, exist_ok=True)
+    if journal.rotate_if_large(decisions_path(settings), DECISIONS_ROTATE_BYTES):
+        journal.remove_expired(settings.reports_dir, DECISIONS_RETENTION_DAYS, keep=decisions_path(settings))
     append_json_line(decisions_path(settings), decision)
     log.info("decision verdict=%r reasons=%r outcome=%r", decision.get("verdict"), decision.get("reasons"), decision.get("outcome", {}).get("result"))
     return decision

@@ -53,6 +53,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MovieRError as exc:
         print(f"movie-r: error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # a full disk, a directory it may not write: one line, not a traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"movie-r: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("movie-r: interrupted", file=sys.stderr)
         return 130
@@ -338,7 +342,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     metrics_dir = None
     if settings.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # prometheus-client's multiprocess mode: a fresh directory per server, removed after it
-        metrics_dir = tempfile.mkdtemp(prefix="movie_r-prometheus-")
+        # (and, after a kill -9, by the next server: the directory names its server's pid)
+        remove_stale_prometheus_dirs()
+        metrics_dir = tempfile.mkdtemp(prefix=f"{PROMETHEUS_PREFIX}{os.getpid()}-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     options: dict[str, Any] = {
         "factory": True,
@@ -363,6 +369,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
+
+
+PROMETHEUS_PREFIX = "movie_r-prometheus-"
+
+
+def remove_stale_prometheus_dirs(root: Path | None = None) -> list[Path]:
+    """Delete the multiprocess metrics directories of servers that no longer run."""
+    removed = []
+    for path in Path(root or tempfile.gettempdir()).glob(f"{PROMETHEUS_PREFIX}*"):
+        pid = path.name[len(PROMETHEUS_PREFIX) :].split("-", 1)[0]
+        if pid.isdigit() and _running(int(pid)):
+            continue
+        shutil.rmtree(path, ignore_errors=True)  # a dead server's, or one named before pids were
+        removed.append(path)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def uvicorn_log_config(level: int) -> dict[str, Any]:

@@ -30,8 +30,8 @@ import joblib
 from filelock import FileLock
 from sklearn.pipeline import Pipeline
 
-from movie_r.data import file_fingerprint
 from movie_r import journal
+from movie_r.data import file_fingerprint
 from movie_r.errors import ArtifactError
 from movie_r.signing import SIGNATURE_FILE, Keyring, load_keyring, load_signer
 

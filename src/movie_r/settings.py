@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     feedback_rotate_mb: int = Field(10, ge=1, description="Size at which a feedback file is rotated.")
     feedback_retention_days: float = Field(90, gt=0, description="Feedback files older than this are deleted.")
     feedback_per_source_max: int = Field(
-        20, ge=1, description="Feedback events one client may contribute to a trigger window and to training data."
+        5, ge=1, description="Feedback events one client may contribute to a trigger window and to training data."
     )
     events_flush_interval: float = Field(1.0, gt=0, description="Seconds between flushes of buffered events.")
     events_rotate_mb: int = Field(50, ge=1, description="Size at which an events file is rotated.")

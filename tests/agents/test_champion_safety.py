@@ -35,7 +35,7 @@ def two_champions(tmp_path: Path, catalog_path: Path) -> tuple[Settings, str, st
 
 
 def test_a_version_with_truncated_lists_never_becomes_champion(tmp_path: Path, catalog_path: Path) -> None:
-    settings, first, second = two_champions(tmp_path, catalog_path)
+    settings, _, second = two_champions(tmp_path, catalog_path)
     registry = Registry(settings.models_dir)
     third = train(settings, load_training_data(catalog_path, None), "tfidf", {"text__title_weight": 3}).version.version
     os.truncate(registry.versions_dir / third / "lists.npz", 1000)

@@ -1,0 +1,112 @@
+"""Feedback that cannot be forged, flooded or planted: what the abuse probe did, refused."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from agents.triggers import negative_feedback
+from api.app import create_app
+from api.feedback import FeedbackLog
+from movie_r.settings import Settings
+from movie_r.telemetry import feedback_positives, feedback_stats, read_feedback
+
+from .test_routes import changed
+
+EPOCH = datetime.fromtimestamp(0, timezone.utc)
+
+
+@pytest.fixture
+def api(trained_home: Settings):
+    settings = changed(trained_home, feedback_per_minute=30, events_flush_interval=0.05)
+    with TestClient(create_app(settings)) as client:
+        yield client, settings
+
+
+def issued(client: TestClient, **headers: str) -> str:
+    return client.get("/recommend", params={"movie": "toy story"}, headers=headers).json()["request_id"]
+
+
+def test_feedback_on_a_request_id_the_service_did_not_issue_is_refused(api) -> None:
+    client, settings = api
+    for forged in ("r1", "abc-123.0000000000000000", issued(client)[:-1] + "0"):
+        response = client.post("/feedback", json={"request_id": forged, "movie_id": 2, "action": "dislike"})
+        assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", "request_id"]
+    assert not list(settings.feedback_dir.glob("*.jsonl"))
+
+
+def test_a_client_chosen_request_id_does_not_make_a_forged_one_valid(api) -> None:
+    client, _ = api
+    chosen = issued(client, **{"X-Request-ID": "my-own-id"})
+    assert chosen.startswith("my-own-id.")
+    assert client.post("/feedback", json={"request_id": "my-own-id", "movie_id": 2, "action": "like"}).status_code == 422
+    assert client.post("/feedback", json={"request_id": chosen, "movie_id": 2, "action": "like"}).status_code == 201
+
+
+def test_one_feedback_per_request_and_action(api) -> None:
+    client, _ = api
+    request_id = issued(client)
+    assert client.post("/feedback", json={"request_id": request_id, "movie_id": 2, "action": "like"}).status_code == 201
+    again = client.post("/feedback", json={"request_id": request_id, "movie_id": 2, "action": "like"})
+    assert again.status_code == 409
+    assert client.post("/feedback", json={"request_id": request_id, "movie_id": 2, "action": "click"}).status_code == 201
+
+
+def test_a_flood_from_one_client_is_rate_limited(api) -> None:
+    client, settings = api
+    ids = [issued(client) for _ in range(40)]
+    codes = [client.post("/feedback", json={"request_id": i, "movie_id": 2, "action": "dislike"}).status_code for i in ids]
+    assert codes[:30] == [201] * 30 and set(codes[30:]) == {429}
+    refused = client.post("/feedback", json={"request_id": ids[-1], "movie_id": 2, "action": "dislike"})
+    assert int(refused.headers["retry-after"]) >= 1
+    assert len(read_feedback(settings.metrics_dir, EPOCH)) == 30
+
+
+def test_a_body_over_the_limit_is_a_413_and_nothing_is_recorded(api) -> None:
+    client, settings = api
+    big = b'{"request_id": "' + b"x" * (10 << 20) + b'", "movie_id": 2, "action": "like"}'
+    response = client.post("/feedback", content=big, headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    chunked = client.post("/feedback", content=iter([b"{" * 9000, b" " * 9000]), headers={"content-type": "application/json"})
+    assert chunked.status_code == 413
+    assert not list(settings.feedback_dir.glob("*.jsonl"))
+
+
+def test_ten_thousand_dislikes_from_one_source_cannot_fire_the_trigger(tmp_path: Path) -> None:
+    log = FeedbackLog(tmp_path / "feedback")
+    for n in range(10_000):
+        log.append({"time": datetime.now(timezone.utc).isoformat(), "request_id": f"r{n}.x", "movie_id": 2, "action": "dislike", "source": "one-client"})
+    settings = Settings(home=tmp_path, min_feedback=20, feedback_per_source_max=5)
+    counted = feedback_stats(read_feedback(tmp_path, EPOCH, settings.feedback_per_source_max))
+    assert counted["total"] == 5
+    check = negative_feedback(settings, counted)
+    assert not check.fired and "too few to judge" in check.reason
+
+
+def test_positive_feedback_joins_training_data_capped_per_source(tmp_path: Path) -> None:
+    events = tmp_path / "events"
+    events.mkdir()
+    lines, feedback = [], FeedbackLog(tmp_path / "feedback")
+    for n in range(50):
+        lines.append(f'{{"ts": {time.time()}, "request_id": "r{n}.x", "match_id": 1}}')
+        feedback.append({"time": datetime.now(timezone.utc).isoformat(), "request_id": f"r{n}.x", "movie_id": 2, "action": "like", "source": "planter"})
+    (events / "vm-1.jsonl").write_text("\n".join(lines) + "\n")
+    assert len(feedback_positives(tmp_path, per_source=5)) == 10  # 5 pseudo-users, two rows each
+
+
+def test_feedback_files_rotate_and_old_ones_are_deleted(tmp_path: Path) -> None:
+    log = FeedbackLog(tmp_path / "feedback", rotate_bytes=2000, retention_days=1)
+    for n in range(40):
+        log.append({"request_id": f"r{n}.x", "movie_id": 2, "action": "like", "padding": "p" * 50})
+    files = sorted((tmp_path / "feedback").glob("*.jsonl"))
+    assert len(files) > 2 and all(f.stat().st_size < 2200 for f in files)
+    stale = tmp_path / "feedback" / "gone-host-1.jsonl"  # a finished process's own file, two days old
+    stale.write_text('{"request_id": "old.x"}\n')
+    os.utime(stale, (time.time() - 2 * 86400,) * 2)
+    log.remove_expired()
+    assert not stale.exists() and log.path.exists()
