@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test venv train benchmark clean
+.PHONY: run test test-deploy venv train benchmark clean
 
 venv: $(STAMP)
 
@@ -19,6 +19,10 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# the deploy suite: the images' environment installed from the index into a fresh venv
+test-deploy: $(STAMP)
+	$(BIN)/python -m pytest -m deploy
 
 train: $(STAMP)
 	$(BIN)/movie-r train

@@ -52,7 +52,7 @@ class AnswerCache:
     """
 
     def __init__(
-        self, recommender: Recommender, size: int, lists: RankedLists | None = None, max_bytes: int = 256 << 20
+        self, recommender: Recommender, size: int, lists: RankedLists | None = None, max_bytes: int = 128 << 20
     ) -> None:
         self.recommender = recommender
         self.size = size

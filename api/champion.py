@@ -56,7 +56,7 @@ class ChampionWatcher:
         fuzzy_threshold: float = 80.0,
         cache_size: int = 20_000,
         warm_answers: int = 0,
-        cache_bytes: int = 256 << 20,
+        cache_bytes: int = 128 << 20,
         on_reload: Callable[[str], None] = lambda result: None,
     ) -> None:
         self.registry = registry

@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     fuzzy_threshold: float = Field(80.0, ge=0, le=100, description="Minimum rapidfuzz ratio for a fuzzy title match.")
     min_coverage: float = Field(0.1, ge=0, le=1, description="Catalogue coverage a tuned model's lists must reach.")
     cache_size: int = Field(20_000, ge=0, description="Answers kept per loaded model (0 turns the cache off).")
-    cache_mb: int = Field(256, ge=1, description="Memory the answer caches of one loaded model may hold, in MB.")
+    cache_mb: int = Field(128, ge=1, description="Memory the answer caches of one loaded model may hold, in MB.")
     warm_answers: int = Field(
         1000, ge=0, description="Most popular movies whose answers (by title and by id) are computed before a model serves."
     )

@@ -68,6 +68,7 @@ def test_dockerfile_runs_as_non_root_with_healthchecks_and_stop_signal() -> None
     assert {".venv", "tests", "models", "metrics", "reports", "runtime"} <= set(ignored)
 
 
+@pytest.mark.deploy
 def test_entry_points_start_from_a_clean_venv_built_like_the_image(tmp_path: Path) -> None:
     source = tmp_path / "src"
     source.mkdir()
