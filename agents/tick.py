@@ -24,7 +24,7 @@ from agents.promotion import ChampionChanged, apply_retention, promote, restore_
 from agents.report import write_report
 from agents.triggers import check_triggers
 from movie_r import journal
-from movie_r.data import file_fingerprint
+from movie_r.data_match import cached_fingerprint
 from movie_r.errors import ArtifactError, Cancelled, DataError, MovieRError
 from movie_r.evaluation import EvaluationReport, evaluate
 from movie_r.inference import Recommender
@@ -133,10 +133,7 @@ def inputs_key(settings: Settings) -> str:
     """One fingerprint of the configured input files, read before any of them is parsed."""
     parts = []
     for name, path in (("catalog", settings.catalog), ("interactions", settings.interactions)):
-        try:
-            digest = file_fingerprint(path) if path is not None else "none"
-        except OSError:
-            digest = "unreadable"
+        digest = (cached_fingerprint(path) or "unreadable") if path is not None else "none"
         parts.append(f"{name}:{path}:{digest}")
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 

@@ -29,8 +29,8 @@ class DataMatch:
 
 def data_match(trained_on: dict[str, Any], catalog: Path, interactions: Path | None) -> DataMatch:
     """Compare a manifest's `data` fingerprints with the configured files."""
-    catalog_now = _sha256(catalog)
-    interactions_now = _sha256(interactions) if interactions is not None else None
+    catalog_now = cached_fingerprint(catalog)
+    interactions_now = cached_fingerprint(interactions) if interactions is not None else None
     catalog_then = (trained_on.get("catalog") or {}).get("sha256")
     interactions_then = (trained_on.get("interactions") or {}).get("sha256")
     same_catalog = catalog_now is not None and catalog_now == catalog_then
@@ -46,8 +46,8 @@ def data_match(trained_on: dict[str, Any], catalog: Path, interactions: Path | N
     return DataMatch(same_catalog, same_interactions, detail)
 
 
-def _sha256(path: Path) -> str | None:
-    """The file's SHA-256, recomputed only when its size or modification time changed."""
+def cached_fingerprint(path: Path) -> str | None:
+    """The file's SHA-256 (None when unreadable), recomputed only when its size or modification time changed."""
     try:
         stat = os.stat(path)
     except OSError:
