@@ -42,6 +42,7 @@ class Answer(NamedTuple):
 
 
 NO_FILTERS = Filters()
+EXCLUDED_ID_BYTES = 64  # an int in a frozenset: the object and its share of the hash table
 
 
 class AnswerCache:
@@ -110,11 +111,11 @@ def _raw_size(key: tuple[bytes], value: tuple[Answer, int]) -> int:
 
 def _answer_size(key: tuple[str | None, int | None, int, Filters], value: Answer) -> int:
     query, _, _, filters = key
-    return len(query or "") + 32 * len(filters.exclude) + len(value.head) + len(value.query or "")
+    return len(query or "") + EXCLUDED_ID_BYTES * len(filters.exclude) + len(value.head) + len(value.query or "")
 
 
 def _list_size(key: tuple[int, int, Filters], value: Ranked) -> int:
-    return 32 * len(key[2].exclude) + len(value.body) + 8 * len(value.scores)
+    return EXCLUDED_ID_BYTES * len(key[2].exclude) + len(value.body) + 8 * len(value.scores)
 
 
 def response_body(request_id: str, model_version: str, answer: Answer) -> bytes:
