@@ -132,7 +132,7 @@ class BodyLimit:
             return
         declared = dict(scope.get("headers", ())).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, send)
+            await self._refuse(scope, receive, send)
             return
         chunks, size, more = [], 0, True
         while more:
@@ -143,7 +143,7 @@ class BodyLimit:
             size += len(chunks[-1])
             more = message.get("more_body", False)
             if size > self.max_bytes:
-                await self._refuse(scope, send)
+                await self._refuse(scope, receive, send)
                 return
         body, delivered = b"".join(chunks), False
 
@@ -156,12 +156,12 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = scope.get("state", {}).get("request_id")
         response = JSONResponse(
             {"detail": f"the request body is larger than {self.max_bytes} bytes", "request_id": request_id}, status_code=413
         )
-        await response(scope, lambda: None, send)  # type: ignore[arg-type]
+        await response(scope, receive, send)
 
 
 class RequestContext:
