@@ -70,11 +70,18 @@ def test_the_first_training_creates_the_key_pair_with_a_private_key_only_its_own
     assert len(load_keyring(keys).keys) == 1
 
 
-def test_rotation_keeps_versions_signed_by_the_old_key_loadable(trained_home: Settings) -> None:
+def test_rotation_keeps_old_versions_loadable_and_reaches_a_running_reader(trained_home: Settings) -> None:
+    from movie_r.training import load_training_data, train
+
+    running = Registry(trained_home.models_dir)  # as an API process holds it
+    running.champion().load()
     rotated = movie_r("keys", "rotate", home=trained_home.home)
     assert rotated.returncode == 0, rotated.stderr
     assert len(load_keyring(trained_home.keys_path).keys) == 2
-    Registry(trained_home.models_dir).champion().load()
+    newer = train(trained_home, load_training_data(trained_home.catalog, None), "tfidf").version.version
+    assert running.get(newer).verify_signature() != running.champion().verify_signature()  # signed by the new key
+    running.get(newer).load()
+    running.champion().load()
 
 
 def test_keys_sign_vouches_only_for_files_that_match_their_manifest(trained_home: Settings) -> None:

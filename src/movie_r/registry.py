@@ -33,7 +33,7 @@ from sklearn.pipeline import Pipeline
 from movie_r import journal
 from movie_r.data import file_fingerprint
 from movie_r.errors import ArtifactError
-from movie_r.signing import SIGNATURE_FILE, Keyring, load_keyring, load_signer
+from movie_r.signing import SIGNATURE_FILE, TRUSTED_DIR, Keyring, load_keyring, load_signer
 
 ARTIFACT = "pipeline.joblib"
 MANIFEST = "manifest.json"
@@ -55,8 +55,8 @@ class ModelVersion:
 
     path: Path
     manifest: dict[str, Any]
-    manifest_bytes: bytes = b""
-    keyring: Callable[[], Keyring] | None = None
+    manifest_bytes: bytes
+    keyring: Callable[[], Keyring]
 
     @property
     def version(self) -> str:
@@ -74,10 +74,9 @@ class ModelVersion:
 
     def verify_signature(self) -> str:
         """The id of the trusted key that signed this manifest; raises `SignatureError` otherwise."""
-        keyring = self.keyring() if self.keyring is not None else load_keyring(self.path.parents[2] / "keys")
         signature = self.path / SIGNATURE_FILE
         document = signature.read_bytes() if signature.is_file() else None
-        return keyring.verify(self.manifest_bytes, document, f"version {self.version}")
+        return self.keyring().verify(self.manifest_bytes, document, f"version {self.version}")
 
     def load(self) -> Pipeline:
         """Unpickle the pipeline, once its signature and its SHA-256 check out."""
@@ -122,11 +121,16 @@ class Registry:
         self.champion_link = self.root / CHAMPION
         self.log_path = self.root / "registry.jsonl"
         self._keyring: Keyring | None = None
+        self._keyring_stamp: int | None = None
 
     def keyring(self) -> Keyring:
-        """The trusted public keys, read once per registry (a rotation reaches new processes)."""
-        if self._keyring is None or not self._keyring.keys:
-            self._keyring = load_keyring(self.keys_dir)
+        """The trusted public keys, read again whenever `trusted/` changes (a rotation reaches running APIs)."""
+        try:
+            stamp: int | None = (self.keys_dir / TRUSTED_DIR).stat().st_mtime_ns
+        except OSError:
+            stamp = None
+        if self._keyring is None or stamp != self._keyring_stamp:
+            self._keyring, self._keyring_stamp = load_keyring(self.keys_dir), stamp
         return self._keyring
 
     def save(
