@@ -1,8 +1,8 @@
 """Request ids the service issues and can recognise later, so feedback cannot be forged.
 
 An id is `<base>.<tag>`: the base is the client's own `X-Request-ID` when it sent a safe
-one (so its traces still match) or a random one, and the tag is an HMAC of the base under
-a secret shared by every worker and replica. `POST /feedback` accepts only ids whose tag
+one (so its traces still match) or a random one, and the tag is a MAC of the base (keyed
+BLAKE2b) under a secret shared by every worker and replica. `POST /feedback` accepts only ids whose tag
 checks out: a client cannot invent ids, only ask for them one `/recommend` at a time.
 
 The secret comes from `MOVIE_R_REQUEST_ID_SECRET`, else from `<keys>/request-ids.secret`
@@ -32,7 +32,7 @@ class RequestIds:
     """Issues and verifies request ids under one secret."""
 
     def __init__(self, secret: bytes) -> None:
-        self._secret = secret
+        self._key = hashlib.sha256(secret).digest()  # BLAKE2b keys are at most 64 bytes
 
     def issue(self, client_id: str | None = None) -> str:
         base = client_id if client_id is not None and _SAFE_BASE.match(client_id) else secrets.token_hex(12)
@@ -44,10 +44,12 @@ class RequestIds:
 
     def source(self, client: str) -> str:
         """A stable pseudonym of a client address: feedback is capped per source without keeping addresses."""
-        return hmac.new(self._secret, b"source:" + client.encode(), hashlib.sha256).hexdigest()[:12]
+        return hashlib.blake2b(b"source:" + client.encode(), key=self._key, digest_size=6).hexdigest()
 
     def _tag(self, base: str) -> str:
-        return hmac.new(self._secret, base.encode(), hashlib.sha256).hexdigest()[:TAG_LENGTH]
+        # keyed BLAKE2b is a MAC in one pass: every request gets an id, so this sits on the hot
+        # path, where it costs about a third of HMAC-SHA256
+        return hashlib.blake2b(base.encode(), key=self._key, digest_size=TAG_LENGTH // 2).hexdigest()
 
 
 def load_secret(configured: str | None, keys_dir: Path) -> bytes:
