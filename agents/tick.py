@@ -368,8 +368,7 @@ def _report(
 
 def _append(settings: Settings, decision: dict[str, Any]) -> dict[str, Any]:
     settings.reports_dir.mkdir(parents=True, exist_ok=True)
-    if journal.rotate_if_large(decisions_path(settings), DECISIONS_ROTATE_BYTES):
-        journal.remove_expired(settings.reports_dir, DECISIONS_RETENTION_DAYS, keep=decisions_path(settings))
+    journal.rotate_if_large(decisions_path(settings), DECISIONS_ROTATE_BYTES, DECISIONS_RETENTION_DAYS)
     append_json_line(decisions_path(settings), decision)
     log.info("decision verdict=%r reasons=%r outcome=%r", decision.get("verdict"), decision.get("reasons"), decision.get("outcome", {}).get("result"))
     return decision

@@ -195,8 +195,6 @@ class RequestContext:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            state = getattr(scope.get("app"), "state", None)
-            movie_r = getattr(state, "movie_r", None)
             if movie_r is not None:
                 route = scope.get("route")
                 endpoint = getattr(route, "path", "unmatched")

@@ -29,8 +29,7 @@ class FeedbackLog:
     def append(self, event: dict[str, Any]) -> None:
         """Write one line completely and durably; raises OSError when the disk refuses (the caller answers 503)."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        if journal.rotate_if_large(self.path, self.rotate_bytes):
-            journal.remove_expired(self.directory, self.retention_days, keep=self.path)
+        journal.rotate_if_large(self.path, self.rotate_bytes, self.retention_days)
         journal.append(self.path, orjson.dumps(event) + b"\n", sync=True)
 
     def remove_expired(self) -> None:

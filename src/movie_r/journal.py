@@ -39,14 +39,16 @@ def append(path: Path, data: bytes, sync: bool = False) -> None:
         os.close(descriptor)
 
 
-def rotate_if_large(path: Path, max_bytes: int) -> bool:
-    """Rename `path` aside once it reaches `max_bytes`; True when it did."""
+def rotate_if_large(path: Path, max_bytes: int, retention_days: float) -> bool:
+    """Rename `path` aside once it reaches `max_bytes`, then delete its directory's expired
+    files (`remove_expired`); True when it rotated."""
     try:
         if path.stat().st_size < max_bytes:
             return False
     except FileNotFoundError:
         return False
     os.rename(path, path.with_name(f"{path.stem}.{time.time_ns()}.jsonl"))
+    remove_expired(path.parent, retention_days, keep=path)
     return True
 
 

@@ -104,8 +104,7 @@ class EventWriter:
             payload = b"".join(pending)
             try:
                 self.directory.mkdir(parents=True, exist_ok=True)
-                if journal.rotate_if_large(self.path, self.rotate_bytes):
-                    journal.remove_expired(self.directory, self.retention_days, keep=self.path)
+                journal.rotate_if_large(self.path, self.rotate_bytes, self.retention_days)
                 journal.append(self.path, payload)
                 self.written += len(pending)
             except OSError as exc:
