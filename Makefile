@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test test-deploy venv train benchmark clean
+.PHONY: run test test-deploy test-containers wheelhouse images venv train benchmark clean
 
 venv: $(STAMP)
 
@@ -23,6 +23,21 @@ test: $(STAMP)
 # the deploy suite: the images' environment installed from the index into a fresh venv
 test-deploy: $(STAMP)
 	$(BIN)/python -m pytest -m deploy
+
+# the container suite: builds the images and runs the compose stack on the Docker engine
+test-containers: $(STAMP)
+	$(BIN)/python -m pytest -m containers
+
+# wheels of the pinned requirements (and the build backend) for image builds that cannot reach
+# the package index: the Dockerfile installs from docker/wheels/ when it holds any
+wheelhouse: $(STAMP)
+	$(BIN)/python -m pip wheel --quiet -r requirements.txt -w docker/wheels
+	$(BIN)/python -m pip download --quiet --no-deps --only-binary=:all: "setuptools>=77" -d docker/wheels
+
+# the images without a registry: a base from Debian's packages (root; ~1 min), the wheelhouse, then compose's build
+images: wheelhouse
+	docker/build-base.sh
+	MOVIE_R_BASE=movie_r-base:bookworm docker-compose build
 
 train: $(STAMP)
 	$(BIN)/movie-r train

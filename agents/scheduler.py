@@ -27,15 +27,20 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from agents.backoff import is_failure
+from agents.health import HEARTBEAT_SECONDS
 from agents.tick import record_abandoned, run_tick
 from movie_r.agent_status import AgentStatus, write_status
+from movie_r.ownership import storage_problem
 from movie_r.settings import Settings
+from movie_r.signing import load_signer
 
 log = logging.getLogger("agents.scheduler")
 
 JOB_ID = "retraining-tick"
 STOP_GRACE = 1.0  # seconds a running tick gets to reach a checkpoint after a stop signal
 SIGNAL_POLL = 0.05  # seconds between checks of the stop flag in the main thread
+STORAGE_RECHECK = 10.0  # seconds between checks of a storage root this process could not write
+WRITTEN = ("models", "metrics", "reports")  # what the agent writes under the storage root
 
 
 class Agent:
@@ -47,6 +52,7 @@ class Agent:
         self.idle = threading.Event()  # set: no tick is running
         self.idle.set()
         self.status = AgentStatus.new(settings.agent_interval_seconds)
+        self._status_lock = threading.Lock()  # the tick's thread and the heartbeat both write it
         self.scheduler = BackgroundScheduler(timezone=timezone.utc, executors={"default": ThreadPoolExecutor(1)})
 
     def tick(self) -> None:
@@ -77,6 +83,9 @@ class Agent:
         signals: list[int] = []
         for number in (signal.SIGTERM, signal.SIGINT):
             signal.signal(number, lambda signum, frame: signals.append(signum))
+        if not self._storage_ready(signals):
+            log.info("agent stopped before it started signal=%s", signal.Signals(signals[0]).name)
+            return
         self.scheduler.add_job(
             self.tick,
             IntervalTrigger(seconds=self.settings.agent_interval_seconds, jitter=self.settings.agent_jitter_seconds or None),
@@ -91,8 +100,12 @@ class Agent:
             "agent started home=%s interval=%ss jitter=%ss",
             self.settings.home, self.settings.agent_interval_seconds, self.settings.agent_jitter_seconds,
         )  # fmt: skip
+        heartbeat = time.monotonic() + HEARTBEAT_SECONDS
         while not signals:
             time.sleep(SIGNAL_POLL)
+            if time.monotonic() >= heartbeat and self.scheduler.running:  # alive, even inside an hour-long tick
+                self._update()
+                heartbeat = time.monotonic() + HEARTBEAT_SECONDS
         log.info("agent stopping signal=%s", signal.Signals(signals[0]).name)
         self.stop.set()
         self.scheduler.shutdown(wait=False)
@@ -104,14 +117,37 @@ class Agent:
             _exit_now()
         log.info("agent stopped")
 
+    def _storage_ready(self, signals: list[int]) -> bool:
+        """Wait until this process can write the storage root, saying once why it cannot; False on a signal.
+
+        Then make the keys, so the API replicas find the request-id secret and the trusted
+        key before the first training (they may mount `keys/` read-only).
+        """
+        home, keys = self.settings.home, self.settings.keys_path
+        problem = storage_problem(home, WRITTEN) or storage_problem(keys.parent, [keys.name])
+        if problem:
+            log.error("%s; waiting for that (checked every %.0f s)", problem, STORAGE_RECHECK)
+        while problem:
+            deadline = time.monotonic() + STORAGE_RECHECK
+            while time.monotonic() < deadline:
+                if signals:
+                    return False
+                time.sleep(SIGNAL_POLL)
+            problem = storage_problem(home, WRITTEN) or storage_problem(keys.parent, [keys.name])
+            if not problem:
+                log.info("storage root %s is writable now", home)
+        load_signer(keys, create=True)
+        return True
+
     def _next_tick(self) -> datetime | None:
         job = self.scheduler.get_job(JOB_ID)
         return job.next_run_time if job else None
 
     def _update(self, **changes: Any) -> None:
-        for name, value in changes.items():
-            setattr(self.status, name, value)
-        write_status(self.settings.metrics_dir, self.status)
+        with self._status_lock:
+            for name, value in changes.items():
+                setattr(self.status, name, value)
+            write_status(self.settings.metrics_dir, self.status)
 
 
 def run_agent(settings: Settings) -> None:

@@ -21,7 +21,8 @@ from api.docs import docs_routes
 from api.feedback import FeedbackLog, Once, RateLimit
 from api.metrics import ApiMetrics
 from api.problems import problem
-from api.request_ids import RequestIds, load_secret
+from api.request_ids import RequestIds
+from movie_r.ownership import storage_problem
 from movie_r.registry import Registry
 from movie_r.settings import Settings
 from movie_r.telemetry import EVENTS_DIR, EventWriter
@@ -80,8 +81,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             feedback=FeedbackLog(settings.feedback_dir, settings.feedback_rotate_mb << 20, settings.feedback_retention_days),
             feedback_once=Once(),
             feedback_rate=RateLimit(settings.feedback_per_minute),
-            request_ids=RequestIds(load_secret(secret, settings.keys_path)),
+            request_ids=RequestIds.load(secret, settings.keys_path),
         )
+        problem = storage_problem(settings.home, ["metrics"])
+        if problem:  # answers still work; what they would record is dropped and counted
+            log.error("%s; request events and feedback are dropped until then", problem)
         state.feedback.remove_expired()
         app.state.movie_r = state
         state.events.start()

@@ -1,0 +1,194 @@
+"""A compose project of this repository on the real Docker engine, for the container suite.
+
+Each `Stack` is its own compose project over its own storage root on the host (the
+compose file's MOVIE_R_RUNTIME) and its own published port, so runs never touch
+`./runtime` or each other.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from ..conftest import REPO
+from ..processes import free_port, wait_until
+
+BASE_IMAGE = "movie_r-base:bookworm"  # docker/build-base.sh
+
+
+def compose_command() -> list[str] | None:
+    """`docker-compose` (v1, Debian's) or `docker compose` (v2), whichever this machine has."""
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
+        return ["docker", "compose"]
+    return None
+
+
+def engine_problem() -> str | None:
+    """Why the container suite cannot run here, or None."""
+    if shutil.which("docker") is None:
+        return "no docker command"
+    info = subprocess.run(["docker", "info"], capture_output=True, text=True)
+    if info.returncode != 0:
+        return f"`docker info` failed: {(info.stderr.strip().splitlines() or ['?'])[-1]}"
+    if compose_command() is None:
+        return "neither docker-compose nor `docker compose` is installed"
+    return None
+
+
+def base_image() -> str:
+    """MOVIE_R_BASE when set; else the locally built base when there is one; else the Dockerfile's default."""
+    configured = os.environ.get("MOVIE_R_BASE")
+    if configured:
+        return configured
+    present = subprocess.run(["docker", "image", "inspect", BASE_IMAGE], capture_output=True).returncode == 0
+    return BASE_IMAGE if present else "python:3.11-slim"
+
+
+def docker(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+    done = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
+    if check and done.returncode != 0:
+        raise AssertionError(f"docker {' '.join(args)} failed: {done.stderr.strip()}")
+    return done
+
+
+@dataclass
+class Stack:
+    """One compose project: its name, storage root, published port and user."""
+
+    name: str
+    root: Path
+    uid: int = 1000
+    gid: int = 1000
+    port: int = field(default_factory=free_port)
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def environment(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "MOVIE_R_BASE": base_image(),
+            "MOVIE_R_RUNTIME": str(self.root),
+            "MOVIE_R_PROXY_PORT": str(self.port),
+            "MOVIE_R_UID": str(self.uid),
+            "MOVIE_R_GID": str(self.gid),
+            **self.env,
+        }
+
+    def compose(self, *args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess:
+        command = [*(compose_command() or ["docker-compose"]), "-p", self.name, "-f", str(REPO / "docker-compose.yml"), *args]
+        done = subprocess.run(command, capture_output=True, text=True, env=self.environment(), cwd=REPO, timeout=timeout)
+        if check and done.returncode != 0:
+            raise AssertionError(f"{' '.join(command[1:])} failed:\n{done.stdout}\n{done.stderr}")
+        return done
+
+    def containers(self, service: str) -> list[str]:
+        """Names of the service's containers, running or not, by replica number."""
+        done = docker(
+            "ps", "-a", "--filter", f"label=com.docker.compose.project={self.name}",
+            "--filter", f"label=com.docker.compose.service={service}", "--format", "{{.Names}}",
+        )  # fmt: skip
+        return sorted(done.stdout.split())
+
+    def inspect(self, container: str) -> dict:
+        return json.loads(docker("inspect", container).stdout)[0]
+
+    def health(self, container: str) -> str:
+        state = self.inspect(container)["State"]
+        return state.get("Health", {}).get("Status", state["Status"])
+
+    def address(self, container: str) -> str:
+        """The container's address on the project network, reachable from this host."""
+        networks = self.inspect(container)["NetworkSettings"]["Networks"]
+        return next(iter(networks.values()))["IPAddress"]
+
+    def wait_healthy(self, service: str, replicas: int = 1, timeout: float = 240) -> float:
+        """Seconds until `replicas` containers of `service` report healthy."""
+        started = time.monotonic()
+
+        def healthy() -> bool:
+            names = self.containers(service)
+            return len(names) >= replicas and sum(self.health(name) == "healthy" for name in names) >= replicas
+
+        assert wait_until(healthy, timeout, interval=0.5), f"{service}: not {replicas} healthy in {timeout} s: {self.logs(service)[-3000:]}"
+        return time.monotonic() - started
+
+    def logs(self, service: str) -> str:
+        return self.compose("logs", "--no-color", service, check=False).stdout
+
+    def exec(self, service: str, *command: str, timeout: float = 600) -> subprocess.CompletedProcess:
+        return self.compose("exec", "-T", service, *command, timeout=timeout)
+
+    def kill_main_process(self, container: str) -> None:
+        """SIGKILL the container's main process from the host: a crash, which the restart policy answers
+        (`docker kill` would count as an operator's stop, which it does not)."""
+        pid = self.inspect(container)["State"]["Pid"]
+        os.kill(pid, 9)
+
+    def versions_on_host(self) -> dict[str, set[str]]:
+        """Every directory under models/versions on the host and the files in it."""
+        versions = self.root / "models" / "versions"
+        return {p.name: {f.name for f in p.iterdir()} for p in versions.iterdir()} if versions.is_dir() else {}
+
+    def champion_on_host(self) -> str | None:
+        link = self.root / "models" / "champion"
+        return Path(os.readlink(link)).name if link.is_symlink() else None
+
+    def down(self) -> None:
+        self.compose("down", "--remove-orphans", "--timeout", "10", check=False, timeout=180)
+
+
+class Load:
+    """Bounded load from this host: `threads` clients in a loop, each status (or error) counted."""
+
+    def __init__(self, url: str, threads: int = 4, path: str = "/recommend?movie=toy%20story&k=5") -> None:
+        self.url, self.path = url, path
+        self.counts: Counter[str] = Counter()
+        self.versions: Counter[str] = Counter()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
+
+    def __enter__(self) -> Load:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=30)
+
+    @property
+    def failures(self) -> dict[str, int]:
+        return {outcome: n for outcome, n in self.counts.items() if not outcome.startswith("2")}
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def _run(self) -> None:
+        with httpx.Client(base_url=self.url, timeout=15) as client:
+            while not self._stop.is_set():
+                try:
+                    response = client.get(self.path)
+                    outcome, version = str(response.status_code), response.headers.get("x-model-version", "")
+                except httpx.HTTPError as exc:
+                    outcome, version = type(exc).__name__, ""
+                with self._lock:
+                    self.counts[outcome] += 1
+                    self.versions[version] += 1
+                time.sleep(0.01)
