@@ -2,6 +2,7 @@
 # Both create .venv when it is missing and install the pinned requirements into it.
 
 PYTHON ?= python3
+COMPOSE ?= $(shell command -v docker-compose >/dev/null 2>&1 && echo docker-compose || echo docker compose)
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
@@ -37,7 +38,7 @@ wheelhouse: $(STAMP)
 # the images without a registry: a base from Debian's packages (root; ~1 min), the wheelhouse, then compose's build
 images: wheelhouse
 	docker/build-base.sh
-	MOVIE_R_BASE=movie_r-base:bookworm docker-compose build
+	MOVIE_R_BASE=movie_r-base:bookworm $(COMPOSE) build
 
 train: $(STAMP)
 	$(BIN)/movie-r train

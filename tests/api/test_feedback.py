@@ -112,3 +112,19 @@ def test_feedback_files_rotate_and_old_ones_are_deleted(tmp_path: Path) -> None:
     os.utime(stale, (time.time() - 2 * 86400,) * 2)
     log.remove_expired()
     assert not stale.exists() and log.path.exists()
+
+
+def test_a_process_without_the_shared_secret_adopts_it_once_it_appears(tmp_path: Path, monkeypatch) -> None:
+    """API replicas may start before the agent made the secret; they must not keep a private one."""
+    from api import request_ids
+    from api.request_ids import RequestIds
+    from movie_r.signing import REQUEST_ID_SECRET
+
+    monkeypatch.setattr(request_ids, "LOOK_AGAIN", 0.0)
+    early = RequestIds.load(None, tmp_path)
+    private = early.issue()
+    (tmp_path / REQUEST_ID_SECRET).write_text("shared-secret\n")
+    shared = RequestIds.load(None, tmp_path)
+    issued = early.issue()
+    assert shared.verify(issued) and early.verify(shared.issue())
+    assert not shared.verify(private)

@@ -148,7 +148,7 @@ class Stack:
         return Path(os.readlink(link)).name if link.is_symlink() else None
 
     def down(self) -> None:
-        self.compose("down", "--remove-orphans", "--timeout", "10", check=False, timeout=180)
+        self.compose("down", "--volumes", "--remove-orphans", "--timeout", "10", check=False, timeout=180)
 
 
 class Load:

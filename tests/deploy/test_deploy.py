@@ -34,15 +34,25 @@ def compose_config(env: dict[str, str] | None = None) -> dict:
     return yaml.safe_load(done.stdout)
 
 
-def test_compose_file_validates_and_shares_one_storage_root() -> None:
-    config = compose_config()
-    api, agent = config["services"]["api"], config["services"]["agent"]
-    assert api["build"]["target"] == "api" and agent["build"]["target"] == "agent"
-    assert api["volumes"] == agent["volumes"]
-    assert api["volumes"][0].endswith(":/var/lib/movie_r:rw")
-    assert api["restart"] == agent["restart"] == "unless-stopped"
-    assert "healthcheck" in api and "/ready" in " ".join(api["healthcheck"]["test"])
-    assert api["ports"][0]["target"] == 8000
+def test_compose_file_validates_and_splits_the_storage_root_by_writer() -> None:
+    config = compose_config({"MOVIE_R_RUNTIME": "/srv/movie_r"})
+    api, agent, proxy = (config["services"][name] for name in ("api", "agent", "proxy"))
+    assert api["build"]["target"] == "api" and agent["build"]["target"] == "agent" and proxy["build"]["target"] == "proxy"
+    assert [volume.split(":") for volume in agent["volumes"]] == [["/srv/movie_r", "/var/lib/movie_r", "rw"]]
+    mounts = {volume.split(":")[1].removeprefix("/var/lib/movie_r/"): volume.split(":") for volume in api["volumes"]}
+    assert {part: (source, mode) for part, (source, _, mode) in mounts.items()} == {
+        "models": ("/srv/movie_r/models", "ro"),
+        "keys": ("/srv/movie_r/keys", "ro"),
+        "reports": ("/srv/movie_r/reports", "ro"),
+        "metrics": ("/srv/movie_r/metrics", "rw"),
+    }
+    assert api["depends_on"]["agent"]["condition"] == "service_healthy"
+    assert api["restart"] == agent["restart"] == proxy["restart"] == "unless-stopped"
+    assert "/ready" in " ".join(api["healthcheck"]["test"]) and "agents.health" in agent["healthcheck"]["test"]
+    assert "ports" not in api  # one address: the proxy's
+    assert proxy["ports"] == ["127.0.0.1:8000:8080/tcp"]  # docker-compose 1.29's rendering
+    everywhere = compose_config({"MOVIE_R_BIND": "0.0.0.0", "MOVIE_R_PROXY_PORT": "9000"})["services"]["proxy"]["ports"]
+    assert everywhere == ["0.0.0.0:9000:8080/tcp"]
 
 
 def test_compose_passes_configuration_through_the_environment() -> None:
@@ -59,9 +69,10 @@ def test_dockerfile_passes_hadolint() -> None:
 
 def test_dockerfile_runs_as_non_root_with_healthchecks_and_stop_signal() -> None:
     text = (REPO / "docker" / "Dockerfile").read_text()
-    assert "FROM python:3.11-slim AS build" in text and "COPY --from=build /opt/venv /opt/venv" in text
+    assert "ARG BASE=python:3.11-slim" in text and "FROM ${BASE} AS build" in text
+    assert "COPY --from=build /opt/venv /opt/venv" in text
     assert "USER 10001:10001" in text
-    assert text.count("HEALTHCHECK") == 2 and "/ready" in text
+    assert text.count("HEALTHCHECK") == 3 and "/ready" in text and "agents.health" in text
     assert "STOPSIGNAL SIGTERM" in text
     assert "requirements-dev" not in text  # no test tools in the image
     ignored = (REPO / ".dockerignore").read_text().split()
