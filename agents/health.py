@@ -1,4 +1,4 @@
-"""`python -m agents.health`: exit 0 when the agent of this host is alive, 1 with the reason when not.
+"""`python -m movie_r_agents.health`: exit 0 when the agent of this host is alive, 1 with the reason when not.
 
 The container healthcheck. Alive means: the agent of this host (not a predecessor whose
 status file is still there) has not stopped, its scheduler wrote a heartbeat within
@@ -14,7 +14,7 @@ import json
 import os
 import socket
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 HEARTBEAT_SECONDS = 10.0  # how often the agent's main thread rewrites its status (agents/scheduler.py)
@@ -44,7 +44,7 @@ def main() -> int:
     path = home / "metrics" / "agent.json"
     try:
         status = json.loads(path.read_bytes())
-        reason = problem(status, datetime.now(timezone.utc), socket.gethostname())
+        reason = problem(status, datetime.now(UTC), socket.gethostname())
     except FileNotFoundError:
         reason = f"no agent status at {path} yet"
     except (OSError, ValueError, KeyError, TypeError) as exc:

@@ -17,7 +17,6 @@ from movie_r.inference import Recommender
 from movie_r.settings import Settings
 
 BOOTSTRAP_SAMPLES = 1000
-LATENCY_QUERIES = 200
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from movie_r.registry import ModelVersion, Registry
 
 ANY = object()  # `promote` without a compare-and-swap
 
-log = logging.getLogger("agents.promotion")
+log = logging.getLogger(__name__)
 
 
 class ChampionChanged(MovieRError):

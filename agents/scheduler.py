@@ -19,22 +19,22 @@ import signal
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from agents.backoff import is_failure
-from agents.health import HEARTBEAT_SECONDS
-from agents.tick import record_abandoned, run_tick
 from movie_r.agent_status import AgentStatus, write_status
 from movie_r.ownership import storage_problem
 from movie_r.settings import Settings
 from movie_r.signing import load_signer
+from movie_r_agents.backoff import is_failure
+from movie_r_agents.health import HEARTBEAT_SECONDS
+from movie_r_agents.tick import record_abandoned, run_tick
 
-log = logging.getLogger("agents.scheduler")
+log = logging.getLogger(__name__)
 
 JOB_ID = "retraining-tick"
 STOP_GRACE = 1.0  # seconds a running tick gets to reach a checkpoint after a stop signal
@@ -53,7 +53,7 @@ class Agent:
         self.idle.set()
         self.status = AgentStatus.new(settings.agent_interval_seconds)
         self._status_lock = threading.Lock()  # the tick's thread and the heartbeat both write it
-        self.scheduler = BackgroundScheduler(timezone=timezone.utc, executors={"default": ThreadPoolExecutor(1)})
+        self.scheduler = BackgroundScheduler(timezone=UTC, executors={"default": ThreadPoolExecutor(1)})
 
     def tick(self) -> None:
         self.idle.clear()
@@ -70,7 +70,7 @@ class Agent:
                 ticks=self.status.ticks + 1,
                 failed_ticks=self.status.failed_ticks + failed,
                 consecutive_failures=self.status.consecutive_failures + 1 if failed else 0,
-                last_tick_at=datetime.now(timezone.utc),
+                last_tick_at=datetime.now(UTC),
                 last_verdict=decision.get("verdict"),
                 last_error=(decision.get("outcome") or {}).get("error") if failed else None,
                 next_tick_at=self._next_tick(),
@@ -92,7 +92,7 @@ class Agent:
             id=JOB_ID,
             coalesce=True,
             max_instances=1,
-            next_run_time=datetime.now(timezone.utc),
+            next_run_time=datetime.now(UTC),
         )
         write_status(self.settings.metrics_dir, self.status)
         self.scheduler.start()

@@ -12,17 +12,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from filelock import Timeout
 
-from agents.backoff import backoff
-from agents.judge import Guardrail, Verdict, decide, latency_check, p95_latency_ms, smoke_check
-from agents.promotion import ChampionChanged, apply_retention, promote, restore_servable_champion, trainer_lock
-from agents.report import write_report
-from agents.triggers import check_triggers
 from movie_r import journal
 from movie_r.data_match import cached_fingerprint
 from movie_r.errors import ArtifactError, Cancelled, DataError, MovieRError
@@ -35,8 +30,13 @@ from movie_r.registry import ModelVersion, Registry, append_json_line, read_json
 from movie_r.settings import Settings
 from movie_r.telemetry import feedback_stats, read_events, read_feedback, summarise
 from movie_r.training import Candidate, TrainingData, fit_candidate, load_training_data, save_candidate, train, tune
+from movie_r_agents.backoff import backoff
+from movie_r_agents.judge import Guardrail, Verdict, decide, latency_check, p95_latency_ms, smoke_check
+from movie_r_agents.promotion import ChampionChanged, apply_retention, promote, restore_servable_champion, trainer_lock
+from movie_r_agents.report import write_report
+from movie_r_agents.triggers import check_triggers
 
-log = logging.getLogger("agents.tick")
+log = logging.getLogger(__name__)
 
 DECISIONS_FILE = "decisions.jsonl"
 DECISIONS_ROTATE_BYTES = 10 << 20  # then decisions.<ns>.jsonl, deleted after DECISIONS_RETENTION_DAYS
@@ -188,7 +188,7 @@ def _decide_and_act(
         )
         return
 
-    since = datetime.now(timezone.utc) - timedelta(hours=settings.summary_window_hours)
+    since = datetime.now(UTC) - timedelta(hours=settings.summary_window_hours)
     summary = summarise(read_events(settings.metrics_dir, since), registry, settings.summary_window_hours, champion.version)
     feedback = feedback_stats(read_feedback(settings.metrics_dir, since, settings.feedback_per_source_max))
     triggers = check_triggers(settings, summary, feedback, champion.manifest, data.fingerprints())

@@ -17,10 +17,10 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from api.lru import BoundedMemo
-from api.schemas import RecommendQuery
 from movie_r.inference import DEFAULT_K, Filters, Match, Recommender
 from movie_r.ranked_lists import Ranked, RankedLists, ranked
+from movie_r_api.lru import BoundedMemo
+from movie_r_api.schemas import RecommendQuery
 
 
 class Answer(NamedTuple):

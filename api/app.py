@@ -15,19 +15,19 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import catalogue, operations, recommend
-from api.champion import ChampionWatcher
-from api.docs import docs_routes
-from api.feedback import FeedbackLog, Once, RateLimit
-from api.metrics import ApiMetrics
-from api.problems import problem
-from api.request_ids import RequestIds
 from movie_r.ownership import storage_problem
 from movie_r.registry import Registry
 from movie_r.settings import Settings
 from movie_r.telemetry import EVENTS_DIR, EventWriter
+from movie_r_api import catalogue, operations, recommend
+from movie_r_api.champion import ChampionWatcher
+from movie_r_api.docs import docs_routes
+from movie_r_api.feedback import FeedbackLog, Once, RateLimit
+from movie_r_api.metrics import ApiMetrics
+from movie_r_api.problems import problem
+from movie_r_api.request_ids import RequestIds
 
-log = logging.getLogger("api")
+log = logging.getLogger(__name__)
 
 GC_THRESHOLDS = (50_000, 50, 100)
 
@@ -37,7 +37,6 @@ class AppState:
     """Everything the routes share; built in the lifespan, never at import time."""
 
     settings: Settings
-    registry: Registry
     watcher: ChampionWatcher
     events: EventWriter
     metrics: ApiMetrics
@@ -61,7 +60,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         registry = Registry(settings.models_dir, settings.keys_path)
         state = AppState(
             settings=settings,
-            registry=registry,
             watcher=ChampionWatcher(
                 registry,
                 settings.watch_interval,

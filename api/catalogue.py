@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 
-from api.problems import NO_CHAMPION, UNEXPECTED, problem
-from api.schemas import Movie, MovieHit, Problem
 from movie_r.errors import UnknownMovieError
 from movie_r.inference import MAX_QUERY_LENGTH
+from movie_r_api.problems import NO_CHAMPION, UNEXPECTED, problem
+from movie_r_api.schemas import Movie, MovieHit, Problem
 
 router = APIRouter(tags=["catalogue"], responses=UNEXPECTED)
 

@@ -16,18 +16,18 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-from api.answers import AnswerCache
 from movie_r.errors import MovieRError
 from movie_r.evaluation import typo
 from movie_r.inference import Recommender
 from movie_r.ranked_lists import load as load_lists
 from movie_r.registry import Registry
 from movie_r.signing import SignatureError
+from movie_r_api.answers import AnswerCache
 
-log = logging.getLogger("api.champion")
+log = logging.getLogger(__name__)
 
 WARMUP_QUERIES = 3
 
@@ -39,7 +39,7 @@ class LoadedModel:
     recommender: Recommender
     manifest: dict[str, Any]
     answers: AnswerCache
-    loaded_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
     def version(self) -> str:

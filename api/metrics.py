@@ -8,7 +8,7 @@ mode); otherwise they live in a registry private to this app.
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import (
@@ -22,8 +22,8 @@ from prometheus_client import (
     multiprocess,
 )
 
-from api.schemas import MatchMethod
 from movie_r.agent_status import AgentStatus
+from movie_r_api.schemas import MatchMethod
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 SIMILARITY_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
@@ -112,7 +112,7 @@ class ApiMetrics:
                 self.model_info.labels(version).set(1)
             self._version = version
         if trained_at:
-            age = datetime.now(timezone.utc) - datetime.fromisoformat(trained_at)
+            age = datetime.now(UTC) - datetime.fromisoformat(trained_at)
             self.model_age.set(age.total_seconds())
 
     def observe_agent(self, status: AgentStatus | None) -> None:

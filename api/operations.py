@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import hmac
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
-from api.problems import NO_CHAMPION, UNEXPECTED, problem
-from api.routing import RawRoute
-from api.schemas import Health, ModelInfo, Problem, Ready, Reloaded
 from movie_r.agent_status import read_status
 from movie_r.data_match import data_match
+from movie_r_api.problems import NO_CHAMPION, UNEXPECTED, problem
+from movie_r_api.routing import RawRoute
+from movie_r_api.schemas import Health, ModelInfo, Problem, Ready, Reloaded
 
 router = APIRouter(tags=["operations"], responses=UNEXPECTED)
 
@@ -66,7 +66,7 @@ async def model(request: Request) -> Any:
     return {
         "version": loaded.version,
         "loaded_at": loaded.loaded_at.isoformat(),
-        "age_hours": (datetime.now(timezone.utc) - trained).total_seconds() / 3600,
+        "age_hours": (datetime.now(UTC) - trained).total_seconds() / 3600,
         "evaluation": loaded.manifest.get("evaluation", {}),
         "data_matches": match.matches,
         "data_detail": match.detail,

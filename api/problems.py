@@ -7,11 +7,11 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from api.schemas import Problem
+from movie_r_api.schemas import Problem
 
 NO_CHAMPION = "no champion model is loaded yet"
 
-# every router documents the generic 500 that `api.app.unexpected_error` answers
+# every router documents the generic 500 that `movie_r_api.app.unexpected_error` answers
 UNEXPECTED: dict[int | str, dict[str, Any]] = {
     500: {"model": Problem, "description": "Unexpected error; details are in the server log."}
 }

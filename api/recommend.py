@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 
-from api.answers import Answer, response_body
-from api.problems import NO_CHAMPION, UNEXPECTED, problem
-from api.routing import RawRoute
-from api.schemas import Feedback, FeedbackAccepted, Problem, RecommendQuery, RecommendResponse
 from movie_r.errors import QueryError, UnknownMovieError
 from movie_r.inference import MAX_QUERY_LENGTH
+from movie_r_api.answers import Answer, response_body
+from movie_r_api.problems import NO_CHAMPION, UNEXPECTED, problem
+from movie_r_api.routing import RawRoute
+from movie_r_api.schemas import Feedback, FeedbackAccepted, Problem, RecommendQuery, RecommendResponse
 
-log = logging.getLogger("api.recommend")
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["recommend"], responses=UNEXPECTED)
 
 MAX_QUERY_STRING = 8192  # bytes: the longest valid query (200-character title, 500 excluded ids) fits
@@ -124,7 +124,7 @@ def feedback(request: Request, body: Feedback) -> Any:
     if not state.feedback_once.first((body.request_id, body.action.value)):
         return problem(request, 409, f"{body.action.value} is already recorded for request {body.request_id}")
     event = {
-        "time": datetime.now(timezone.utc).isoformat(),
+        "time": datetime.now(UTC).isoformat(),
         "request_id": body.request_id,
         "movie_id": body.movie_id,
         "action": body.action.value,
@@ -174,7 +174,7 @@ def _served_event(request_id: str, answer: Answer, k: int, version: str, started
 def _event_base(request_id: str, version: str | None, started: float) -> dict[str, Any]:
     now = time.time()
     return {
-        "time": datetime.fromtimestamp(now, timezone.utc),  # the event writer's orjson writes it as isoformat() would
+        "time": datetime.fromtimestamp(now, UTC),  # the event writer's orjson writes it as isoformat() would
         "ts": now,
         "endpoint": "recommend",
         "request_id": request_id,

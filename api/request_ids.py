@@ -23,7 +23,7 @@ from pathlib import Path
 
 from movie_r.signing import REQUEST_ID_SECRET
 
-log = logging.getLogger("api.request_ids")
+log = logging.getLogger(__name__)
 
 TAG_LENGTH = 16
 MAX_BASE = 47  # so that a whole id fits the 64 characters feedback accepts

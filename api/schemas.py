@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -79,7 +79,7 @@ def _exclude_ids(values: list[str]) -> frozenset[int]:
     return frozenset(ids)
 
 
-class MatchMethod(str, Enum):
+class MatchMethod(StrEnum):
     exact = "exact"
     fuzzy = "fuzzy"
     text = "text"
@@ -130,7 +130,7 @@ class MovieHit(Movie):
     score: float = Field(description="How well the title matches the search (0..100).")
 
 
-class FeedbackAction(str, Enum):
+class FeedbackAction(StrEnum):
     click = "click"
     like = "like"
     dislike = "dislike"

@@ -36,7 +36,7 @@ def movie_r_process(args: list[str], home: Path, env: dict[str, str] | None = No
     """`movie-r ARGS --home HOME` as its own process group, output to `log`."""
     environment = {**os.environ, "MOVIE_R_HOME": str(home), **(env or {})}
     home.mkdir(parents=True, exist_ok=True)
-    output = open(log or home / f"{args[0]}.log", "ab")
+    output = open(log or home / f"{args[0]}.log", "ab")  # noqa: SIM115 -- the child writes to it until stopped
     return subprocess.Popen(
         [sys.executable, "-m", "movie_r.cli", *args, "--home", str(home)],
         env=environment,

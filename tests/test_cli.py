@@ -105,11 +105,11 @@ def test_the_workers_listening_socket_gets_tcp_nodelay_on_accepted_connections()
 
     import uvicorn
 
-    from movie_r.cli import tcp_listener
+    from movie_r_api.cli import tcp_listener
 
     from .processes import free_port
 
-    listener = tcp_listener(uvicorn.Config("api.app:create_app", host="127.0.0.1", port=free_port()))
+    listener = tcp_listener(uvicorn.Config("movie_r_api.app:create_app", host="127.0.0.1", port=free_port()))
 
     async def nodelay_of_an_accepted_connection() -> int:
         loop = asyncio.get_running_loop()

@@ -9,17 +9,17 @@ import json
 import os
 import socket
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from movie_r import journal
 from movie_r.registry import read_json_lines
 from movie_r.settings import Settings
 from movie_r.telemetry import EventWriter, read_events
+from movie_r_api.app import create_app
 
 from .api.test_routes import changed
 from .test_cli import movie_r
@@ -77,7 +77,7 @@ def test_events_flushed_onto_a_full_disk_are_counted_and_the_next_flush_is_reada
     events = tiny_disk.parent / "metrics"
     (events).mkdir()
     (events / "events").symlink_to(tiny_disk)
-    assert [e["request_id"] for e in read_events(events, datetime.fromtimestamp(0, timezone.utc))] == ["a", "c"]
+    assert [e["request_id"] for e in read_events(events, datetime.fromtimestamp(0, UTC))] == ["a", "c"]
 
 
 def test_feedback_on_a_full_disk_is_a_503_and_never_acknowledged(trained_home: Settings) -> None:

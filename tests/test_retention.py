@@ -8,11 +8,11 @@ import sys
 import time
 from pathlib import Path
 
-from agents.promotion import apply_retention
-from agents.tick import run_tick
-from movie_r.cli import PROMETHEUS_PREFIX, remove_stale_prometheus_dirs
 from movie_r.registry import Registry
 from movie_r.telemetry import EventWriter
+from movie_r_agents.promotion import apply_retention
+from movie_r_agents.tick import run_tick
+from movie_r_api.cli import PROMETHEUS_PREFIX, remove_stale_prometheus_dirs
 
 from .agents.test_tick import settings_for
 

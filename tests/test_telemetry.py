@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +34,7 @@ def test_positive_feedback_becomes_a_co_like_of_the_matched_and_the_liked_movie(
     pairs = feedback_positives(tmp_path)
     assert pairs[["movie_id", "rating"]].values.tolist() == [[1, 5.0], [2, 5.0]]
     assert pairs["user_id"].nunique() == 1
-    stats = feedback_stats(read_feedback(tmp_path, since=datetime.fromtimestamp(0, timezone.utc)))
+    stats = feedback_stats(read_feedback(tmp_path, since=datetime.fromtimestamp(0, UTC)))
     assert stats == {"total": 2, "by_action": {"like": 1, "dislike": 1}, "negative_share": 0.5}
 
 
@@ -70,7 +70,7 @@ def test_events_rotate_by_size_and_old_rotated_files_expire(tmp_path: Path) -> N
 def test_an_event_json_cannot_hold_is_counted_as_dropped_not_raised(tmp_path: Path) -> None:
     writer = EventWriter(tmp_path / "events")
     writer.emit({"ts": time.time(), "query": object()})
-    writer.emit({"ts": time.time(), "time": datetime(2026, 1, 2, 3, 4, 5, 600, tzinfo=timezone.utc), "k": np.int64(10)})
+    writer.emit({"ts": time.time(), "time": datetime(2026, 1, 2, 3, 4, 5, 600, tzinfo=UTC), "k": np.int64(10)})
     writer.flush()
     assert writer.dropped == 1 and writer.written == 1
     (line,) = writer.path.read_text().splitlines()

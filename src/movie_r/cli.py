@@ -11,13 +11,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
-import shutil
-import socket
 import sys
-import tempfile
 from collections.abc import Sequence
 from datetime import datetime
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,13 +32,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("movie_r")
 
+COMMANDS_GROUP = "movie_r.commands"  # entry points: register(subparsers, common parent parser)
 LOG_FORMAT = "%(asctime)s level=%(levelname)s pid=%(process)d logger=%(name)s %(message)s"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=_log_level(args), format=LOG_FORMAT, stream=sys.stderr)
+    logging.basicConfig(level=log_level(args), format=LOG_FORMAT, stream=sys.stderr)
     try:
         if getattr(args, "keys_handler", None) is not None:
             return args.keys_handler(args, settings_from(args))
@@ -110,45 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = commands.add_parser("status", parents=[common], help="storage root, champion and its age")
     sub.set_defaults(handler=cmd_status)
 
-    sub = commands.add_parser("serve", parents=[common], help="run the inference API (uvicorn)")
-    sub.add_argument("--host", help="listen address (default: $MOVIE_R_HOST or 127.0.0.1)")
-    sub.add_argument("--port", type=int, help="listen port (default: $MOVIE_R_PORT or 8000)")
-    sub.add_argument("--workers", type=int, help="worker processes (default: $MOVIE_R_WORKERS or 1)")
-    sub.add_argument("--loop", choices=["asyncio", "uvloop"], help="event loop (default: $MOVIE_R_LOOP or asyncio)")
-    sub.set_defaults(handler=cmd_serve)
-
-    sub = commands.add_parser("agent", parents=[common], help="run the retraining agent (APScheduler)")
-    sub.add_argument("--once", action="store_true", help="run one tick and exit (cron, tests)")
-    sub.add_argument("--interval", type=float, help="seconds between ticks (default: $MOVIE_R_AGENT_INTERVAL_SECONDS or 600)")
-    sub.set_defaults(handler=cmd_agent)
-
-    sub = commands.add_parser("retrain", parents=[common], help="one agent tick now")
-    sub.add_argument("--force", action="store_true", help="retrain even if no trigger fires (the promotion rule still applies)")
-    sub.add_argument(
-        "--param", action="append", default=[], metavar="NAME=VALUE",
-        help="train only this configuration, e.g. --param text__genre_weight=5 (repeatable; values are JSON)",
-    )  # fmt: skip
-    sub.add_argument("--model", choices=["auto", *KINDS], help="train only this kind (auto: tune all kinds)")
-    sub.add_argument("--wait", type=float, default=0, help="seconds to wait for another trainer to finish")
-    sub.set_defaults(handler=cmd_retrain)
-
-    wait = argparse.ArgumentParser(add_help=False)
-    wait.add_argument("--wait", type=float, default=0, help="seconds to wait for a running trainer to finish (default 0)")
-
-    sub = commands.add_parser("promote", parents=[common, wait], help="make a version champion")
-    sub.add_argument("version")
-    sub.add_argument("--force", action="store_true", help="skip the promotion rule (still atomic and recorded)")
-    sub.set_defaults(handler=cmd_promote)
-
-    sub = commands.add_parser("rollback", parents=[common, wait], help="return to the previous champion")
-    sub.set_defaults(handler=cmd_rollback)
-
-    sub = commands.add_parser("decisions", parents=[common], help="recent decisions of the agent")
-    sub.add_argument("-n", type=int, default=10, help="how many (default 10)")
-    sub.add_argument("--json", action="store_true", help="print the JSON lines as stored")
-    sub.set_defaults(handler=cmd_decisions)
-
     add_keys_parser(commands, common)
+    for entry in entry_points(group=COMMANDS_GROUP):  # the services' own: `serve`, `agent`, ...
+        entry.load()(commands, common)
 
     sub = commands.add_parser("metrics", parents=[common], help="summarise the API's runtime events")
     sub.add_argument("--window", type=float, help="hours to summarise (default: $MOVIE_R_SUMMARY_WINDOW_HOURS or 24)")
@@ -333,95 +295,8 @@ def _describe_agent(agent: AgentStatus | None) -> str:
     return described
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    settings = settings_from(args)
-    # workers are new processes that build their settings from the environment
-    os.environ["MOVIE_R_HOME"] = str(settings.home.resolve())
-    metrics_dir = None
-    if settings.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        # prometheus-client's multiprocess mode: a fresh directory per server, removed after it
-        # (and, after a kill -9, by the next server: the directory names its server's pid)
-        remove_stale_prometheus_dirs()
-        metrics_dir = tempfile.mkdtemp(prefix=f"{PROMETHEUS_PREFIX}{os.getpid()}-")
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-    options: dict[str, Any] = {
-        "factory": True,
-        "host": settings.host,
-        "port": settings.port,
-        "workers": settings.workers,
-        "loop": settings.loop,
-        "access_log": False,  # every /recommend is already an event in metrics/events
-        # applied by uvicorn in every worker process, which otherwise drop our INFO lines
-        "log_config": uvicorn_log_config(_log_level(args)),
-        "timeout_graceful_shutdown": 10,
-    }
-    try:
-        if settings.workers == 1:
-            uvicorn.run("api.app:create_app", **options)
-        else:
-            from uvicorn.supervisors import Multiprocess
-
-            config = uvicorn.Config("api.app:create_app", **options)
-            Multiprocess(config, sockets=[tcp_listener(config)]).run()
-    finally:
-        if metrics_dir is not None:
-            shutil.rmtree(metrics_dir, ignore_errors=True)
-    return 0
-
-
-PROMETHEUS_PREFIX = "movie_r-prometheus-"
-
-
-def remove_stale_prometheus_dirs(root: Path | None = None) -> list[Path]:
-    """Delete the multiprocess metrics directories of servers that no longer run."""
-    removed = []
-    for path in Path(root or tempfile.gettempdir()).glob(f"{PROMETHEUS_PREFIX}*"):
-        pid = path.name[len(PROMETHEUS_PREFIX) :].split("-", 1)[0]
-        if pid.isdigit() and _running(int(pid)):
-            continue
-        shutil.rmtree(path, ignore_errors=True)  # a dead server's, or one named before pids were
-        removed.append(path)
-    return removed
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def uvicorn_log_config(level: int) -> dict[str, Any]:
-    """One stderr handler on the root logger, in our format, for uvicorn's loggers and ours."""
-    return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {"plain": {"format": LOG_FORMAT}},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stderr"}},
-        "root": {"handlers": ["stderr"], "level": level},
-        "loggers": {name: {"handlers": [], "propagate": True} for name in ("uvicorn", "uvicorn.error", "uvicorn.access")},
-    }
-
-
-def _log_level(args: argparse.Namespace) -> int:
+def log_level(args: argparse.Namespace) -> int:
     return logging.WARNING if getattr(args, "quiet", False) else logging.INFO
-
-
-def tcp_listener(config: Any) -> socket.socket:
-    """uvicorn's shared listening socket for several workers, marked as TCP.
-
-    uvicorn binds it with `proto` 0 and accepted sockets inherit that; asyncio enables
-    TCP_NODELAY only on sockets that say IPPROTO_TCP, so with Nagle left on every keep-alive
-    response waited ~40 ms for a delayed ACK (uvicorn issue 3149; measured here with 2
-    workers: 1,100 req/s at p50 44 ms, against ~7,000 req/s once the socket says TCP).
-    """
-    bound = config.bind_socket()
-    return socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:
@@ -442,90 +317,6 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     for unknown in summary["top_unknown_queries"]:
         print(f"  unknown query x{unknown['count']:<5} {unknown['query']!r}")
     return 0
-
-
-def cmd_agent(args: argparse.Namespace) -> int:
-    from agents.scheduler import run_agent
-    from agents.tick import run_tick
-
-    settings = settings_from(args)
-    if args.once:
-        return _print_decision(run_tick(settings))
-    run_agent(settings)
-    return 0
-
-
-def cmd_retrain(args: argparse.Namespace) -> int:
-    from agents.tick import run_tick
-
-    params = dict(_parse_param(text) for text in args.param) if args.param else None
-    settings = settings_from(args)
-    return _print_decision(run_tick(settings, force=args.force, params=params, kind=args.model, lock_timeout=args.wait))
-
-
-def cmd_promote(args: argparse.Namespace) -> int:
-    from agents.tick import promote_by_hand
-
-    event = promote_by_hand(settings_from(args), args.version, args.force, args.wait)
-    print(f"champion is now {event['version']} (was {event['previous']}): {event['reason']}")
-    return 0
-
-
-def cmd_rollback(args: argparse.Namespace) -> int:
-    from agents.promotion import rollback, trainer_lock
-    from movie_r.registry import Registry
-
-    settings = settings_from(args)
-    registry = Registry(settings.models_dir, settings.keys_path)
-    with trainer_lock(registry, args.wait, "roll back"):
-        event = rollback(registry)
-    print(f"rolled back: champion is now {event['version']} again (retired {event['previous']})")
-    return 0
-
-
-def cmd_decisions(args: argparse.Namespace) -> int:
-    from agents.tick import read_decisions
-
-    decisions = read_decisions(settings_from(args))[-args.n :]
-    if not decisions:
-        print("no decisions recorded yet; the agent writes one per tick")
-    for decision in decisions:
-        if args.json:
-            print(json.dumps(decision))
-        else:
-            _print_decision(decision)
-    return 0
-
-
-def _print_decision(decision: dict[str, Any]) -> int:
-    """Readable decision; the exit code says whether the tick failed."""
-    outcome = decision.get("outcome") or {}
-    print(f"{decision['time'][:19]}  {decision['verdict'].upper()}  (champion {decision.get('champion')})")
-    for check in decision.get("triggers", []):
-        mark = "FIRED" if check["fired"] else ("off" if not check["enabled"] else "ok")
-        print(f"    {mark:<6}{check['name']:<21}{check['reason']}")
-    for reason in decision.get("reasons", []):
-        print(f"  - {reason}")
-    if outcome:
-        print(f"  => {outcome['result']}" + (f" {outcome['challenger']}" if outcome.get("challenger") else ""))
-        for reason in outcome.get("reasons", []):
-            print(f"     {reason}")
-        if outcome.get("error"):
-            print(f"     error: {outcome['error']}")
-        if outcome.get("report"):
-            print(f"     report: {outcome['report']}")
-    return 1 if outcome.get("result") in ("failed", "abandoned") else 0
-
-
-def _parse_param(text: str) -> tuple[str, Any]:
-    name, sep, value = text.partition("=")
-    if not sep or not name:
-        raise MovieRError(f"--param {text!r}: expected NAME=VALUE")
-    try:
-        parsed = json.loads(value)
-    except json.JSONDecodeError:
-        parsed = value
-    return name, tuple(parsed) if isinstance(parsed, list) else parsed
 
 
 def _version(registry: Registry, version: str | None) -> ModelVersion:
@@ -554,7 +345,6 @@ def _print_result(result: RecommendResult) -> None:
     for rank, item in enumerate(result.recommendations, start=1):
         year = f" ({item.year})" if item.year else ""
         print(f"{rank:>3}. {item.title}{year} [{item.id}] score {item.score:.3f} — {'; '.join(item.reasons)}")
-
 
 
 if __name__ == "__main__":

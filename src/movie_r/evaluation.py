@@ -163,7 +163,8 @@ def evaluate(recommender: Recommender, queries: EvaluationSet, cutoff: int = CUT
 
 def _evaluate_proxy(recommender: Recommender, sample: ProxySample, cutoff: int) -> EvaluationReport:
     """Genre precision@k over the sampled movies, coverage, and typo resolution."""
-    per_query, recommended = [], set()
+    per_query: list[float] = []
+    recommended: set[int] = set()
     for movie_id in progress(sample.movie_ids, total=len(sample.movie_ids), desc="evaluate"):
         if movie_id not in recommender.row_of_id:
             per_query.append(0.0)

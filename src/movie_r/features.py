@@ -62,7 +62,7 @@ class MovieText(TransformerMixin, BaseEstimator):
         years = X["year"] if "year" in X else [math.nan] * n_rows
         return [
             self._document(title, genres, overview, year)
-            for title, genres, overview, year in zip(X["title"], X["genres"], overviews, years)
+            for title, genres, overview, year in zip(X["title"], X["genres"], overviews, years, strict=True)
         ]
 
     def _document(self, title: str, genres: Iterable[str], overview: str, year: float) -> str:

@@ -131,7 +131,7 @@ class Recommender:
         filters = filters or Filters()
         self.check_filters(filters)
         found = self.resolve(query, movie_id)
-        if found.row is None:
+        if found.row is None or found.match is None:
             return self.cold_start(found.query, k, filters)
         return RecommendResult(
             found.query, found.match, False, self.alternatives(found.others), self.similar(found.row, k, filters)
@@ -150,6 +150,8 @@ class Recommender:
         if movie_id is not None:
             row = self.row_index(movie_id)
             return Resolution(str(movie_id), Match(movie_id, self.model.titles_[row], "exact", 100.0), row)
+        if query is None:
+            raise QueryError("movie", "give a title or text, or a movie_id")
         found = self.titles.lookup(query)
         if found is None:
             return Resolution(query, None, None)
@@ -188,10 +190,10 @@ class Recommender:
             all_scores[row] = -np.inf
             rows, scores = self._best(all_scores, k, filters)
         reasons = self._explain(rows, row_entries(self.model.item_matrix_, row), self.model.genres_[row])
-        for why, together in zip(reasons, self.model.co_liked(row, rows).tolist()):
+        for why, together in zip(reasons, self.model.co_liked(row, rows).tolist(), strict=True):
             if together:
                 why.insert(0, f"liked by {together} people who liked {self.model.titles_[row]}")
-        return [self._recommendation(r, s, why) for r, s, why in zip(rows, scores, reasons)]
+        return [self._recommendation(r, s, why) for r, s, why in zip(rows, scores, reasons, strict=True)]
 
     def alternatives(self, rows: tuple[int, ...]) -> list[dict[str, Any]]:
         """Other movies with the same title: id, title and year."""
@@ -205,7 +207,7 @@ class Recommender:
             rows, scores = self._best(self._text_scores(terms), k, filters)
             if len(rows):
                 reasons = self._explain(rows, terms, ())
-                recommendations = [self._recommendation(r, s, why) for r, s, why in zip(rows, scores, reasons)]
+                recommendations = [self._recommendation(r, s, why) for r, s, why in zip(rows, scores, reasons, strict=True)]
                 return RecommendResult(query, Match(None, None, "text", float(scores[0])), True, [], recommendations)
         rows = self._by_popularity[self._allowed(self._by_popularity, filters)][:k]
         top = self.model.popularity_[rows[0]] if len(rows) and self.model.popularity_[rows[0]] > 0 else 1.0

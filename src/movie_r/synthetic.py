@@ -16,8 +16,8 @@ GENRES = [
     "Action", "Adventure", "Animation", "Children", "Comedy", "Crime", "Documentary", "Drama", "Fantasy",
     "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western",
 ]  # fmt: skip
-STOP_WORDS = "the a of and to in is his her with for on an by as at from who their when that".split()
-SYLLABLES = "ka lo mi ra te su no vi da re po li ga be to mu sa ne fi ro".split()
+STOP_WORDS = ["the", "a", "of", "and", "to", "in", "is", "his", "her", "with", "for", "on", "an", "by", "as", "at", "from", "who", "their", "when", "that"]
+SYLLABLES = ["ka", "lo", "mi", "ra", "te", "su", "no", "vi", "da", "re", "po", "li", "ga", "be", "to", "mu", "sa", "ne", "fi", "ro"]
 
 
 def vocabulary(size: int, rng: np.random.Generator) -> np.ndarray:
@@ -39,7 +39,7 @@ def synthetic_catalog(n: int, seed: int = 0, words_per_overview: int = 40, vocab
     return pd.DataFrame(
         {
             "id": np.arange(1, n + 1),
-            "title": [" ".join(words[:length]).title() for words, length in zip(title_words, title_lengths)],
+            "title": [" ".join(words[:length]).title() for words, length in zip(title_words, title_lengths, strict=True)],
             "genres": [tuple(str(g) for g in rng.choice(GENRES, size=count, replace=False)) for count in genre_counts],
             "overview": [" ".join(words) for words in overview_words],
             "year": rng.integers(1920, 2025, size=n).astype(float),

@@ -16,7 +16,7 @@ import socket
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -155,7 +155,7 @@ def feedback_positives(metrics_dir: Path, per_source: int | None = None) -> pd.D
     movie the request resolved to and the recommended one, in that order — the same
     "people who liked X also liked Y" evidence a rating history gives.
     """
-    epoch = datetime.fromtimestamp(0, timezone.utc)
+    epoch = datetime.fromtimestamp(0, UTC)
     liked = [f for f in read_feedback(metrics_dir, epoch, per_source) if f.get("action") in POSITIVE_ACTIONS]
     if not liked:
         return pd.DataFrame(columns=RATING_COLUMNS)
@@ -215,7 +215,7 @@ def summarise(
     With `only_version`, only requests that version answered count (failures that no model
     answered too), so a fresh champion is not judged by its predecessor's traffic.
     """
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     recommends = [
         e
         for e in events
@@ -255,7 +255,7 @@ def summarise(
 
 def write_summary(metrics_dir: Path, registry: Registry, window_hours: float) -> dict[str, Any]:
     """Aggregate the last `window_hours` into `metrics/summary.json` (atomically) and return it."""
-    since = datetime.now(timezone.utc) - timedelta(hours=window_hours)
+    since = datetime.now(UTC) - timedelta(hours=window_hours)
     summary = summarise(read_events(metrics_dir, since), registry, window_hours)
     write_json_atomic(Path(metrics_dir) / SUMMARY_FILE, summary)
     return summary

@@ -21,7 +21,7 @@ from rapidfuzz import fuzz, process
 
 # Leading articles in the languages MovieLens and TMDB titles use; MovieLens moves them to
 # the end ("Cité des enfants perdus, La"). They carry no meaning for matching.
-ARTICLES = frozenset("the a an la le les l el los las il lo gli i der die das den det en ein eine o os".split())
+ARTICLES = frozenset(["the", "a", "an", "la", "le", "les", "l", "el", "los", "las", "il", "lo", "gli", "i", "der", "die", "das", "den", "det", "en", "ein", "eine", "o", "os"])
 
 _TRAILING_YEAR = re.compile(r"\s*\(\s*\d{4}\s*\)\s*$")
 _TRAILING_ARTICLE = re.compile(r",\s*(\w+)\s*$")

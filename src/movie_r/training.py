@@ -132,8 +132,10 @@ def tune(settings: Settings, data: TrainingData, kinds: list[str]) -> Candidate:
     """
     if data.train_ratings is None:
         return fit_candidate(settings, data, "tfidf")
+    if not isinstance(data.queries, Split):
+        raise TypeError("tuning needs interaction queries")  # train_ratings implies them
     validation = TrainingData(data.catalog, data.interactions, split_interactions(data.queries.train), data.feedback)
-    tried = []
+    tried: list[dict[str, Any]] = []
     for kind in kinds:
         for params in GRIDS[kind]:
             candidate = fit_candidate(settings, validation, kind, params)

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from agents.tick import read_decisions, run_tick
-from api.app import create_app
 from movie_r.agent_status import read_status
 from movie_r.data import file_fingerprint
 from movie_r.registry import Registry
 from movie_r.settings import Settings
 from movie_r.training import load_training_data, train
+from movie_r_agents.tick import read_decisions, run_tick
+from movie_r_api.app import create_app
 
 from ..api.versions import resign
 from ..conftest import HEADER, MOVIES, write_csv

@@ -7,13 +7,13 @@ import os
 import socket
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from agents.health import OVERDUE_AFTER, STALE_AFTER, problem
 from movie_r.agent_status import AgentStatus, write_status
+from movie_r_agents.health import OVERDUE_AFTER, STALE_AFTER, problem
 
-NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 HOST = "agent-host"
 
 
@@ -38,7 +38,7 @@ def test_stale_stopped_overdue_or_foreign_statuses_are_unhealthy() -> None:
 
 def run_check(home: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "MOVIE_R_HOME": str(home)}
-    return subprocess.run([sys.executable, "-m", "agents.health"], capture_output=True, text=True, env=env, timeout=30)
+    return subprocess.run([sys.executable, "-m", "movie_r_agents.health"], capture_output=True, text=True, env=env, timeout=30)
 
 
 def test_the_command_reads_what_the_agent_writes(tmp_path: Path) -> None:

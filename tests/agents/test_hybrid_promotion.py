@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from agents.tick import run_tick
 from movie_r.registry import Registry
 from movie_r.settings import Settings
+from movie_r_agents.tick import run_tick
 
 from ..conftest import write_csv
 from ..test_models import clustered_ratings, random_catalog, write_ratings

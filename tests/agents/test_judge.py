@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from agents.judge import Guardrail, decide, latency_check, p95_latency_ms, paired_bootstrap
 from movie_r.evaluation import EvaluationReport
 from movie_r.inference import Recommender
 from movie_r.settings import Settings
+from movie_r_agents.judge import Guardrail, decide, latency_check, p95_latency_ms, paired_bootstrap
 
 GREEN = [Guardrail("artifact", True, "ok")]
 

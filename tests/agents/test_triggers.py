@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from agents.triggers import cold_start_rate, data_changed, mean_similarity, model_age, negative_feedback, unused_interactions
 from movie_r.settings import Settings
+from movie_r_agents.triggers import (
+    cold_start_rate,
+    data_changed,
+    mean_similarity,
+    model_age,
+    negative_feedback,
+    unused_interactions,
+)
 
 SETTINGS = Settings(cold_start_rate_max=0.3, min_requests=50, mean_similarity_min=0.2, negative_feedback_max=0.4, min_feedback=20)
 

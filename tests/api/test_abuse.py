@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from movie_r.settings import Settings
+from movie_r_api.app import create_app
 
 from .test_routes import changed
 

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from agents.triggers import negative_feedback
-from api.app import create_app
-from api.feedback import FeedbackLog
 from movie_r.settings import Settings
 from movie_r.telemetry import feedback_positives, feedback_stats, read_feedback
+from movie_r_agents.triggers import negative_feedback
+from movie_r_api.app import create_app
+from movie_r_api.feedback import FeedbackLog
 
 from .test_routes import changed
 
-EPOCH = datetime.fromtimestamp(0, timezone.utc)
+EPOCH = datetime.fromtimestamp(0, UTC)
 
 
 @pytest.fixture
@@ -82,7 +82,7 @@ def test_a_body_over_the_limit_is_a_413_and_nothing_is_recorded(api) -> None:
 def test_ten_thousand_dislikes_from_one_source_cannot_fire_the_trigger(tmp_path: Path) -> None:
     log = FeedbackLog(tmp_path / "feedback")
     for n in range(10_000):
-        log.append({"time": datetime.now(timezone.utc).isoformat(), "request_id": f"r{n}.x", "movie_id": 2, "action": "dislike", "source": "one-client"})
+        log.append({"time": datetime.now(UTC).isoformat(), "request_id": f"r{n}.x", "movie_id": 2, "action": "dislike", "source": "one-client"})
     settings = Settings(home=tmp_path, min_feedback=20, feedback_per_source_max=5)
     counted = feedback_stats(read_feedback(tmp_path, EPOCH, settings.feedback_per_source_max))
     assert counted["total"] == 5
@@ -96,7 +96,7 @@ def test_positive_feedback_joins_training_data_capped_per_source(tmp_path: Path)
     lines, feedback = [], FeedbackLog(tmp_path / "feedback")
     for n in range(50):
         lines.append(f'{{"ts": {time.time()}, "request_id": "r{n}.x", "match_id": 1}}')
-        feedback.append({"time": datetime.now(timezone.utc).isoformat(), "request_id": f"r{n}.x", "movie_id": 2, "action": "like", "source": "planter"})
+        feedback.append({"time": datetime.now(UTC).isoformat(), "request_id": f"r{n}.x", "movie_id": 2, "action": "like", "source": "planter"})
     (events / "vm-1.jsonl").write_text("\n".join(lines) + "\n")
     assert len(feedback_positives(tmp_path, per_source=5)) == 10  # 5 pseudo-users, two rows each
 
@@ -116,9 +116,9 @@ def test_feedback_files_rotate_and_old_ones_are_deleted(tmp_path: Path) -> None:
 
 def test_a_process_without_the_shared_secret_adopts_it_once_it_appears(tmp_path: Path, monkeypatch) -> None:
     """API replicas may start before the agent made the secret; they must not keep a private one."""
-    from api import request_ids
-    from api.request_ids import RequestIds
     from movie_r.signing import REQUEST_ID_SECRET
+    from movie_r_api import request_ids
+    from movie_r_api.request_ids import RequestIds
 
     monkeypatch.setattr(request_ids, "LOOK_AGAIN", 0.0)
     early = RequestIds.load(None, tmp_path)

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from movie_r.registry import Registry
 from movie_r.settings import Settings
+from movie_r_api.app import create_app
 
 from .versions import corrupt_copy
 
@@ -202,7 +202,7 @@ def test_openapi_describes_every_parameter_and_response(client: TestClient) -> N
     paths = client.get("/openapi.json").json()["paths"]
     operations = {(path, method): operation for path, item in paths.items() for method, operation in item.items()}
     assert len(operations) == 9
-    for (path, method), operation in operations.items():
+    for (path, _method), operation in operations.items():
         assert operation["responses"]["500"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Problem"}, path
         assert operation.get("summary"), path
         for parameter in operation.get("parameters", []):

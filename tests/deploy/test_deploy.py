@@ -48,7 +48,7 @@ def test_compose_file_validates_and_splits_the_storage_root_by_writer() -> None:
     }
     assert api["depends_on"]["agent"]["condition"] == "service_healthy"
     assert api["restart"] == agent["restart"] == proxy["restart"] == "unless-stopped"
-    assert "/ready" in " ".join(api["healthcheck"]["test"]) and "agents.health" in agent["healthcheck"]["test"]
+    assert "/ready" in " ".join(api["healthcheck"]["test"]) and "movie_r_agents.health" in agent["healthcheck"]["test"]
     assert "ports" not in api  # one address: the proxy's
     assert proxy["ports"] == ["127.0.0.1:8000:8080/tcp"]  # docker-compose 1.29's rendering
     everywhere = compose_config({"MOVIE_R_BIND": "0.0.0.0", "MOVIE_R_PROXY_PORT": "9000"})["services"]["proxy"]["ports"]
@@ -72,7 +72,7 @@ def test_dockerfile_runs_as_non_root_with_healthchecks_and_stop_signal() -> None
     assert "ARG BASE=python:3.11-slim" in text and "FROM ${BASE} AS build" in text
     assert "COPY --from=build /opt/venv /opt/venv" in text
     assert "USER 10001:10001" in text
-    assert text.count("HEALTHCHECK") == 3 and "/ready" in text and "agents.health" in text
+    assert text.count("HEALTHCHECK") == 3 and "/ready" in text and "movie_r_agents.health" in text
     assert "STOPSIGNAL SIGTERM" in text
     assert "requirements-dev" not in text  # no test tools in the image
     ignored = (REPO / ".dockerignore").read_text().split()
@@ -104,7 +104,7 @@ def test_entry_points_start_from_a_clean_venv_built_like_the_image(tmp_path: Pat
     assert once.returncode == 0, once.stderr
     assert "FIRST CHAMPION" in once.stdout
     port = free_port()
-    log = open(tmp_path / "serve.log", "wb")
+    log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115 -- the server writes to it until stopped
     serve = subprocess.Popen([movie_r, "serve", "--port", str(port)], env=env, cwd=tmp_path, stdout=log, stderr=log, start_new_session=True)
     try:
         assert wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/ready").status_code == 200, timeout=60)

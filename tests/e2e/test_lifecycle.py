@@ -128,7 +128,7 @@ def test_the_lifecycle_end_to_end(tmp_path: Path) -> None:
         assert any(t["name"] == "data_changed" and t["fired"] for t in promoted[-1]["triggers"])
         evaluated = [e for e in registry.events() if e["event"] == "evaluated" and e["version"] == serving(url)]
         assert evaluated[0]["challenger_score"] > evaluated[0]["champion_score"]  # both scored on the current data
-        for title, movie_id in zip(UNKNOWN, (101, 102, 103)):
+        for title, movie_id in zip(UNKNOWN, (101, 102, 103), strict=True):
             body = httpx.get(f"{url}/recommend", params={"movie": title}).json()
             assert (body["match"]["method"], body["match"]["id"], body["cold_start"]) == ("exact", movie_id, False)
         new_champion = serving(url)

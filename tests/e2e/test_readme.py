@@ -41,7 +41,7 @@ def write_movielens_files(directory: Path, n_movies: int = 80, n_users: int = 60
     movies = synthetic_catalog(n_movies, seed=7)
     ids = (movies["id"] * 7 + 500_000).tolist()
     lines = ["movieId,title,genres"]
-    for movie_id, title, genres, year in zip(ids, movies["title"], movies["genres"], movies["year"]):
+    for movie_id, title, genres, year in zip(ids, movies["title"], movies["genres"], movies["year"], strict=True):
         lines.append(f'{movie_id},"{title} ({int(year)})",{"|".join(genres)}')
     (directory / "my_movies.csv").write_text("\n".join(lines) + "\n")
     rng = np.random.default_rng(8)

@@ -94,9 +94,10 @@ class BlendedRecommender(NeighbourRecommender):
             if self.sequence_weight and self.collaborative != "none"
             else None
         )
-        self.ease_items_, self.ease_weights_ = (
-            ease_weights(self.positives_, self.ease_l2, self.ease_max_items) if self.collaborative == "ease" else (None, None)
-        )
+        self.ease_items_: np.ndarray | None = None
+        self.ease_weights_: np.ndarray | None = None
+        if self.collaborative == "ease":
+            self.ease_items_, self.ease_weights_ = ease_weights(self.positives_, self.ease_l2, self.ease_max_items)
         self.neighbors_, self.similarities_ = top_k_from_blocks(
             len(self.ids_), self._blocks(), self.n_neighbors, self.block_memory_mb
         )
@@ -114,7 +115,7 @@ class BlendedRecommender(NeighbourRecommender):
         content = cosine_blocks(self.item_matrix_)
         if self.collaborative == "itemknn":
             collaborative = itemknn_blocks(self.positives_, self.knn_shrinkage)
-        elif self.collaborative == "ease":
+        elif self.ease_items_ is not None and self.ease_weights_ is not None:  # collaborative == "ease"
             collaborative = ease_blocks(len(self.ids_), self.ease_items_, self.ease_weights_)
         else:
             collaborative = None
