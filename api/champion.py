@@ -22,6 +22,7 @@ from typing import Any
 from movie_r.errors import MovieRError
 from movie_r.evaluation import typo
 from movie_r.inference import Recommender
+from movie_r.periodic import Periodic
 from movie_r.ranked_lists import load as load_lists
 from movie_r.registry import Registry
 from movie_r.signing import SignatureError
@@ -72,18 +73,14 @@ class ChampionWatcher:
         self.last_error: str | None = None
         self._refused: str | None = None  # a version that failed stays refused until the link moves
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._watch = Periodic("champion-watcher", interval, self.check)
 
     def start(self) -> None:
         self.check()
-        self._thread = threading.Thread(target=self._run, name="champion-watcher", daemon=True)
-        self._thread.start()
+        self._watch.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
+        self._watch.stop(timeout=30)
 
     def check(self, force: bool = False) -> bool:
         """Load the version `champion` points at if it is new; True when a swap happened."""
@@ -134,13 +131,6 @@ class ChampionWatcher:
         self.on_reload(result)
         self.last_error = f"version {version} refused: {reason}"
         log.error("champion refused version=%s serving=%s reason=%r", version, self.current and self.current.version, reason)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.check()
-            except Exception:  # the watcher must outlive any surprise; the old model keeps serving
-                log.exception("champion check failed")
 
 
 def warm_up(recommender: Recommender) -> None:

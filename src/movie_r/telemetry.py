@@ -26,6 +26,7 @@ import pandas as pd
 
 from movie_r import journal
 from movie_r.errors import ArtifactError
+from movie_r.periodic import Periodic
 from movie_r.registry import Registry, write_json_atomic
 
 log = logging.getLogger(__name__)
@@ -60,8 +61,7 @@ class EventWriter:
         self._buffer: list[bytes] = []
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._flusher = Periodic("event-writer", flush_interval, self.flush)
 
     def emit(self, event: dict[str, Any]) -> None:
         """Queue one event as its JSON line; O(1), never raises, never touches the disk.
@@ -85,14 +85,11 @@ class EventWriter:
 
     def start(self) -> None:
         journal.remove_expired(self.directory, self.retention_days, keep=self.path)  # what finished processes left
-        self._thread = threading.Thread(target=self._run, name="event-writer", daemon=True)
-        self._thread.start()
+        self._flusher.start()
 
     def close(self) -> None:
         """Stop the flusher and write what is still buffered."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        self._flusher.stop(timeout=10)
         self.flush()
 
     def flush(self) -> None:
@@ -111,10 +108,6 @@ class EventWriter:
                 with self._lock:
                     self.dropped += len(pending)
                 log.warning("events dropped=%d total_dropped=%d path=%s reason=%r", len(pending), self.dropped, self.path, exc)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.flush_interval):
-            self.flush()
 
 
 def read_events(metrics_dir: Path, since: datetime) -> Iterator[dict[str, Any]]:
