@@ -67,8 +67,7 @@ class AnswerCache:
         """Answer the `count` most popular movies, by exact title and by id, with default parameters.
 
         Popular titles are most of the traffic, so after a swap the first users of a new
-        model find them computed instead of paying the cold cost (~0.25 ms each without
-        precomputed lists, ~0.01 ms with them; measured).
+        model find them computed instead of paying the cold cost of the first answer.
         """
         for row in self.recommender.popular_rows()[: min(count, self.size // 2)]:
             movie = self.recommender.movie(int(row))

@@ -1,14 +1,14 @@
 """Every movie's default answer, ranked and serialised once, when its version is saved.
 
 Most /recommend traffic names a catalogue movie with the default `k` and no filters, and
-that list depends on the movie alone. Ranking and explaining it costs ~0.15 ms a movie
-(reasons, co-likes, serialising), and each API worker paid that again for every movie it
-met after a restart or a swap. Saved with the version instead (2.4 s for the default
-9,061 movies, once), a worker checks and loads them as a few arrays in ~60 ms.
+that list depends on the movie alone. Ranking and explaining it (reasons, co-likes,
+serialising) would otherwise be paid again by each API worker for every movie it meets
+after a restart or a swap; saved with the version, it is paid once, by the trainer, and a
+worker only checks and loads a few arrays (README, "Serving under load", for the figures).
 
 The file is a compressed `.npz` of plain arrays (JSON bytes, offsets, scores), read with
-`allow_pickle=False`, so nothing in it can execute on load. Compressed, the default
-catalogue's lists take 2.8 MB instead of 16 MB, for ~30 ms more to load.
+`allow_pickle=False`, so nothing in it can execute on load. Compression trades a little
+load time for a several times smaller file on the shared volume.
 """
 
 from __future__ import annotations

@@ -113,8 +113,7 @@ class TitleIndex:
         subsequence can neither exceed the shorter string (so lengths outside a window are
         skipped) nor the characters the two strings share, counted with repetition. Both
         bounds are exact, so rapidfuzz picks the same best key from the survivors as from
-        all keys (tested), typically from a handful instead of thousands: a typo lookup
-        went from 0.26 to 0.065 ms on the default catalogue.
+        all keys (tested), typically from a handful instead of thousands.
         """
         length = len(key)
         bound = threshold / (200.0 - threshold)
