@@ -26,7 +26,7 @@ from movie_r.inference import Recommender
 from movie_r.models import pipeline as models
 from movie_r.models.kinds import DEFAULT_PARAMS, GRIDS
 from movie_r.progress import cancellable, checkpoint
-from movie_r.registry import ModelVersion, Registry, append_json_line, read_json_lines, utc_now
+from movie_r.registry import ModelVersion, Registry, utc_now
 from movie_r.settings import Settings
 from movie_r.telemetry import feedback_stats, read_events, read_feedback, summarise
 from movie_r.training import Candidate, TrainingData, fit_candidate, load_training_data, save_candidate, train, tune
@@ -59,7 +59,7 @@ def decisions_path(settings: Settings) -> Path:
 
 
 def read_decisions(settings: Settings) -> list[dict[str, Any]]:
-    return read_json_lines(decisions_path(settings))
+    return journal.read_records(decisions_path(settings)).records
 
 
 def run_tick(
@@ -369,7 +369,7 @@ def _report(
 def _append(settings: Settings, decision: dict[str, Any]) -> dict[str, Any]:
     settings.reports_dir.mkdir(parents=True, exist_ok=True)
     journal.rotate_if_large(decisions_path(settings), DECISIONS_ROTATE_BYTES, DECISIONS_RETENTION_DAYS)
-    append_json_line(decisions_path(settings), decision)
+    journal.append_record(decisions_path(settings), decision)
     log.info("decision verdict=%r reasons=%r outcome=%r", decision.get("verdict"), decision.get("reasons"), decision.get("outcome", {}).get("result"))
     return decision
 

@@ -11,8 +11,6 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from movie_r import journal
 
 
@@ -30,7 +28,7 @@ class FeedbackLog:
         """Write one line completely and durably; raises OSError when the disk refuses (the caller answers 503)."""
         self.directory.mkdir(parents=True, exist_ok=True)
         journal.rotate_if_large(self.path, self.rotate_bytes, self.retention_days)
-        journal.append(self.path, orjson.dumps(event) + b"\n", sync=True)
+        journal.append(self.path, journal.encode(event), sync=True)
 
     def remove_expired(self) -> None:
         journal.remove_expired(self.directory, self.retention_days, keep=self.path)

@@ -16,7 +16,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from movie_r import journal
-from movie_r.registry import read_json_lines
 from movie_r.settings import Settings
 from movie_r.telemetry import EventWriter, read_events
 from movie_r_api.app import create_app
@@ -60,7 +59,9 @@ def test_an_append_that_does_not_fit_fails_and_the_records_around_it_stay_whole(
         journal.append(log, json.dumps({"event": "second", "padding": "x" * 200}).encode() + b"\n")
     filler.unlink()
     journal.append(log, b'{"event": "third"}\n')
-    assert [entry["event"] for entry in read_json_lines(log)] == ["first", "third"]
+    found = journal.read_records(log)
+    assert [entry["event"] for entry in found.records] == ["first", "third"]
+    assert found.skipped == 1  # the fragment the refused append left
 
 
 def test_events_flushed_onto_a_full_disk_are_counted_and_the_next_flush_is_readable(tiny_disk: Path) -> None:

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from movie_r.errors import ArtifactError
-from movie_r.registry import Registry, new_version_id, read_json_lines
+from movie_r.journal import read_records
+from movie_r.registry import Registry, new_version_id
 
 
 def save(registry: Registry, pipeline, version: str | None = None):
@@ -71,4 +72,6 @@ def test_events_are_json_lines_and_a_torn_line_is_skipped(tmp_path: Path) -> Non
     registry.record("trained", "v1", score=0.5)
     with open(registry.log_path, "a") as handle:
         handle.write('{"event": "prom')
-    assert [e["event"] for e in read_json_lines(registry.log_path)] == ["trained"]
+    found = read_records(registry.log_path)
+    assert [e["event"] for e in found.records] == ["trained"]
+    assert found.skipped == 1  # counted, not fatal

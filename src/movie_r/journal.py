@@ -10,14 +10,25 @@ the `OSError` it is.
 Files rotate by size to `<stem>.<ns>.jsonl`; files (rotated or a finished process's own)
 last written before the retention period are deleted, so nothing the services write grows
 without bound.
+
+Every JSON-lines file under the storage root is written with `append_record` (or `append`
+of `encode`d records) and read with `read_records`: one encoder (orjson; numpy numbers
+as numbers, anything else JSON lacks as its string), one tolerant reader that skips and
+counts a line it cannot parse (the torn tail of a crashed writer) instead of failing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import orjson
 
 
 def append(path: Path, data: bytes, sync: bool = False) -> None:
@@ -66,3 +77,56 @@ def remove_expired(directory: Path, retention_days: float, keep: Path | None = N
         except OSError:
             continue  # another process removed it first
     return removed
+
+
+def encode(record: dict[str, Any]) -> bytes:
+    """One record as one JSON line (newline included)."""
+    return orjson.dumps(record, default=str, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE)
+
+
+def append_record(path: Path, record: dict[str, Any], sync: bool = False) -> None:
+    """Append one record as one complete JSON line, or raise `OSError`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    append(path, encode(record), sync)
+
+
+@dataclass
+class Records:
+    """What a JSON-lines file held: its records, and how many lines could not be read."""
+
+    records: list[dict[str, Any]] = field(default_factory=list)
+    skipped: int = 0
+
+    def add_lines(self, data: bytes) -> None:
+        for line in data.splitlines():
+            if not line.strip():
+                continue
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                self.skipped += 1  # a torn line of a crashed writer
+                continue
+            if isinstance(record, dict):
+                self.records.append(record)
+            else:
+                self.skipped += 1
+
+
+def read_records(path: Path) -> Records:
+    """Every record of `path` (none when it does not exist); unreadable lines are skipped and counted."""
+    found = Records()
+    with contextlib.suppress(FileNotFoundError):
+        found.add_lines(path.read_bytes())
+    return found
+
+
+def files_written_since(directory: Path, cutoff: float) -> Iterator[Path]:
+    """The `*.jsonl` files of `directory` last written at or after `cutoff` (a timestamp), by name."""
+    if not directory.is_dir():
+        return
+    for path in sorted(directory.glob("*.jsonl")):
+        try:
+            if path.stat().st_mtime >= cutoff:
+                yield path
+        except OSError:
+            continue  # rotated or expired meanwhile

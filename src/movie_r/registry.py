@@ -242,30 +242,11 @@ class Registry:
     def record(self, event: str, version: str | None, **details: Any) -> dict[str, Any]:
         """Append one lifecycle event to `registry.jsonl` (single write, O_APPEND)."""
         entry = {"time": utc_now().isoformat(), "event": event, "version": version, **details}
-        self.root.mkdir(parents=True, exist_ok=True)
-        append_json_line(self.log_path, entry)
+        journal.append_record(self.log_path, entry)
         return entry
 
     def events(self) -> list[dict[str, Any]]:
-        return read_json_lines(self.log_path)
-
-
-def append_json_line(path: Path, entry: dict[str, Any]) -> None:
-    """Append one JSON line completely (`journal.append`), or raise `OSError`."""
-    journal.append(path, (json.dumps(entry, default=str, sort_keys=False) + "\n").encode())
-
-
-def read_json_lines(path: Path) -> list[dict[str, Any]]:
-    """Every complete JSON line of `path`; a torn last line (crash mid-write) is skipped."""
-    if not path.is_file():
-        return []
-    entries = []
-    for line in path.read_text().splitlines():
-        try:
-            entries.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return entries
+        return journal.read_records(self.log_path).records
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

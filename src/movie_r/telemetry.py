@@ -168,23 +168,18 @@ def feedback_positives(metrics_dir: Path, per_source: int | None = None) -> pd.D
 
 
 def _read_json_lines(directory: Path, since: datetime) -> Iterator[dict[str, Any]]:
-    if not directory.is_dir():
-        return
     cutoff = since.timestamp()
-    for path in sorted(directory.glob("*.jsonl")):
+    skipped = 0
+    for path in journal.files_written_since(directory, cutoff):  # nothing in a file last written before the window
+        found = journal.Records()
         try:
-            if path.stat().st_mtime < cutoff:
-                continue  # nothing in a file last written before the window
-            lines = path.read_bytes().splitlines()
+            found.add_lines(path.read_bytes())
         except OSError:
             continue
-        for line in lines:
-            try:
-                event = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                continue  # a torn last line of a crashed process
-            if _timestamp(event) >= cutoff:
-                yield event
+        skipped += found.skipped
+        yield from (event for event in found.records if _timestamp(event) >= cutoff)
+    if skipped:
+        log.info("unreadable lines skipped=%d directory=%s (torn by a crashed writer)", skipped, directory)
 
 
 def _timestamp(event: dict[str, Any]) -> float:

@@ -112,3 +112,13 @@ def test_entry_points_start_from_a_clean_venv_built_like_the_image(tmp_path: Pat
         assert "Toy Story 2" in [item["title"] for item in body["recommendations"]]
     finally:
         stop(serve)
+
+
+def test_compose_passes_every_setting_but_the_ones_the_images_fix() -> None:
+    """The list in docker-compose.yml is written by hand: it must follow the settings object."""
+    from movie_r.settings import Settings
+
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    passed = {entry.split("=")[0] for entry in compose["x-movie-r"]["environment"] if entry.startswith("MOVIE_R_")}
+    fixed_by_the_images = {"MOVIE_R_HOME", "MOVIE_R_HOST", "MOVIE_R_PORT"}  # the mount point and the container port
+    assert passed == {f"MOVIE_R_{name.upper()}" for name in Settings.model_fields} - fixed_by_the_images
