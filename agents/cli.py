@@ -69,7 +69,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
     from movie_r_agents.tick import promote_by_hand
 
     event = promote_by_hand(settings_from(args), args.version, args.force, args.wait)
-    print(f"champion is now {event['version']} (was {event['previous']}): {event['reason']}")
+    print(f"champion is now {event.version} (was {event.previous}): {event.reason}")
     return 0
 
 
@@ -81,7 +81,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     registry = Registry(settings.models_dir, settings.keys_path)
     with trainer_lock(registry, args.wait, "roll back"):
         event = rollback(registry)
-    print(f"rolled back: champion is now {event['version']} again (retired {event['previous']})")
+    print(f"rolled back: champion is now {event.version} again (retired {event.previous})")
     return 0
 
 

@@ -17,6 +17,7 @@ from filelock import Timeout
 from movie_r import ranked_lists
 from movie_r.errors import ArtifactError, MovieRError
 from movie_r.lineage import former_champions, previous_champion
+from movie_r.records import RegistryEvent
 from movie_r.registry import ModelVersion, Registry
 
 ANY = object()  # `promote` without a compare-and-swap
@@ -56,7 +57,7 @@ def servable(version: ModelVersion) -> None:
 
 def promote(
     registry: Registry, version: str, reason: str, expected_champion: str | None | object = ANY, **details: Any
-) -> dict[str, Any]:
+) -> RegistryEvent:
     """Make `version` champion once it is servable; the old champion is recorded as previous.
 
     With `expected_champion`, a compare-and-swap: if the champion is no longer the one the
@@ -74,7 +75,7 @@ def promote(
     return registry.record("promoted", version, previous=previous, reason=reason, **details)
 
 
-def rollback(registry: Registry, reason: str = "manual rollback") -> dict[str, Any]:
+def rollback(registry: Registry, reason: str = "manual rollback") -> RegistryEvent:
     """Return to the previous champion (verified first), and record it."""
     current = registry.champion_version()
     target = previous_champion(registry)
@@ -86,7 +87,7 @@ def rollback(registry: Registry, reason: str = "manual rollback") -> dict[str, A
     return registry.record("restored", target, previous=current, reason=reason)
 
 
-def restore_servable_champion(registry: Registry) -> dict[str, Any] | None:
+def restore_servable_champion(registry: Registry) -> RegistryEvent | None:
     """When the champion cannot serve, make the last servable earlier champion champion again.
 
     Returns the `restored` event, or None when the champion is fine (or there is none).

@@ -26,6 +26,7 @@ from movie_r.inference import Recommender
 from movie_r.models import pipeline as models
 from movie_r.models.kinds import DEFAULT_PARAMS, GRIDS
 from movie_r.progress import cancellable, checkpoint
+from movie_r.records import RegistryEvent
 from movie_r.registry import ModelVersion, Registry, utc_now
 from movie_r.settings import Settings
 from movie_r.telemetry import feedback_stats, read_events, read_feedback, summarise
@@ -147,7 +148,7 @@ def _servable_champion(registry: Registry, decision: dict[str, Any]) -> ModelVer
         decision["reasons"] = [str(exc)]
         return None
     if restored is not None:
-        decision["restored"] = restored
+        decision["restored"] = restored.to_json()
         decision["reasons"] = [restored["reason"]]
     return registry.champion()
 
@@ -281,8 +282,8 @@ def challenger_configs(
     champion: ModelVersion, requested: tuple[str, dict[str, Any] | None] | None, has_interactions: bool
 ) -> list[tuple[str, str, dict[str, Any] | None]]:
     """(name, kind, params) of each challenger; kind "auto" with no params means "tune all kinds"."""
-    champion_kind = champion.manifest.get("kind", "tfidf")
-    base = models.restore_params(champion.manifest.get("params", {}))
+    champion_kind = champion.manifest.kind
+    base = models.restore_params(champion.manifest.params)
     if not has_interactions and champion_kind != "tfidf":
         # the champion's kind learned from ratings there no longer are: refit its text settings only
         champion_kind = "tfidf"
@@ -309,11 +310,10 @@ def _cooldown(settings: Settings, registry: Registry, key: str) -> str | None:
     """Why not to retrain yet: a challenger on this same data was rejected recently."""
     horizon = utc_now() - timedelta(hours=settings.cooldown_hours)
     for event in reversed(registry.events()):
-        if event.get("event") == "rejected" and event.get("data_key") == key:
-            when = datetime.fromisoformat(event["time"])
-            if when > horizon:
-                until = when + timedelta(hours=settings.cooldown_hours)
-                return f"cooldown: a challenger on this same data was rejected at {event['time']}; next try after {until.isoformat()}"
+        if event.event == "rejected" and event.data_key == key:
+            if event.time > horizon:
+                until = event.time + timedelta(hours=settings.cooldown_hours)
+                return f"cooldown: a challenger on this same data was rejected at {event.time.isoformat()}; next try after {until.isoformat()}"
             return None
     return None
 
@@ -348,7 +348,7 @@ def _report(
     return {
         "time": utc_now().isoformat(),
         "champion": {"version": champion.version, "evaluation": champion_report.summary()},
-        "challenger": {"version": saved.version, "candidate": name, "evaluation": saved.manifest["evaluation"]},
+        "challenger": {"version": saved.version, "candidate": name, "evaluation": saved.manifest.evaluation.model_dump(mode="json")},
         "candidates": [
             {
                 "name": candidate_name,
@@ -374,7 +374,7 @@ def _append(settings: Settings, decision: dict[str, Any]) -> dict[str, Any]:
     return decision
 
 
-def promote_by_hand(settings: Settings, version: str, force: bool = False, wait: float = 0) -> dict[str, Any]:
+def promote_by_hand(settings: Settings, version: str, force: bool = False, wait: float = 0) -> RegistryEvent:
     """`movie-r promote`: the promotion rule on current data, unless `force` overrides it."""
     registry = Registry(settings.models_dir, settings.keys_path)
     with trainer_lock(registry, wait, f"promote {version}"):

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from movie_r.records import Manifest
 from movie_r.settings import Settings
 
 
@@ -30,7 +31,7 @@ def check_triggers(
     settings: Settings,
     summary: dict[str, Any],
     feedback: dict[str, Any],
-    champion: dict[str, Any],
+    champion: Manifest,
     current_data: dict[str, Any],
 ) -> list[TriggerCheck]:
     """All triggers for one tick: data quality, model performance, model age, data change.
@@ -42,9 +43,9 @@ def check_triggers(
         mean_similarity(settings, summary),
         negative_feedback(settings, feedback),
         model_age(settings, summary),
-        catalog_mismatch(champion.get("data", {}).get("catalog"), current_data["catalog"]),
-        data_changed(settings, champion.get("data", {}), current_data),
-        unused_interactions(settings, champion.get("kind", "tfidf"), current_data),
+        catalog_mismatch(champion.data.get("catalog"), current_data["catalog"]),
+        data_changed(settings, champion.data, current_data),
+        unused_interactions(settings, champion.kind, current_data),
     ]
 
 

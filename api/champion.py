@@ -17,13 +17,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from movie_r.errors import MovieRError
 from movie_r.evaluation import typo
 from movie_r.inference import Recommender
 from movie_r.periodic import Periodic
 from movie_r.ranked_lists import load as load_lists
+from movie_r.records import Manifest
 from movie_r.registry import Registry
 from movie_r.signing import SignatureError
 from movie_r_api.answers import AnswerCache
@@ -38,13 +38,13 @@ class LoadedModel:
     """A champion ready to serve, its answer cache, and what /model reports about it."""
 
     recommender: Recommender
-    manifest: dict[str, Any]
+    manifest: Manifest
     answers: AnswerCache
     loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
     def version(self) -> str:
-        return self.manifest["version"]
+        return self.manifest.version
 
 
 class ChampionWatcher:

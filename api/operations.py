@@ -60,17 +60,17 @@ async def model(request: Request) -> Any:
     loaded = watcher.current
     if loaded is None:
         return problem(request, 503, NO_CHAMPION)
-    trained = datetime.fromisoformat(loaded.manifest["created_at"])
+    manifest = loaded.manifest
     settings = request.app.state.movie_r.settings
-    match = await run_in_threadpool(data_match, loaded.manifest.get("data", {}), settings.catalog, settings.interactions)
+    match = await run_in_threadpool(data_match, manifest.data, settings.catalog, settings.interactions)
     return {
         "version": loaded.version,
         "loaded_at": loaded.loaded_at.isoformat(),
-        "age_hours": (datetime.now(UTC) - trained).total_seconds() / 3600,
-        "evaluation": loaded.manifest.get("evaluation", {}),
+        "age_hours": (datetime.now(UTC) - manifest.created_at).total_seconds() / 3600 if manifest.created_at else None,
+        "evaluation": manifest.evaluation.model_dump(mode="json"),
         "data_matches": match.matches,
         "data_detail": match.detail,
-        "manifest": loaded.manifest,
+        "manifest": manifest.model_dump(mode="json"),
         "reloads_ok": watcher.reloads_ok,
         "reloads_failed": watcher.reloads_failed,
         "last_reload_error": watcher.last_error,
@@ -81,7 +81,7 @@ async def model(request: Request) -> Any:
 async def metrics(request: Request) -> Response:
     state = request.app.state.movie_r
     loaded = state.watcher.current
-    state.metrics.observe_model(loaded and loaded.version, loaded and loaded.manifest.get("created_at"))
+    state.metrics.observe_model(loaded and loaded.version, loaded and loaded.manifest.created_at and loaded.manifest.created_at.isoformat())
     state.metrics.events_dropped.set(state.events.dropped)
     state.metrics.observe_agent(read_status(state.settings.metrics_dir))
     return Response(state.metrics.render(), media_type=state.metrics.content_type)

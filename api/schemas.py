@@ -160,7 +160,7 @@ class Ready(BaseModel):
 class ModelInfo(BaseModel):
     version: str
     loaded_at: str
-    age_hours: float = Field(description="Hours since the champion was trained.")
+    age_hours: float | None = Field(description="Hours since the champion was trained (null when its manifest does not say).")
     evaluation: dict[str, Any] = Field(description="Scores the champion was evaluated with when trained.")
     data_matches: bool = Field(description="Whether the champion was trained on the catalogue and ratings configured now.")
     data_detail: str = Field(description="What differs, when something does.")

@@ -55,7 +55,7 @@ def test_a_rollback_is_recorded_as_restored_and_the_retired_version_is_not_calle
     settings, (_, second, third) = three_versions(tmp_path, catalog_path)
     registry = Registry(settings.models_dir)
     event = rollback(registry)
-    assert event["event"] == "restored" and event["version"] == second and event["previous"] == third
+    assert event.event == "restored" and event.version == second and event.previous == third
     assert statuses(registry)[third] == "previous" and statuses(registry)[second] == "champion"
     assert "rolled back" not in movie_r("models", home=settings.home).stdout
 

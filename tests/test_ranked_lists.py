@@ -28,7 +28,7 @@ def test_every_row_holds_what_similar_returns(small_recommender: Recommender, k:
 
 def test_lists_survive_the_registry_and_their_checksum_is_recorded(tmp_path: Path, small_recommender: Recommender) -> None:
     version = saved(tmp_path, small_recommender, build(small_recommender))
-    assert set(version.manifest["files"]) == {LISTS}
+    assert set(version.manifest.files) == {LISTS}
     loaded = load(version, len(small_recommender))
     on_demand = [ranked(small_recommender.similar(row, 10, Filters())) for row in range(len(small_recommender))]
     assert [loaded.get(row) for row in range(len(loaded))] == on_demand

@@ -75,3 +75,15 @@ def test_events_are_json_lines_and_a_torn_line_is_skipped(tmp_path: Path) -> Non
     found = read_records(registry.log_path)
     assert [e["event"] for e in found.records] == ["trained"]
     assert found.skipped == 1  # counted, not fatal
+
+
+def test_manifests_read_as_typed_records_old_fields_missing_or_unknown_ones_kept() -> None:
+    from movie_r.errors import ArtifactError
+    from movie_r.records import Manifest
+
+    old = Manifest.parse(b'{"version": "v1", "evaluation": {"score_name": "genre_precision@10", "score": 0.4}}', "v1")
+    assert (old.kind, old.created_at, old.evaluation.score, old.files) == ("tfidf", None, 0.4, {})
+    newer = Manifest.parse(b'{"version": "v2", "shards": 4}', "v2")
+    assert newer.model_dump()["shards"] == 4
+    with pytest.raises(ArtifactError, match=r"version v3: unreadable manifest \(params: "):
+        Manifest.parse(b'{"version": "v3", "params": "all of them"}', "version v3")

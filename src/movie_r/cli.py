@@ -13,7 +13,6 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import datetime
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +27,7 @@ from movie_r.settings import Settings
 if TYPE_CHECKING:
     from movie_r.agent_status import AgentStatus
     from movie_r.inference import RecommendResult
+    from movie_r.records import Manifest
     from movie_r.registry import ModelVersion, Registry
 
 log = logging.getLogger("movie_r")
@@ -158,10 +158,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     registry = Registry(settings.models_dir, settings.keys_path)
     with registry.trainer_lock():
         result = train(settings, data, args.model, registry=registry)
-    print(f"version {result.version.version} ({result.version.manifest['kind']}){' champion' if result.champion else ''}")
-    if result.version.manifest.get("selection"):
-        print(f"chosen: {result.version.manifest['selection']['reason']}")
-    print(f"trained in {result.version.manifest['train_seconds']:.1f}s on {len(data.catalog)} movies")
+    manifest = result.version.manifest
+    print(f"version {result.version.version} ({manifest.kind}){' champion' if result.champion else ''}")
+    if manifest.selection:
+        print(f"chosen: {manifest.selection.reason}")
+    print(f"trained in {manifest.train_seconds or 0:.1f}s on {len(data.catalog)} movies")
     _print_metrics(result.report.metrics, result.report.score_name, result.report.n_queries)
     return 0
 
@@ -212,14 +213,14 @@ def cmd_models(args: argparse.Namespace) -> int:
     print(f"  {'version':<24} {'kind':<10} {'metric':<19} {'score':>7}  {'data':<13} {'status':<9} created")
     for version in versions:
         manifest = version.manifest
-        evaluation = manifest.get("evaluation", {})
-        data = _data_label(manifest.get("data", {}))
-        datasets.setdefault(data, _describe_data(manifest.get("data", {})))
+        evaluation = manifest.evaluation
+        data = _data_label(manifest.data)
+        datasets.setdefault(data, _describe_data(manifest.data))
         state = status.get(version.version, "trained")
         mark = "*" if state == "champion" else " "
         print(
-            f"{mark} {version.version:<24} {manifest.get('kind', '?'):<10} {evaluation.get('score_name', '?'):<19} "
-            f"{evaluation.get('score', float('nan')):>7.4f}  {data:<13} {state:<9} {manifest.get('created_at', '')[:19]}"
+            f"{mark} {version.version:<24} {manifest.kind:<10} {evaluation.score_name:<19} "
+            f"{evaluation.score:>7.4f}  {data:<13} {state:<9} {_created(manifest)}"
         )
     champion = registry.champion_version()
     if champion is not None and champion not in {v.version for v in versions}:
@@ -227,10 +228,14 @@ def cmd_models(args: argparse.Namespace) -> int:
     print()
     for label, described in datasets.items():
         print(f"  data {label}: {described}")
-    groups = {(v.manifest.get("evaluation", {}).get("score_name"), _data_label(v.manifest.get("data", {}))) for v in versions}
+    groups = {(v.manifest.evaluation.score_name, _data_label(v.manifest.data)) for v in versions}
     if len(groups) > 1:
         print(f"  scores compare only within one metric on one data: {len(groups)} such groups above")
     return 0
+
+
+def _created(manifest: Manifest) -> str:
+    return f"{manifest.created_at:%Y-%m-%dT%H:%M:%S}" if manifest.created_at else "?"
 
 
 def _data_label(data: dict[str, Any]) -> str:
@@ -269,11 +274,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     if champion is None:
         print(f"agent        {_describe_agent(read_status(settings.metrics_dir))}")
         return 0
-    age = utc_now() - datetime.fromisoformat(champion.manifest["created_at"])
-    evaluation = champion.manifest.get("evaluation", {})
-    print(f"champion     {champion.version} ({champion.manifest.get('kind')}), {age.total_seconds() / 3600:.1f} h old")
-    print(f"score        {evaluation.get('score_name')}={evaluation.get('score', float('nan')):.4f}")
-    match = data_match(champion.manifest.get("data", {}), settings.catalog, settings.interactions)
+    manifest = champion.manifest
+    age = f"{(utc_now() - manifest.created_at).total_seconds() / 3600:.1f} h old" if manifest.created_at else "age unknown"
+    print(f"champion     {champion.version} ({manifest.kind}), {age}")
+    print(f"score        {manifest.evaluation.score_name}={manifest.evaluation.score:.4f}")
+    match = data_match(manifest.data, settings.catalog, settings.interactions)
     if match.matches:
         print(f"data         {match.detail}")
     else:

@@ -20,8 +20,7 @@ Statuses (`movie-r models`) say what a version is now:
 
 from __future__ import annotations
 
-from typing import Any
-
+from movie_r.records import RegistryEvent
 from movie_r.registry import Registry
 
 CHAMPION_EVENTS = ("promoted", "restored", "rolled_back")
@@ -31,8 +30,8 @@ def previous_champion(registry: Registry) -> str | None:
     """The champion before the current one, from the event that installed the current one."""
     current = registry.champion_version()
     for event in reversed(registry.events()):
-        if event.get("event") in CHAMPION_EVENTS and event.get("version") == current:
-            return event.get("previous")
+        if event.event in CHAMPION_EVENTS and event.version == current:
+            return event.previous
     return None
 
 
@@ -40,23 +39,23 @@ def former_champions(registry: Registry) -> list[str]:
     """Versions that were champion, most recently installed first, each once."""
     seen: list[str] = []
     for event in reversed(registry.events()):
-        version = event.get("version")
-        if event.get("event") in CHAMPION_EVENTS and version is not None and version not in seen:
+        version = event.version
+        if event.event in CHAMPION_EVENTS and version is not None and version not in seen:
             seen.append(version)
     return seen
 
 
-def statuses(registry: Registry, events: list[dict[str, Any]] | None = None) -> dict[str, str]:
+def statuses(registry: Registry, events: list[RegistryEvent] | None = None) -> dict[str, str]:
     """Status of every version the event log or the champion link mentions."""
     events = registry.events() if events is None else events
     found: dict[str, str] = {}
     for event in events:
-        version = event.get("version")
+        version = event.version
         if version is None:
             continue
-        if event.get("event") in CHAMPION_EVENTS:
+        if event.event in CHAMPION_EVENTS:
             found[version] = "retired"
-        elif event.get("event") == "rejected" and found.get(version) != "retired":
+        elif event.event == "rejected" and found.get(version) != "retired":
             found[version] = "rejected"
         else:
             found.setdefault(version, "trained")

@@ -28,11 +28,13 @@ from typing import Any
 
 import joblib
 from filelock import FileLock
+from pydantic import ValidationError
 from sklearn.pipeline import Pipeline
 
 from movie_r import journal
 from movie_r.data import file_fingerprint
 from movie_r.errors import ArtifactError
+from movie_r.records import Manifest, RegistryEvent
 from movie_r.signing import SIGNATURE_FILE, TRUSTED_DIR, Keyring, load_keyring, load_signer
 
 ARTIFACT = "pipeline.joblib"
@@ -54,13 +56,13 @@ class ModelVersion:
     """A complete version directory, its manifest, and the keys that may have signed it."""
 
     path: Path
-    manifest: dict[str, Any]
+    manifest: Manifest
     manifest_bytes: bytes
     keyring: Callable[[], Keyring]
 
     @property
     def version(self) -> str:
-        return self.manifest["version"]
+        return self.manifest.version
 
     def verify(self) -> None:
         """Check the signature, then every file's checksum: what must hold before a version may serve."""
@@ -68,8 +70,8 @@ class ModelVersion:
         self.verify_checksums()
 
     def verify_checksums(self) -> None:
-        self._checked(ARTIFACT, self.manifest.get("artifact_sha256"))
-        for name, expected in self.manifest.get("files", {}).items():
+        self._checked(ARTIFACT, self.manifest.artifact_sha256)
+        for name, expected in self.manifest.files.items():
             self._checked(name, expected)
 
     def verify_signature(self) -> str:
@@ -81,7 +83,7 @@ class ModelVersion:
     def load(self) -> Pipeline:
         """Unpickle the pipeline, once its signature and its SHA-256 check out."""
         self.verify_signature()
-        artifact = self._checked(ARTIFACT, self.manifest.get("artifact_sha256"))
+        artifact = self._checked(ARTIFACT, self.manifest.artifact_sha256)
         try:
             return joblib.load(artifact)
         except Exception as exc:  # a verified file that still fails to unpickle: library mismatch
@@ -93,7 +95,7 @@ class ModelVersion:
         None when this version was saved without it (older versions); a missing or
         altered file raises, like a bad pipeline.
         """
-        expected = self.manifest.get("files", {}).get(name)
+        expected = self.manifest.files.get(name)
         if expected is None:
             return None
         self.verify_signature()
@@ -165,18 +167,18 @@ class Registry:
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        return ModelVersion(final, json.loads(manifest_bytes), manifest_bytes, self.keyring)
+        return ModelVersion(final, Manifest.parse(manifest_bytes, f"version {version}"), manifest_bytes, self.keyring)
 
     def get(self, version: str) -> ModelVersion:
         path = self.versions_dir / version
         try:
             manifest_bytes = (path / MANIFEST).read_bytes()
-            manifest = json.loads(manifest_bytes)
         except FileNotFoundError:
             raise ArtifactError(f"no model version {version} in {self.versions_dir}") from None
-        except (OSError, ValueError) as exc:
+        except OSError as exc:
             raise ArtifactError(f"version {version}: unreadable {MANIFEST}: {exc}") from None
-        if not isinstance(manifest, dict) or manifest.get("version") != version:
+        manifest = Manifest.parse(manifest_bytes, f"version {version}")
+        if manifest.version != version:
             raise ArtifactError(f"version {version}: {MANIFEST} describes another version; refusing it")
         return ModelVersion(path, manifest, manifest_bytes, self.keyring)
 
@@ -239,14 +241,21 @@ class Registry:
         os.rename(self.versions_dir / version, hidden)
         shutil.rmtree(hidden, ignore_errors=True)
 
-    def record(self, event: str, version: str | None, **details: Any) -> dict[str, Any]:
+    def record(self, event: str, version: str | None, **details: Any) -> RegistryEvent:
         """Append one lifecycle event to `registry.jsonl` (single write, O_APPEND)."""
-        entry = {"time": utc_now().isoformat(), "event": event, "version": version, **details}
-        journal.append_record(self.log_path, entry)
+        entry = RegistryEvent(time=utc_now(), event=event, version=version, **details)
+        journal.append_record(self.log_path, {**entry.to_json(), "version": version})
         return entry
 
-    def events(self) -> list[dict[str, Any]]:
-        return journal.read_records(self.log_path).records
+    def events(self) -> list[RegistryEvent]:
+        """Every event, oldest first; a line that is not an event (torn, or another tool's) is skipped."""
+        events = []
+        for record in journal.read_records(self.log_path).records:
+            try:
+                events.append(RegistryEvent.model_validate(record))
+            except ValidationError:
+                continue
+        return events
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

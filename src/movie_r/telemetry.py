@@ -218,7 +218,7 @@ def summarise(
         champion = registry.champion()
     except ArtifactError:  # a broken champion has no age to report; the agent replaces it
         champion = None
-    trained_at = datetime.fromisoformat(champion.manifest["created_at"]) if champion else None
+    trained_at = champion.manifest.created_at if champion else None
     return {
         "generated_at": now.isoformat(),
         "window_hours": window_hours,

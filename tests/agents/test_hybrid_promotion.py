@@ -24,10 +24,10 @@ def test_hybrid_is_promoted_over_tfidf_where_likes_carry_the_signal(tmp_path: Pa
     first = run_tick(settings)
     assert first["verdict"] == "first champion"
     registry = Registry(settings.models_dir)
-    assert registry.champion().manifest["kind"] == "tfidf"
+    assert registry.champion().manifest.kind == "tfidf"
     decision = run_tick(settings, force=True, kind="hybrid")
     assert decision["outcome"]["result"] == "promoted", decision["outcome"]
-    assert registry.champion().manifest["kind"] == "hybrid"
+    assert registry.champion().manifest.kind == "hybrid"
     scores = decision["outcome"]["scores"]
     assert scores["challenger"] > scores["champion"]
 

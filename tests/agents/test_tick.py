@@ -76,7 +76,7 @@ def test_better_challenger_is_promoted_and_worse_is_rejected(tmp_path: Path, cat
     worse = run_tick(settings, force=True, params=WORSE)
     assert worse["outcome"]["result"] == "rejected"
     assert registry.champion_version() == better["outcome"]["challenger"]
-    events = [e["event"] for e in registry.events()]
+    events = [e.event for e in registry.events()]
     assert events.count("rejected") == 1 and events.count("evaluated") == 2
 
 
@@ -112,7 +112,7 @@ def test_rollback_returns_to_the_previous_champion_and_retention_keeps_both(tmp_
     assert first not in removed and second not in removed
     assert previous_champion(registry) == first
     event = rollback(registry)
-    assert (event["version"], event["previous"]) == (first, second)
+    assert (event.version, event.previous) == (first, second)
     assert registry.champion_version() == first
     promote(registry, second, "by hand")
     assert registry.champion_version() == second

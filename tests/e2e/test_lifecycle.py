@@ -126,7 +126,7 @@ def test_the_lifecycle_end_to_end(tmp_path: Path) -> None:
         assert len(set(traffic.versions)) >= 2
         promoted = [d for d in decisions(home) if (d.get("outcome") or {}).get("result") == "promoted"]
         assert any(t["name"] == "data_changed" and t["fired"] for t in promoted[-1]["triggers"])
-        evaluated = [e for e in registry.events() if e["event"] == "evaluated" and e["version"] == serving(url)]
+        evaluated = [e.model_dump() for e in registry.events() if e.event == "evaluated" and e.version == serving(url)]
         assert evaluated[0]["challenger_score"] > evaluated[0]["champion_score"]  # both scored on the current data
         for title, movie_id in zip(UNKNOWN, (101, 102, 103), strict=True):
             body = httpx.get(f"{url}/recommend", params={"movie": title}).json()

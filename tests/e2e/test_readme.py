@@ -71,7 +71,7 @@ def test_the_own_catalogue_commands_run_as_written(tmp_path: Path) -> None:
     for line in trainings:
         done = subprocess.run(["bash", "-c", line], cwd=work, env=env, capture_output=True, text=True, timeout=300, check=False)
         assert done.returncode == 0, f"{line}\n{done.stdout}\n{done.stderr}"
-    content_only, with_ratings = [v.manifest["data"] for v in Registry(home / "models").versions()]
+    content_only, with_ratings = [v.manifest.data for v in Registry(home / "models").versions()]
     assert "interactions" not in content_only, "the embedded ratings met another catalogue"
     assert content_only["catalog"]["path"] == "my_movies.csv" and content_only["catalog"]["rows"] == len(ids)
     assert with_ratings["interactions"]["path"] == "my_ratings.csv"

@@ -1,0 +1,92 @@
+"""Typed records of what the services leave in the storage root for each other.
+
+A version's manifest and the registry's lifecycle events are read by every service and
+the CLI; reading them through one model each replaces `.get("kind", "?")` spread over the
+code, and says in one place what an older file may lack. Unknown fields are kept (a newer
+writer's additions survive a read by an older reader), and a manifest's signature covers
+its bytes on disk, never this parsed view.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from movie_r.errors import ArtifactError
+
+
+class Evaluation(BaseModel):
+    """How a version scored when it was trained (`EvaluationReport.summary()`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    protocol: str = "?"
+    score_name: str = "?"
+    score: float = math.nan
+    metrics: dict[str, float] = {}
+    n_queries: int = 0
+
+
+class Selection(BaseModel):
+    """Why `auto` chose this configuration, and every configuration it tried on validation data."""
+
+    model_config = ConfigDict(extra="allow")
+
+    reason: str
+    validation: list[dict[str, Any]] = []
+
+
+class Manifest(BaseModel):
+    """`models/versions/<v>/manifest.json`: what a version is, how it scored, what it was trained on."""
+
+    model_config = ConfigDict(extra="allow")
+
+    version: str
+    created_at: datetime | None = None  # absent from manifests written by other tools
+    kind: str = "tfidf"  # the only kind before kinds were recorded
+    params: dict[str, Any] = {}
+    selection: Selection | None = None
+    data: dict[str, Any] = {}  # fingerprints of the catalogue and interactions (`data.fingerprints`)
+    libraries: dict[str, str] = {}
+    train_seconds: float | None = None
+    lists_seconds: float | None = None
+    evaluation: Evaluation = Evaluation()
+    warnings: list[str] = []
+    artifact_sha256: str | None = None
+    files: dict[str, str] = {}  # further files beside the pipeline -> their SHA-256
+
+    @classmethod
+    def parse(cls, raw: bytes, where: str) -> Manifest:
+        """The manifest in `raw`, or an `ArtifactError` naming `where` and what is wrong."""
+        try:
+            return cls.model_validate_json(raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(part) for part in first["loc"]) or "the document"
+            raise ArtifactError(f"{where}: unreadable manifest ({field}: {first['msg']})") from None
+
+
+class RegistryEvent(BaseModel):
+    """One line of `models/registry.jsonl` (`lineage` lists the events and what they mean).
+
+    The fields every reader relies on are typed; an event's further details (scores, the
+    reasons of a verdict) stay as extra fields, written and read back as they are.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    time: datetime
+    event: str
+    version: str | None = None  # None: a training that failed before there was a version
+    previous: str | None = None  # promoted / restored: the champion it replaced
+    reason: str | None = None
+    kind: str | None = None
+    score: float | None = None
+    score_name: str | None = None
+    data_key: str | None = None  # rejected: the data the challenger was judged on (the agent's cooldown)
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
