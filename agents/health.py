@@ -5,7 +5,8 @@ status file is still there) has not stopped, its scheduler wrote a heartbeat wit
 `STALE_AFTER` seconds, and, between ticks, the next tick is not overdue. A tick that trains
 for an hour is alive as long as the heartbeat goes on. The standard library only: the check
 runs every few seconds and must cost a fraction of a core, so it imports neither pydantic
-nor the core (`movie_r.agent_status` defines the record this reads).
+nor anything of the core but the storage layout (`movie_r.agent_status` defines the record
+this reads).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import socket
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+
+from movie_r.store import StorageLayout
 
 HEARTBEAT_SECONDS = 10.0  # how often the agent's main thread rewrites its status (agents/scheduler.py)
 STALE_AFTER = 3 * HEARTBEAT_SECONDS
@@ -41,7 +44,7 @@ def problem(status: dict, now: datetime, host: str) -> str | None:
 
 def main() -> int:
     home = Path(os.environ.get("MOVIE_R_HOME") or ".")
-    path = home / "metrics" / "agent.json"
+    path = StorageLayout(home).metrics.agent_status
     try:
         status = json.loads(path.read_bytes())
         reason = problem(status, datetime.now(UTC), socket.gethostname())

@@ -19,6 +19,7 @@ from movie_r.errors import ArtifactError, MovieRError
 from movie_r.lineage import former_champions, previous_champion
 from movie_r.records import RegistryEvent
 from movie_r.registry import ModelVersion, Registry
+from movie_r.store import ReportsLayout
 
 ANY = object()  # `promote` without a compare-and-swap
 
@@ -128,5 +129,5 @@ def apply_retention(registry: Registry, keep: int, reports_dir: Path | None = No
         registry.record("removed", version, reason=f"retention: keep the newest {keep} versions")
         for suffix in (".json", ".html"):
             if reports_dir is not None:
-                (reports_dir / f"{version}{suffix}").unlink(missing_ok=True)
+                ReportsLayout(reports_dir).report(version, suffix).unlink(missing_ok=True)
     return removable

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from movie_r.registry import write_json_atomic, write_text_atomic
+from movie_r.store import ReportsLayout
 
 BAR_WIDTH, BAR_GAP, CHART_HEIGHT = 28, 70, 220
 COLOURS = {"champion": "#7a869a", "challenger": "#2f80ed"}
@@ -15,8 +16,8 @@ COLOURS = {"champion": "#7a869a", "challenger": "#2f80ed"}
 
 def write_report(reports_dir: Path, version: str, report: dict[str, Any]) -> tuple[Path, Path]:
     """Write both files atomically; returns their paths."""
-    json_path = reports_dir / f"{version}.json"
-    html_path = reports_dir / f"{version}.html"
+    json_path = ReportsLayout(reports_dir).report(version, ".json")
+    html_path = ReportsLayout(reports_dir).report(version, ".html")
     write_json_atomic(json_path, report)
     write_text_atomic(html_path, render_html(report))
     return json_path, html_path

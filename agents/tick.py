@@ -39,7 +39,6 @@ from movie_r_agents.triggers import check_triggers
 
 log = logging.getLogger(__name__)
 
-DECISIONS_FILE = "decisions.jsonl"
 DECISIONS_ROTATE_BYTES = 10 << 20  # then decisions.<ns>.jsonl, deleted after DECISIONS_RETENTION_DAYS
 DECISIONS_RETENTION_DAYS = 365
 TFIDF_RECOMMENDER = ("recommender__n_neighbors", "recommender__block_memory_mb")
@@ -56,7 +55,7 @@ GRID: list[tuple[str, dict[str, Any]]] = [
 
 
 def decisions_path(settings: Settings) -> Path:
-    return settings.reports_dir / DECISIONS_FILE
+    return settings.storage.reports.decisions
 
 
 def read_decisions(settings: Settings) -> list[dict[str, Any]]:
@@ -149,7 +148,7 @@ def _servable_champion(registry: Registry, decision: dict[str, Any]) -> ModelVer
         return None
     if restored is not None:
         decision["restored"] = restored.to_json()
-        decision["reasons"] = [restored["reason"]]
+        decision["reasons"] = [restored.reason or "restored an earlier champion"]
     return registry.champion()
 
 

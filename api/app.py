@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from movie_r.ownership import storage_problem
 from movie_r.registry import Registry
 from movie_r.settings import Settings
-from movie_r.telemetry import EVENTS_DIR, EventWriter
+from movie_r.telemetry import EventWriter
 from movie_r_api import catalogue, operations, recommend
 from movie_r_api.champion import ChampionWatcher
 from movie_r_api.docs import docs_routes
@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 on_reload=lambda result: metrics.reloads.labels(result).inc(),
             ),
             events=EventWriter(
-                settings.metrics_dir / EVENTS_DIR,
+                settings.storage.metrics.events,
                 flush_interval=settings.events_flush_interval,
                 rotate_bytes=settings.events_rotate_mb << 20,
                 retention_days=settings.events_retention_days,

@@ -17,10 +17,9 @@ from typing import Literal
 from pydantic import BaseModel, ValidationError
 
 from movie_r.registry import utc_now, write_text_atomic
+from movie_r.store import MetricsLayout
 
 log = logging.getLogger(__name__)
-
-STATUS_FILE = "agent.json"
 
 AgentState = Literal["idle", "ticking", "stopped"]
 
@@ -49,7 +48,7 @@ class AgentStatus(BaseModel):
 
 
 def status_path(metrics_dir: Path) -> Path:
-    return metrics_dir / STATUS_FILE
+    return MetricsLayout(metrics_dir).agent_status
 
 
 def write_status(metrics_dir: Path, status: AgentStatus) -> None:

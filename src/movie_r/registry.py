@@ -36,10 +36,10 @@ from movie_r.data import file_fingerprint
 from movie_r.errors import ArtifactError
 from movie_r.records import Manifest, RegistryEvent
 from movie_r.signing import SIGNATURE_FILE, TRUSTED_DIR, Keyring, load_keyring, load_signer
+from movie_r.store import ModelsLayout, StorageLayout
 
 ARTIFACT = "pipeline.joblib"
 MANIFEST = "manifest.json"
-CHAMPION = "champion"
 
 
 def utc_now() -> datetime:
@@ -117,11 +117,13 @@ class Registry:
     """The models directory of one storage root."""
 
     def __init__(self, models_dir: Path, keys_dir: Path | None = None) -> None:
-        self.root = Path(models_dir)
-        self.keys_dir = Path(keys_dir) if keys_dir is not None else self.root.parent / "keys"
-        self.versions_dir = self.root / "versions"
-        self.champion_link = self.root / CHAMPION
-        self.log_path = self.root / "registry.jsonl"
+        layout = ModelsLayout(Path(models_dir))
+        self.root = layout.root
+        self.keys_dir = Path(keys_dir) if keys_dir is not None else StorageLayout(self.root.parent).keys
+        self.versions_dir = layout.versions
+        self.champion_link = layout.champion_link
+        self.log_path = layout.registry_log
+        self.lock_path = layout.trainer_lock
         self._keyring: Keyring | None = None
         self._keyring_stamp: int | None = None
 
@@ -210,8 +212,8 @@ class Registry:
     def set_champion(self, version: str) -> None:
         """Point `champion` at `version` atomically: a new relative link renamed over the old."""
         self.get(version)  # refuse versions that do not exist or lack a manifest
-        temporary = self.root / f".{CHAMPION}.{secrets.token_hex(4)}"
-        os.symlink(os.path.join("versions", version), temporary)
+        temporary = self.root / f".{self.champion_link.name}.{secrets.token_hex(4)}"
+        os.symlink(os.path.relpath(self.versions_dir / version, self.root), temporary)
         try:
             os.replace(temporary, self.champion_link)
         except BaseException:
@@ -222,7 +224,7 @@ class Registry:
     def trainer_lock(self) -> FileLock:
         """The lock that keeps to one the processes writing versions (agents, manual retrains)."""
         self.root.mkdir(parents=True, exist_ok=True)
-        return FileLock(self.root / ".trainer.lock")
+        return FileLock(self.lock_path)
 
     def remove_staging_leftovers(self) -> list[str]:
         """Delete temporary version directories a killed trainer left behind; call with the lock held."""

@@ -12,6 +12,8 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from movie_r.store import StorageLayout
+
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -122,21 +124,26 @@ class Settings(BaseSettings):
         return None if value == "" else value
 
     @property
+    def storage(self) -> StorageLayout:
+        """Every path under the storage root (`movie_r.store`)."""
+        return StorageLayout(self.home, self.keys_dir)
+
+    @property
     def models_dir(self) -> Path:
-        return self.home / "models"
+        return self.storage.models.root
 
     @property
     def keys_path(self) -> Path:
-        return self.keys_dir if self.keys_dir is not None else self.home / "keys"
+        return self.storage.keys
 
     @property
     def metrics_dir(self) -> Path:
-        return self.home / "metrics"
+        return self.storage.metrics.root
 
     @property
     def feedback_dir(self) -> Path:
-        return self.metrics_dir / "feedback"
+        return self.storage.metrics.feedback
 
     @property
     def reports_dir(self) -> Path:
-        return self.home / "reports"
+        return self.storage.reports.root

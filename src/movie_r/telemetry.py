@@ -28,12 +28,10 @@ from movie_r import journal
 from movie_r.errors import ArtifactError
 from movie_r.periodic import Periodic
 from movie_r.registry import Registry, write_json_atomic
+from movie_r.store import MetricsLayout
 
 log = logging.getLogger(__name__)
 
-EVENTS_DIR = "events"
-FEEDBACK_DIR = "feedback"
-SUMMARY_FILE = "summary.json"
 NEGATIVE_ACTIONS = frozenset({"dislike"})
 POSITIVE_ACTIONS = frozenset({"like", "watched"})
 RATING_COLUMNS = ["user_id", "movie_id", "rating", "timestamp"]
@@ -112,7 +110,7 @@ class EventWriter:
 
 def read_events(metrics_dir: Path, since: datetime) -> Iterator[dict[str, Any]]:
     """Events of every process (rotated files included) at or after `since`."""
-    yield from _read_json_lines(Path(metrics_dir) / EVENTS_DIR, since)
+    yield from _read_json_lines(MetricsLayout(Path(metrics_dir)).events, since)
 
 
 def read_feedback(metrics_dir: Path, since: datetime, per_source: int | None = None) -> list[dict[str, Any]]:
@@ -122,7 +120,7 @@ def read_feedback(metrics_dir: Path, since: datetime, per_source: int | None = N
     seen: set[tuple[Any, Any]] = set()
     counts: Counter[str] = Counter()
     kept = []
-    for event in _read_json_lines(Path(metrics_dir) / FEEDBACK_DIR, since):
+    for event in _read_json_lines(MetricsLayout(Path(metrics_dir)).feedback, since):
         key = (event.get("request_id"), event.get("action"))
         source = str(event.get("source", "unknown"))
         if key in seen or (per_source is not None and counts[source] >= per_source):
@@ -245,5 +243,5 @@ def write_summary(metrics_dir: Path, registry: Registry, window_hours: float) ->
     """Aggregate the last `window_hours` into `metrics/summary.json` (atomically) and return it."""
     since = datetime.now(UTC) - timedelta(hours=window_hours)
     summary = summarise(read_events(metrics_dir, since), registry, window_hours)
-    write_json_atomic(Path(metrics_dir) / SUMMARY_FILE, summary)
+    write_json_atomic(MetricsLayout(Path(metrics_dir)).summary, summary)
     return summary

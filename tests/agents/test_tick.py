@@ -8,7 +8,7 @@ from pathlib import Path
 
 from movie_r.registry import Registry
 from movie_r.settings import Settings
-from movie_r.telemetry import EVENTS_DIR, EventWriter
+from movie_r.telemetry import EventWriter
 from movie_r_agents.promotion import apply_retention, previous_champion, promote, rollback
 from movie_r_agents.tick import read_decisions, run_tick
 
@@ -43,7 +43,7 @@ def test_quiet_tick_records_a_no_with_every_trigger(tmp_path: Path, catalog_path
 
 def served(settings: Settings, version: str, n: int, cold: bool) -> None:
     """Runtime events as the API writes them."""
-    writer = EventWriter(settings.metrics_dir / EVENTS_DIR)
+    writer = EventWriter(settings.storage.metrics.events)
     for i in range(n):
         writer.emit({"ts": time.time(), "endpoint": "recommend", "status": 200, "model_version": version,
                      "method": "text" if cold else "exact", "cold_start": cold, "mean_similarity": 0.5,
