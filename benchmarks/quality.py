@@ -60,7 +60,7 @@ def main() -> None:
 
 def _print_row(label: str, candidate: Candidate, seconds: float) -> None:
     metrics = candidate.report.metrics
-    chosen = {k.split("__")[1]: v for k, v in candidate.params.items() if k.startswith("recommender__") and "neighbors" not in k}
+    chosen = {k.removeprefix("recommender__"): v for k, v in candidate.params.items() if k.startswith("recommender__") and "neighbors" not in k}
     print(
         f"{label:<14}" + "".join(f"{metrics[m]:>12.4f}" for m in METRICS)
         + f"{candidate.train_seconds:>8.1f}{seconds:>10.1f}  {chosen if candidate.kind != 'tfidf' else ''}",

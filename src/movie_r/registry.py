@@ -86,6 +86,11 @@ class ModelVersion:
         artifact = self._checked(ARTIFACT, self.manifest.artifact_sha256)
         try:
             return joblib.load(artifact)
+        except (AttributeError, ModuleNotFoundError) as exc:  # a class this movie_r no longer has
+            raise ArtifactError(
+                f"version {self.version}: {ARTIFACT} was saved by an older movie_r ({exc}); retrain (`movie-r train`, "
+                f"or let the agent replace it)"
+            ) from exc
         except Exception as exc:  # a verified file that still fails to unpickle: library mismatch
             raise ArtifactError(f"version {self.version}: cannot load {ARTIFACT}: {exc}") from exc
 

@@ -23,7 +23,7 @@ from movie_r.errors import DataError
 from movie_r.evaluation import CUTOFF, EvaluationReport, EvaluationSet, Split, evaluate, proxy_sample, split_interactions
 from movie_r.inference import Recommender
 from movie_r.models import pipeline as models
-from movie_r.models.kinds import DEFAULT_PARAMS, GRIDS, KINDS
+from movie_r.models.kinds import GRIDS, kind_params
 from movie_r.ranked_lists import LISTS, build
 from movie_r.registry import ModelVersion, Registry, new_version_id, utc_now
 from movie_r.settings import Settings
@@ -112,7 +112,7 @@ def fit_candidate(
     settings: Settings, data: TrainingData, kind: str = "tfidf", params: dict[str, Any] | None = None
 ) -> Candidate:
     """Fit one pipeline of `kind` with `params` on the training data and score it on `data.queries`."""
-    params = {**DEFAULT_PARAMS, "recommender__n_neighbors": settings.neighbours, **KINDS[kind], **(params or {})}
+    params = kind_params(kind, {"recommender__n_neighbors": settings.neighbours, **(params or {})})
     started = time.perf_counter()
     pipeline = models.fit_pipeline(
         models.build_pipeline(kind, params, settings.block_memory_mb), data.catalog.movies, data.train_ratings

@@ -21,18 +21,29 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "recommender__n_neighbors": 100,
 }
 
+# The signals a kind's blend may hold, by the plain name presets and manifests use for them
+# (`movie_r.models.pipeline.SIGNALS` maps each name to its estimator). "none" leaves the slot empty.
+SLOTS = ("recommender__content", "recommender__collaborative", "recommender__session", "recommender__popularity")
+
 # kind -> parameters over DEFAULT_PARAMS; all but tfidf need interactions to mean anything
 KINDS: dict[str, dict[str, Any]] = {
     "tfidf": {},
-    "popularity": {"recommender__collaborative": "none", "recommender__content_weight": 0.0, "recommender__popularity_weight": 1.0},
-    "itemknn": {"recommender__collaborative": "itemknn", "recommender__knn_shrinkage": 10.0},
-    "ease": {"recommender__collaborative": "ease", "recommender__ease_l2": 200.0},
+    "popularity": {
+        "recommender__popularity": "popularity",
+        "recommender__content_weight": 0.0,
+        "recommender__popularity_weight": 1.0,
+    },
+    "itemknn": {"recommender__collaborative": "itemknn", "recommender__collaborative__shrinkage": 10.0},
+    "ease": {"recommender__collaborative": "ease", "recommender__collaborative__l2": 200.0},
     "hybrid": {
         "recommender__collaborative": "itemknn",
-        "recommender__knn_shrinkage": 50.0,
-        "recommender__blend_shrinkage": 10.0,
-        "recommender__sequence_weight": 0.5,
+        "recommender__collaborative__shrinkage": 50.0,
+        "recommender__session": "session",
+        "recommender__session__shrinkage": 50.0,
+        "recommender__session_weight": 0.5,
+        "recommender__popularity": "popularity",
         "recommender__popularity_weight": 0.2,
+        "recommender__blend_shrinkage": 10.0,
     },
 }
 
@@ -41,15 +52,13 @@ KINDS: dict[str, dict[str, Any]] = {
 GRIDS: dict[str, list[dict[str, Any]]] = {
     "tfidf": [{}, {"text__genre_weight": 5}, {"text__title_weight": 3, "text__genre_weight": 2}],
     "popularity": [{}],
-    "itemknn": [{"recommender__knn_shrinkage": shrinkage} for shrinkage in (0.0, 10.0, 50.0)],
-    "ease": [{"recommender__ease_l2": l2} for l2 in (50.0, 200.0, 1000.0)],
+    "itemknn": [{"recommender__collaborative__shrinkage": shrinkage} for shrinkage in (0.0, 10.0, 50.0)],
+    "ease": [{"recommender__collaborative__l2": l2} for l2 in (50.0, 200.0, 1000.0)],
     "hybrid": [
         {
             "recommender__collaborative": collaborative,
-            "recommender__knn_shrinkage": 50.0,
-            "recommender__ease_l2": 1000.0,
-            "recommender__blend_shrinkage": 10.0,
-            "recommender__sequence_weight": sequence,
+            **({"recommender__collaborative__shrinkage": 50.0} if collaborative == "itemknn" else {"recommender__collaborative__l2": 1000.0}),
+            "recommender__session_weight": sequence,
             "recommender__popularity_weight": weight,
         }
         for collaborative in ("itemknn", "ease")
@@ -57,3 +66,15 @@ GRIDS: dict[str, list[dict[str, Any]]] = {
         for weight in (0.2, 0.4)
     ],
 }
+
+
+
+def kind_params(kind: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`params` over the kind's preset over the defaults. A slot that `params` fills with another
+    signal than the preset's drops the preset's settings of that slot's signal (an EASE in place
+    of an item-kNN has no use for its shrinkage)."""
+    merged = {**DEFAULT_PARAMS, **KINDS[kind]}
+    for slot in SLOTS:
+        if slot in (params or {}) and (params or {})[slot] != merged.get(slot):
+            merged = {name: value for name, value in merged.items() if not name.startswith(slot + "__")}
+    return {**merged, **(params or {})}

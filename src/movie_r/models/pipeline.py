@@ -1,8 +1,10 @@
 """Building and fitting the model pipeline of each kind: the same contract for all.
 
-Every kind is `MovieText -> TfidfVectorizer -> recommender`; the text steps also answer
-cold-start text queries, the last step keeps the precomputed neighbours. A kind is a preset
-of plain parameters, so a grid of challengers is a list of parameter dicts.
+Every kind is `MovieText -> TfidfVectorizer -> Blend`; the text steps also answer
+cold-start text queries, the blend composes the kind's signals and keeps the precomputed
+neighbours. A kind is a preset of plain parameters (signals by name, their settings by
+value), so a grid of challengers is a list of parameter dicts and a manifest stores them
+as JSON.
 """
 
 from __future__ import annotations
@@ -11,38 +13,47 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline
 
 from movie_r.errors import DataError
 from movie_r.features import MovieText
-from movie_r.models.content import NeighbourRecommender
-from movie_r.models.hybrid import BlendedRecommender
-from movie_r.models.kinds import DEFAULT_PARAMS, KINDS
+from movie_r.models.blend import Blend
+from movie_r.models.collaborative import EASE, ItemKNN
+from movie_r.models.content import ContentSimilarity
+from movie_r.models.kinds import KINDS, SLOTS, kind_params
+from movie_r.models.popularity import Popularity
+from movie_r.models.session import SessionCoLikes
+
+# the signals by the names presets, grids and manifests give them
+SIGNALS: dict[str, type[BaseEstimator]] = {
+    "content": ContentSimilarity,
+    "itemknn": ItemKNN,
+    "ease": EASE,
+    "session": SessionCoLikes,
+    "popularity": Popularity,
+}
 
 
 def build_pipeline(kind: str = "tfidf", params: dict[str, Any] | None = None, block_memory_mb: int = 256) -> Pipeline:
     """An unfitted pipeline of `kind`, with `params` over the kind's preset and the defaults."""
     if kind not in KINDS:
         raise ValueError(f"unknown model kind {kind!r}; choose one of {', '.join(KINDS)}")
-    recommender = NeighbourRecommender if kind == "tfidf" else BlendedRecommender
     pipeline = Pipeline(
         [
             ("text", MovieText()),
             ("tfidf", TfidfVectorizer(dtype=np.float32)),
-            ("recommender", recommender(block_memory_mb=block_memory_mb)),
+            ("recommender", Blend(block_memory_mb=block_memory_mb)),
         ]
     )
-    return pipeline.set_params(**{**DEFAULT_PARAMS, **KINDS[kind], **(params or {})})
+    return pipeline.set_params(**_with_signals(kind_params(kind, params)))
 
 
 def fit_pipeline(pipeline: Pipeline, movies: pd.DataFrame, interactions: pd.DataFrame | None = None) -> Pipeline:
-    """Fit on a catalogue frame; the final step also gets the frame and, if it uses them, the ratings."""
-    routed: dict[str, Any] = {"recommender__catalog": movies}
-    if isinstance(pipeline[-1], BlendedRecommender):
-        routed["recommender__interactions"] = interactions
+    """Fit on a catalogue frame; the blend also gets the frame and the ratings."""
     try:
-        return pipeline.fit(movies, **routed)
+        return pipeline.fit(movies, recommender__catalog=movies, recommender__interactions=interactions)
     except ValueError as exc:
         if "empty vocabulary" not in str(exc):
             raise
@@ -51,11 +62,51 @@ def fit_pipeline(pipeline: Pipeline, movies: pd.DataFrame, interactions: pd.Data
         ) from None
 
 
+def _with_signals(params: dict[str, Any]) -> dict[str, Any]:
+    """Signal names in the slots replaced by fresh estimators ("none": the slot stays empty)."""
+    built = dict(params)
+    for slot in SLOTS:
+        name = built.get(slot)
+        if isinstance(name, str):
+            if name != "none" and name not in SIGNALS:
+                raise ValueError(f"{slot.removeprefix('recommender__')} must be one of {', '.join(SIGNALS)} or none, got {name!r}")
+            built[slot] = SIGNALS[name]() if name != "none" else None
+    return built
+
+
 def json_params(params: dict[str, Any]) -> dict[str, Any]:
     """Parameters as a manifest stores them (tuples become lists)."""
     return {name: list(value) if isinstance(value, tuple) else value for name, value in params.items()}
 
 
 def restore_params(params: dict[str, Any]) -> dict[str, Any]:
-    """Parameters read back from a manifest, ready for `build_pipeline`."""
-    return {name: tuple(value) if isinstance(value, list) else value for name, value in params.items()}
+    """Parameters read back from a manifest, ready for `build_pipeline` (older names translated)."""
+    return upgrade_params({name: tuple(value) if isinstance(value, list) else value for name, value in params.items()})
+
+
+OLD_NAMES = ("knn_shrinkage", "ease_l2", "ease_max_items", "sequence_weight", "sequence_window")
+
+
+def upgrade_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Parameters of a manifest written when the blend held its signals as string switches
+    (`recommender__collaborative="itemknn"`, `recommender__knn_shrinkage`, ...) in today's
+    names; today's parameters come back unchanged."""
+    old = {name.removeprefix("recommender__"): value for name, value in params.items() if name.startswith("recommender__")}
+    if not set(old) & set(OLD_NAMES) and old.get("collaborative") != "none":
+        return dict(params)
+    new = {name: value for name, value in params.items() if name.removeprefix("recommender__") not in OLD_NAMES}
+    collaborative = old.get("collaborative")
+    if collaborative == "itemknn" and "knn_shrinkage" in old:
+        new["recommender__collaborative__shrinkage"] = old["knn_shrinkage"]
+    if collaborative == "ease":
+        for before, after in (("ease_l2", "l2"), ("ease_max_items", "max_items")):
+            if before in old:
+                new[f"recommender__collaborative__{after}"] = old[before]
+    if collaborative not in (None, "none") and old.get("sequence_weight"):
+        new.update({"recommender__session": "session", "recommender__session_weight": old["sequence_weight"]})
+        new["recommender__session__shrinkage"] = old.get("knn_shrinkage", 10.0)  # the one shrinkage both used
+        if "sequence_window" in old:
+            new["recommender__session__window"] = old["sequence_window"]
+    if old.get("popularity_weight"):
+        new["recommender__popularity"] = "popularity"
+    return new

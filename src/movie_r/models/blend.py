@@ -1,0 +1,144 @@
+"""The final pipeline step: signals composed with weights, and each movie's neighbours.
+
+For query movie i and candidate j:
+
+    score(i, j) = a_i * cf(i, j) + (1 - a_i) * content_weight * content(i, j) + popularity_weight * prior(j)
+    cf(i, j)    = collaborative(i, j) + session_weight * session(i, j)      (each row scaled to max 1)
+    a_i = n_i / (n_i + blend_shrinkage)          (n_i: people who liked i in the training data)
+
+so a movie nobody rated yet (a new catalogue entry) is answered by content alone, and the
+trust in collaborative evidence grows smoothly with the evidence. With blend_shrinkage = 0
+every movie with at least one like is answered by collaborative similarity alone (pure
+item-kNN or EASE); with content_weight = 0 and only popularity, it is the popularity
+baseline. Each signal is its own estimator (`content`, `collaborative`, `session`,
+`popularity`), cloned and fitted here the way `VotingRegressor` fits its estimators; a
+signal left out (None) or weighted 0 is neither fitted nor computed.
+
+Inference asks this step for what it needs (`neighbors_`, `row_scores`, `co_liked` and the
+catalogue it was fitted on) and nothing of the signals inside.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, clone
+from sklearn.utils.validation import check_is_fitted
+
+from movie_r.models.content import ContentSimilarity
+from movie_r.models.evidence import Evidence
+from movie_r.neighbours import BlockScores, top_k_from_blocks
+from movie_r.sparse_rows import overlap, row_entries, rows_entries
+
+
+class Blend(BaseEstimator):
+    """Composes the signals (module doc) and keeps each movie's top `n_neighbors`."""
+
+    def __init__(
+        self,
+        content: BaseEstimator | None = None,
+        collaborative: BaseEstimator | None = None,
+        session: BaseEstimator | None = None,
+        popularity: BaseEstimator | None = None,
+        content_weight: float = 1.0,
+        session_weight: float = 0.0,
+        popularity_weight: float = 0.0,
+        blend_shrinkage: float = 0.0,
+        n_neighbors: int = 100,
+        block_memory_mb: int = 256,
+    ):
+        self.content = content
+        self.collaborative = collaborative
+        self.session = session
+        self.popularity = popularity
+        self.content_weight = content_weight
+        self.session_weight = session_weight
+        self.popularity_weight = popularity_weight
+        self.blend_shrinkage = blend_shrinkage
+        self.n_neighbors = n_neighbors
+        self.block_memory_mb = block_memory_mb
+
+    def fit(
+        self, X: sp.spmatrix, y: object = None, catalog: pd.DataFrame | None = None, interactions: pd.DataFrame | None = None
+    ) -> Blend:
+        if catalog is None or len(catalog) != X.shape[0]:
+            raise ValueError("fit needs the catalogue frame the matrix rows were built from")
+        self._remember_catalog(catalog)
+        # a content-only blend knows nobody: its reasons never cite likes it did not learn from
+        learns_from_ratings = any(s is not None for s in (self.collaborative, self.session, self.popularity))
+        evidence = Evidence.of(catalog, interactions if learns_from_ratings else None)
+        # content is always fitted: inference explains answers and matches free text with its terms
+        self.content_ = clone(self.content if self.content is not None else ContentSimilarity()).fit(X, evidence=evidence)
+        self.collaborative_ = self._fitted(self.collaborative, X, evidence)
+        self.session_ = self._fitted(self.session if self.collaborative_ is not None and self.session_weight else None, X, evidence)
+        self.popularity_model_ = self._fitted(self.popularity if self.popularity_weight else None, X, evidence)
+        self.positives_ = evidence.positives
+        counts = evidence.like_counts
+        self.interaction_counts_ = counts.astype(np.int32)
+        if self.blend_shrinkage > 0:
+            self.cf_trust_ = counts / (counts + self.blend_shrinkage)
+        else:
+            self.cf_trust_ = (counts > 0).astype(np.float32)
+        self.neighbors_, self.similarities_ = top_k_from_blocks(
+            len(self.ids_), self._blocks(), self.n_neighbors, self.block_memory_mb
+        )
+        return self
+
+    @property
+    def item_matrix_(self) -> sp.csr_matrix:
+        """The movies' L2-normalised TF-IDF rows: the terms answers are explained by."""
+        return self.content_.item_matrix_
+
+    def row_scores(self, row: int) -> np.ndarray:
+        """Scores of every movie for one catalogue row, when the precomputed K are not enough."""
+        return self._blocks()(row, row + 1)[0]
+
+    def co_liked(self, row: int, others: np.ndarray) -> np.ndarray:
+        """How many people liked both `row` and each of `others` in the training data."""
+        check_is_fitted(self, "positives_")
+        owners, users, _ = rows_entries(self.positives_, others)
+        _, shared = overlap(row_entries(self.positives_, row)[0], users)
+        return np.bincount(owners[shared], minlength=len(others))
+
+    def _fitted(self, signal: BaseEstimator | None, X: sp.spmatrix, evidence: Evidence) -> BaseEstimator | None:
+        return clone(signal).fit(X, evidence=evidence) if signal is not None else None
+
+    def _remember_catalog(self, catalog: pd.DataFrame) -> None:
+        """What inference needs to describe and filter movies, in row order."""
+        self.ids_ = catalog["id"].to_numpy(dtype=np.int64)
+        self.titles_ = catalog["title"].tolist()
+        self.genres_ = [tuple(genres) for genres in catalog["genres"]]
+        self.years_ = catalog["year"].to_numpy(dtype=np.float64)
+        self.popularity_ = catalog["popularity"].to_numpy(dtype=np.float64)
+
+    def _blocks(self) -> BlockScores:
+        check_is_fitted(self, "content_")
+        n_items = len(self.ids_)
+        content = self.content_.block_scores() if self.content_weight else None
+        collaborative = self.collaborative_.block_scores() if self.collaborative_ is not None else None
+        session = self.session_.block_scores() if self.session_ is not None else None
+        prior = self.popularity_model_.block_scores() if self.popularity_model_ is not None else None
+
+        def scores(start: int, stop: int) -> np.ndarray:
+            trust = self.cf_trust_[start:stop, None] if collaborative is not None else 0.0
+            if content is not None:
+                block = content(start, stop) * ((1.0 - trust) * self.content_weight)
+            else:
+                block = np.zeros((stop - start, n_items), dtype=np.float32)
+            if collaborative is not None:
+                evidence = _row_scaled(collaborative(start, stop))
+                if session is not None:
+                    evidence += self.session_weight * _row_scaled(session(start, stop))
+                block += trust * evidence
+            if prior is not None:
+                block += self.popularity_weight * prior(start, stop)
+            return block.astype(np.float32, copy=False)
+
+        return scores
+
+
+def _row_scaled(block: np.ndarray) -> np.ndarray:
+    """Each row divided by its largest value, so collaborative scores share content's 0..1 scale."""
+    top = block.max(axis=1, keepdims=True)
+    return np.divide(block, top, out=np.zeros_like(block), where=top > 0)

@@ -1,0 +1,107 @@
+"""One scikit-learn estimator per signal, composed by the blend: the estimator contract, per kind."""
+
+from __future__ import annotations
+
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from movie_r.data import load_catalog
+from movie_r.errors import ArtifactError
+from movie_r.inference import Recommender
+from movie_r.models.blend import Blend
+from movie_r.models.evidence import Evidence
+from movie_r.models.kinds import GRIDS, KINDS
+from movie_r.models.pipeline import SIGNALS, build_pipeline, fit_pipeline, restore_params
+from movie_r.registry import Registry, new_version_id
+
+from .test_models import clustered_ratings, random_catalog
+
+
+@pytest.mark.parametrize("name", list(SIGNALS))
+def test_each_signal_clones_fits_to_self_and_refuses_use_unfitted(tmp_path: Path, name: str) -> None:
+    estimator = SIGNALS[name]()
+    assert clone(estimator).get_params() == estimator.get_params()
+    with pytest.raises(NotFittedError):
+        estimator.block_scores()
+    catalog = load_catalog(random_catalog(tmp_path)).movies
+    matrix = build_pipeline("tfidf")[:-1].fit_transform(catalog)
+    fitted = estimator.fit(matrix, evidence=Evidence.of(catalog, clustered_ratings()))
+    assert fitted is estimator
+    assert [a for a in vars(fitted) if a.endswith("_")], "learned attributes end with _"
+    block = fitted.block_scores()(0, 3)
+    assert block.shape == (3, len(catalog)) and np.isfinite(block).all()
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_each_kind_clones_and_answers_the_same_after_save_and_load(tmp_path: Path, kind: str) -> None:
+    pipeline = build_pipeline(kind, {"recommender__n_neighbors": 10})
+    assert clone(pipeline).get_params().keys() == pipeline.get_params().keys()
+    assert repr(clone(pipeline[-1]).get_params()) == repr(pipeline[-1].get_params())
+    catalog = load_catalog(random_catalog(tmp_path))
+    fitted = fit_pipeline(pipeline, catalog.movies, clustered_ratings())
+    registry = Registry(tmp_path / "models")
+    saved = registry.save(fitted, {"version": new_version_id(), "kind": kind})
+    loaded = registry.get(saved.version).load()
+    before, after = Recommender(fitted), Recommender(loaded)
+    for movie_id in catalog.movies["id"].head(5):
+        first = before.recommend(movie_id=int(movie_id), k=5)
+        second = after.recommend(movie_id=int(movie_id), k=5)
+        assert [(r.id, r.score, r.reasons) for r in first.recommendations] == [
+            (r.id, r.score, r.reasons) for r in second.recommendations
+        ]
+
+
+def test_a_signal_weighted_zero_is_neither_fitted_nor_computed(tmp_path: Path) -> None:
+    catalog = load_catalog(random_catalog(tmp_path))
+    popularity = fit_pipeline(build_pipeline("popularity"), catalog.movies, clustered_ratings())[-1]
+    assert popularity.collaborative_ is None and popularity.session_ is None
+    blend = fit_pipeline(build_pipeline("hybrid", GRIDS["hybrid"][0]), catalog.movies, clustered_ratings())[-1]
+    assert GRIDS["hybrid"][0]["recommender__session_weight"] == 0.0 and blend.session_ is None
+
+
+OLD_MANIFEST_PARAMS = {  # as manifests stored them when the blend switched signals by strings
+    "hybrid": {
+        "recommender__collaborative": "itemknn", "recommender__knn_shrinkage": 50.0, "recommender__blend_shrinkage": 10.0,
+        "recommender__sequence_weight": 0.5, "recommender__popularity_weight": 0.2, "recommender__n_neighbors": 10,
+    },
+    "ease": {"recommender__collaborative": "ease", "recommender__ease_l2": 200.0, "recommender__n_neighbors": 10},
+    "popularity": {
+        "recommender__collaborative": "none", "recommender__content_weight": 0.0, "recommender__popularity_weight": 1.0,
+        "recommender__n_neighbors": 10,
+    },
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", list(OLD_MANIFEST_PARAMS))
+def test_parameters_of_older_manifests_build_the_same_model(tmp_path: Path, kind: str) -> None:
+    catalog, ratings = load_catalog(random_catalog(tmp_path)).movies, clustered_ratings()
+    old = fit_pipeline(build_pipeline(kind, restore_params(OLD_MANIFEST_PARAMS[kind])), catalog, ratings)[-1]
+    today = fit_pipeline(build_pipeline(kind, {"recommender__n_neighbors": 10}), catalog, ratings)[-1]
+    assert np.array_equal(old.neighbors_, today.neighbors_) and np.array_equal(old.similarities_, today.similarities_)
+
+
+def test_a_pipeline_saved_with_classes_this_version_lacks_is_refused_with_retrain(tmp_path: Path, monkeypatch) -> None:
+    """A version saved by an older movie_r, signed and intact, names a class that is gone."""
+    old_module = types.ModuleType("movie_r.models.hybrid")  # where BlendedRecommender lived
+
+    class BlendedRecommender(Blend):
+        pass
+
+    BlendedRecommender.__module__ = old_module.__name__
+    BlendedRecommender.__qualname__ = "BlendedRecommender"
+    old_module.BlendedRecommender = BlendedRecommender
+    monkeypatch.setitem(sys.modules, old_module.__name__, old_module)
+    catalog = load_catalog(random_catalog(tmp_path))
+    pipeline = fit_pipeline(build_pipeline("tfidf", {"recommender__n_neighbors": 5}), catalog.movies)
+    pipeline.steps[-1] = ("recommender", BlendedRecommender(**pipeline[-1].get_params()))
+    registry = Registry(tmp_path / "models")
+    saved = registry.save(pipeline, {"version": new_version_id(), "kind": "tfidf"})
+    monkeypatch.delitem(sys.modules, old_module.__name__)
+    with pytest.raises(ArtifactError, match=r"saved by an older movie_r .*retrain"):
+        registry.get(saved.version).load()
