@@ -7,7 +7,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -67,3 +69,52 @@ def stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
     return process.returncode
+
+
+class Traffic:
+    """Background clients calling /recommend until stopped; every outcome (status, or the
+    exception's name) and every serving version is counted."""
+
+    def __init__(self, url: str, queries: list[str], clients: int = 4, pause: float = 0.0) -> None:
+        self.url, self.queries, self.pause = url, queries, pause
+        self.outcomes: Counter[str] = Counter()
+        self.versions: list[str] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run, args=(i,), daemon=True) for i in range(clients)]
+
+    def __enter__(self) -> Traffic:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=30)
+
+    @property
+    def failures(self) -> dict[str, int]:
+        return {outcome: n for outcome, n in self.outcomes.items() if not outcome.startswith("2")}
+
+    @property
+    def total(self) -> int:
+        return sum(self.outcomes.values())
+
+    def _run(self, offset: int) -> None:
+        with httpx.Client(base_url=self.url, timeout=15) as client:
+            i = offset
+            while not self._stop.is_set():
+                try:
+                    response = client.get("/recommend", params={"movie": self.queries[i % len(self.queries)]})
+                    outcome, version = str(response.status_code), response.headers.get("x-model-version")
+                except httpx.HTTPError as exc:
+                    outcome, version = type(exc).__name__, None
+                with self._lock:
+                    self.outcomes[outcome] += 1
+                    if version:
+                        self.versions.append(version)
+                i += 1
+                if self.pause:
+                    time.sleep(self.pause)
+

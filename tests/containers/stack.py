@@ -11,13 +11,9 @@ import json
 import os
 import shutil
 import subprocess
-import threading
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import httpx
 
 from ..conftest import REPO
 from ..processes import free_port, wait_until
@@ -149,46 +145,3 @@ class Stack:
 
     def down(self) -> None:
         self.compose("down", "--volumes", "--remove-orphans", "--timeout", "10", check=False, timeout=180)
-
-
-class Load:
-    """Bounded load from this host: `threads` clients in a loop, each status (or error) counted."""
-
-    def __init__(self, url: str, threads: int = 4, path: str = "/recommend?movie=toy%20story&k=5") -> None:
-        self.url, self.path = url, path
-        self.counts: Counter[str] = Counter()
-        self.versions: Counter[str] = Counter()
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
-
-    def __enter__(self) -> Load:
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=30)
-
-    @property
-    def failures(self) -> dict[str, int]:
-        return {outcome: n for outcome, n in self.counts.items() if not outcome.startswith("2")}
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
-    def _run(self) -> None:
-        with httpx.Client(base_url=self.url, timeout=15) as client:
-            while not self._stop.is_set():
-                try:
-                    response = client.get(self.path)
-                    outcome, version = str(response.status_code), response.headers.get("x-model-version", "")
-                except httpx.HTTPError as exc:
-                    outcome, version = type(exc).__name__, ""
-                with self._lock:
-                    self.counts[outcome] += 1
-                    self.versions[version] += 1
-                time.sleep(0.01)
