@@ -31,7 +31,7 @@ test-deploy: $(STAMP)
 
 # the container suite: builds the images and runs the compose stack on the Docker engine
 test-containers: $(STAMP)
-	$(BIN)/python -m pytest -m containers
+	$(BIN)/python -m pytest -m containers -s
 
 # wheels of the pinned requirements (and the build backend) for image builds that cannot reach
 # the package index: the Dockerfile installs from docker/wheels/ when it holds any

@@ -9,13 +9,8 @@ decision. New inputs (the operator fixed the file) or a forced retrain try at on
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-FAILED_VERDICTS = frozenset({"failed", "data rejected"})
-
-
-def is_failure(decision: dict[str, Any]) -> bool:
-    return decision.get("verdict") in FAILED_VERDICTS or (decision.get("outcome") or {}).get("result") == "failed"
+from movie_r.records import Decision
 
 
 @dataclass(frozen=True)
@@ -40,27 +35,21 @@ class Backoff:
         )
 
 
-def backoff(decisions: list[dict[str, Any]], inputs_key: str) -> Backoff:
+def backoff(decisions: list[Decision], inputs_key: str) -> Backoff:
     """Count, from the newest decision back, the failures on `inputs_key` and the ticks since."""
     failures, waited, last_error = 0, 0, None
     for decision in reversed(decisions):
-        verdict = decision.get("verdict")
-        if verdict == "skipped":
+        if decision.verdict == "skipped":
             continue
-        if decision.get("inputs_key") != inputs_key:
+        if decision.inputs_key != inputs_key:
             break
-        if verdict == "backing off":
+        if decision.verdict == "backing off":
             if failures == 0:
                 waited += 1
             continue
-        if not is_failure(decision):
+        if not decision.failed:
             break
         if failures == 0:
-            last_error = _error_of(decision)
+            last_error = decision.error
         failures += 1
     return Backoff(failures, waited, last_error)
-
-
-def _error_of(decision: dict[str, Any]) -> str:
-    outcome = decision.get("outcome") or {}
-    return str(outcome.get("error") or "; ".join(decision.get("reasons", [])) or "no reason recorded")

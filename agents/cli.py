@@ -10,6 +10,7 @@ from typing import Any
 from movie_r.cli import settings_from
 from movie_r.errors import MovieRError
 from movie_r.models.kinds import KINDS
+from movie_r.records import Decision
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -41,7 +42,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 
     sub = commands.add_parser("decisions", parents=[common], help="recent decisions of the agent")
     sub.add_argument("-n", type=int, default=10, help="how many (default 10)")
-    sub.add_argument("--json", action="store_true", help="print the JSON lines as stored")
+    sub.add_argument("--json", action="store_true", help="print each decision as one JSON line")
     sub.set_defaults(handler=cmd_decisions)
 
 
@@ -93,30 +94,33 @@ def cmd_decisions(args: argparse.Namespace) -> int:
         print("no decisions recorded yet; the agent writes one per tick")
     for decision in decisions:
         if args.json:
-            print(json.dumps(decision))
+            print(decision.model_dump_json(exclude_unset=True))
         else:
             _print_decision(decision)
     return 0
 
 
-def _print_decision(decision: dict[str, Any]) -> int:
+def _print_decision(decision: Decision | dict[str, Any]) -> int:
     """Readable decision; the exit code says whether the tick failed."""
-    outcome = decision.get("outcome") or {}
-    print(f"{decision['time'][:19]}  {decision['verdict'].upper()}  (champion {decision.get('champion')})")
-    for check in decision.get("triggers", []):
-        mark = "FIRED" if check["fired"] else ("off" if not check["enabled"] else "ok")
-        print(f"    {mark:<6}{check['name']:<21}{check['reason']}")
-    for reason in decision.get("reasons", []):
+    if isinstance(decision, dict):
+        decision = Decision.model_validate(decision)
+    when = f"{decision.time:%Y-%m-%dT%H:%M:%S}" if decision.time else "?"
+    print(f"{when}  {decision.verdict.upper()}  (champion {decision.champion})")
+    for check in decision.triggers:
+        mark = "FIRED" if check.fired else ("off" if not check.enabled else "ok")
+        print(f"    {mark:<6}{check.name:<21}{check.reason}")
+    for reason in decision.reasons:
         print(f"  - {reason}")
-    if outcome:
-        print(f"  => {outcome['result']}" + (f" {outcome['challenger']}" if outcome.get("challenger") else ""))
-        for reason in outcome.get("reasons", []):
+    outcome = decision.outcome
+    if outcome is not None:
+        print(f"  => {outcome.result}" + (f" {outcome.challenger}" if outcome.challenger else ""))
+        for reason in outcome.reasons:
             print(f"     {reason}")
-        if outcome.get("error"):
-            print(f"     error: {outcome['error']}")
-        if outcome.get("report"):
-            print(f"     report: {outcome['report']}")
-    return 1 if outcome.get("result") in ("failed", "abandoned") else 0
+        if outcome.error:
+            print(f"     error: {outcome.error}")
+        if outcome.report:
+            print(f"     report: {outcome.report}")
+    return 1 if outcome is not None and outcome.result in ("failed", "abandoned") else 0
 
 
 def _parse_param(text: str) -> tuple[str, Any]:

@@ -28,9 +28,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from movie_r.agent_status import AgentStatus, write_status
 from movie_r.ownership import storage_problem
+from movie_r.records import Decision
 from movie_r.settings import Settings
 from movie_r.signing import load_signer
-from movie_r_agents.backoff import is_failure
 from movie_r_agents.health import HEARTBEAT_SECONDS
 from movie_r_agents.tick import record_abandoned, run_tick
 
@@ -64,15 +64,16 @@ class Agent:
             except Exception as exc:  # run_tick records its own failures; this is the last resort
                 log.exception("tick failed")
                 decision = {"verdict": "failed", "outcome": {"result": "failed", "error": f"{type(exc).__name__}: {exc}"}}
-            failed = is_failure(decision)
+            record = Decision.model_validate(decision)
+            failed = record.failed
             self._update(
                 state="idle",
                 ticks=self.status.ticks + 1,
                 failed_ticks=self.status.failed_ticks + failed,
                 consecutive_failures=self.status.consecutive_failures + 1 if failed else 0,
                 last_tick_at=datetime.now(UTC),
-                last_verdict=decision.get("verdict"),
-                last_error=(decision.get("outcome") or {}).get("error") if failed else None,
+                last_verdict=record.verdict,
+                last_error=record.error if failed else None,
                 next_tick_at=self._next_tick(),
             )
         finally:

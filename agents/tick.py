@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from filelock import Timeout
+from pydantic import ValidationError
 
 from movie_r import journal
 from movie_r.data_match import cached_fingerprint
@@ -26,7 +27,7 @@ from movie_r.inference import Recommender
 from movie_r.models import pipeline as models
 from movie_r.models.kinds import DEFAULT_PARAMS, GRIDS
 from movie_r.progress import cancellable, checkpoint
-from movie_r.records import RegistryEvent
+from movie_r.records import Decision, RegistryEvent
 from movie_r.registry import ModelVersion, Registry, utc_now
 from movie_r.settings import Settings
 from movie_r.telemetry import feedback_stats, read_events, read_feedback, summarise
@@ -58,8 +59,15 @@ def decisions_path(settings: Settings) -> Path:
     return settings.storage.reports.decisions
 
 
-def read_decisions(settings: Settings) -> list[dict[str, Any]]:
-    return journal.read_records(decisions_path(settings)).records
+def read_decisions(settings: Settings) -> list[Decision]:
+    """Every decision recorded, oldest first; a line that is not one (torn, another tool's) is skipped."""
+    decisions = []
+    for record in journal.read_records(decisions_path(settings)).records:
+        try:
+            decisions.append(Decision.model_validate(record))
+        except ValidationError:
+            continue
+    return decisions
 
 
 def run_tick(

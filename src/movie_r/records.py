@@ -90,3 +90,61 @@ class RegistryEvent(BaseModel):
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
+
+
+class TriggerRecord(BaseModel):
+    """One trigger of a tick: its value against its threshold, and what that means."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    enabled: bool = True
+    fired: bool = False
+    value: Any = None
+    threshold: Any = None
+    reason: str = ""
+
+
+class Outcome(BaseModel):
+    """What a tick that trained came to."""
+
+    model_config = ConfigDict(extra="allow")
+
+    result: str  # promoted | rejected | failed | abandoned | ...
+    challenger: str | None = None
+    score: float | None = None
+    reasons: list[str] = []
+    error: str | None = None
+    report: str | None = None
+
+
+FAILED_VERDICTS = frozenset({"failed", "data rejected"})
+
+
+class Decision(BaseModel):
+    """One line of `reports/decisions.jsonl`: a tick, its triggers, its verdict and its outcome."""
+
+    model_config = ConfigDict(extra="allow")
+
+    time: datetime | None = None
+    verdict: str
+    forced: bool = False
+    champion: str | None = None
+    inputs_key: str | None = None  # the training inputs it judged (`backoff` counts failures per key)
+    inputs: dict[str, Any] = {}
+    triggers: list[TriggerRecord] = []
+    reasons: list[str] = []
+    outcome: Outcome | None = None
+    restored: dict[str, Any] | None = None  # the registry event, when a broken champion was replaced
+
+    @property
+    def failed(self) -> bool:
+        return self.verdict in FAILED_VERDICTS or (self.outcome is not None and self.outcome.result == "failed")
+
+    @property
+    def error(self) -> str:
+        """What went wrong, in one line: the outcome's error, else the reasons."""
+        if self.outcome is not None and self.outcome.error:
+            return self.outcome.error
+        return "; ".join(self.reasons) or "no reason recorded"
+

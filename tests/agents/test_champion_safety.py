@@ -71,7 +71,7 @@ def test_a_broken_champion_is_replaced_by_the_last_earlier_one_that_serves(tmp_p
     assert registry.champion_version() == first
     assert decision["restored"]["event"] == "restored" and decision["restored"]["previous"] == second
     assert decision["reasons"][0].startswith(f"champion {second} cannot serve")
-    assert read_decisions(settings)[-1]["restored"]["version"] == first
+    assert read_decisions(settings)[-1].restored["version"] == first
     assert json.loads(registry.log_path.read_text().splitlines()[-1])["event"] == "restored"
 
 

@@ -79,9 +79,9 @@ def test_a_tick_that_fails_is_recorded_and_retried_with_backoff(tmp_path: Path, 
     nothing_to_learn(catalog_path)  # the catalogue changes: every tick wants to retrain, and cannot
     assert outcomes(settings, 8) == ["failed", "failed", "backing off", "failed", "backing off", "backing off", "backing off", "failed"]
     decisions = read_decisions(settings)[1:]
-    assert "DataError: the catalogue's titles, genres and overviews hold no word" in decisions[0]["outcome"]["error"]
-    assert decisions[2]["reasons"][0].startswith("backing off: the last 2 ticks on these inputs failed (DataError")
-    assert "next attempt in 3 tick(s)" in decisions[4]["reasons"][0]
+    assert "DataError: the catalogue's titles, genres and overviews hold no word" in decisions[0].error
+    assert decisions[2].reasons[0].startswith("backing off: the last 2 ticks on these inputs failed (DataError")
+    assert "next attempt in 3 tick(s)" in decisions[4].reasons[0]
 
     nothing_to_learn(catalog_path, extra=1)  # the operator changes the data again: try at once
     assert outcomes(settings, 3) == ["failed", "failed", "backing off"]  # a second failure on these inputs: no wait yet
@@ -98,7 +98,7 @@ def test_a_tick_that_raises_outside_training_is_a_recorded_failure(tmp_path: Pat
     resign(Registry(settings.models_dir), champion.version)
     decision = run_tick(settings)
     assert decision["verdict"] == "failed" and "AttributeError" in decision["outcome"]["error"]
-    assert read_decisions(settings)[-1]["verdict"] == "failed"
+    assert read_decisions(settings)[-1].verdict == "failed"
 
 
 def break_the_champion(settings: Settings) -> None:
@@ -112,7 +112,7 @@ def test_a_bad_data_file_is_backed_off_too(tmp_path: Path, catalog_path: Path) -
     catalog_path.write_text("id;title;genre\n1;Heat;Action\n")
     verdicts = [run_tick(settings)["verdict"] for _ in range(3)]
     assert verdicts == ["data rejected", "data rejected", "backing off"]
-    assert "separated by semicolons" in read_decisions(settings)[1]["reasons"][0]
+    assert "separated by semicolons" in read_decisions(settings)[1].reasons[0]
 
 
 @pytest.mark.slow

@@ -6,6 +6,7 @@ import json
 import time
 from pathlib import Path
 
+from movie_r.records import Decision
 from movie_r.registry import Registry
 from movie_r.settings import Settings
 from movie_r.telemetry import EventWriter
@@ -26,7 +27,7 @@ def test_first_tick_in_an_empty_home_installs_a_champion(tmp_path: Path, catalog
     decision = run_tick(settings)
     assert decision["verdict"] == "first champion"
     assert Registry(settings.models_dir).champion_version() == decision["outcome"]["challenger"]
-    assert read_decisions(settings) == [json.loads(json.dumps(decision))]
+    assert read_decisions(settings) == [Decision.model_validate(json.loads(json.dumps(decision)))]
 
 
 def test_quiet_tick_records_a_no_with_every_trigger(tmp_path: Path, catalog_path: Path) -> None:
