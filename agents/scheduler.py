@@ -125,7 +125,11 @@ class Agent:
         key before the first training (they may mount `keys/` read-only).
         """
         home, keys = self.settings.home, self.settings.keys_path
-        problem = storage_problem(home, WRITTEN) or storage_problem(keys.parent, [keys.name])
+
+        def check() -> str | None:
+            return storage_problem(home, WRITTEN) or storage_problem(keys.parent, [keys.name])
+
+        problem = check()
         if problem:
             log.error("%s; waiting for that (checked every %.0f s)", problem, STORAGE_RECHECK)
         while problem:
@@ -134,7 +138,7 @@ class Agent:
                 if signals:
                     return False
                 time.sleep(SIGNAL_POLL)
-            problem = storage_problem(home, WRITTEN) or storage_problem(keys.parent, [keys.name])
+            problem = check()
             if not problem:
                 log.info("storage root %s is writable now", home)
         load_signer(keys, create=True)
