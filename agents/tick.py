@@ -202,8 +202,10 @@ def _decide_and_act(
     triggers = check_triggers(settings, summary, feedback, champion.manifest, data.fingerprints())
     fired = [t for t in triggers if t.fired]
     decision["inputs"] = {
-        "summary": {k: summary[k] for k in ("requests", "served", "cold_start_rate", "mean_similarity", "hours_since_retrain")},
-        "top_unknown_queries": summary["top_unknown_queries"][:5],
+        "summary": summary.model_dump(
+            mode="json", include={"requests", "served", "cold_start_rate", "mean_similarity", "hours_since_retrain"}
+        ),
+        "top_unknown_queries": [query.model_dump() for query in summary.top_unknown_queries[:5]],
         "feedback": feedback,
         "data": data.fingerprints(),
         "data_key": data_key(data),

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from movie_r.records import Manifest
+from movie_r.records import Manifest, Summary
 from movie_r.settings import Settings
 
 
@@ -29,7 +29,7 @@ class TriggerCheck:
 
 def check_triggers(
     settings: Settings,
-    summary: dict[str, Any],
+    summary: Summary,
     feedback: dict[str, Any],
     champion: Manifest,
     current_data: dict[str, Any],
@@ -49,9 +49,9 @@ def check_triggers(
     ]
 
 
-def cold_start_rate(settings: Settings, summary: dict[str, Any]) -> TriggerCheck:
-    value, served = summary.get("cold_start_rate", 0.0), summary.get("served", 0)
-    unknown = ", ".join(repr(q["query"]) for q in summary.get("top_unknown_queries", [])[:3])
+def cold_start_rate(settings: Settings, summary: Summary) -> TriggerCheck:
+    value, served = summary.cold_start_rate, summary.served
+    unknown = ", ".join(repr(q.query) for q in summary.top_unknown_queries[:3])
 
     def describe(fired: bool) -> str:
         reason = f"cold-start rate {value:.2f} {'>' if fired else '<='} {settings.cold_start_rate_max:.2f} over {served} requests"
@@ -63,8 +63,8 @@ def cold_start_rate(settings: Settings, summary: dict[str, Any]) -> TriggerCheck
     )  # fmt: skip
 
 
-def mean_similarity(settings: Settings, summary: dict[str, Any]) -> TriggerCheck:
-    value, served, threshold = summary.get("mean_similarity"), summary.get("served", 0), settings.mean_similarity_min
+def mean_similarity(settings: Settings, summary: Summary) -> TriggerCheck:
+    value, served, threshold = summary.mean_similarity, summary.served, settings.mean_similarity_min
     return _measured(
         "mean_similarity", settings.trigger_similarity, value, threshold, False,
         served, settings.min_requests, "requests served by the champion",
@@ -100,8 +100,8 @@ def _measured(
     return TriggerCheck(name, enabled, enabled and fired, value, threshold, describe(fired))
 
 
-def model_age(settings: Settings, summary: dict[str, Any]) -> TriggerCheck:
-    value, threshold = summary.get("hours_since_retrain"), settings.max_age_hours
+def model_age(settings: Settings, summary: Summary) -> TriggerCheck:
+    value, threshold = summary.hours_since_retrain, settings.max_age_hours
     fired = value is not None and value > threshold
     reason = (
         "no champion age known"

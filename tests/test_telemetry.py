@@ -43,13 +43,13 @@ def test_summary_counts_cold_starts_and_unknown_queries(tmp_path: Path) -> None:
         emit(tmp_path / "metrics", request_id=query, method="text", cold_start=True, query=query, latency_ms=2.0, model_version="v1")
     emit(tmp_path / "metrics", request_id="x", method="exact", cold_start=False, mean_similarity=0.4, latency_ms=1.0, model_version="v1")
     summary = write_summary(tmp_path / "metrics", Registry(tmp_path / "models"), window_hours=1)
-    assert (summary["requests"], summary["cold_starts"]) == (4, 3)
-    assert summary["cold_start_rate"] == 0.75
-    assert summary["top_unknown_queries"][0] == {"query": "dune 3", "count": 2}
-    assert summary["mean_similarity"] == 0.4
+    assert (summary.requests, summary.cold_starts) == (4, 3)
+    assert summary.cold_start_rate == 0.75
+    assert summary.top_unknown_queries[0].model_dump() == {"query": "dune 3", "count": 2}
+    assert summary.mean_similarity == 0.4
     assert json.loads((tmp_path / "metrics" / "summary.json").read_text())["requests"] == 4
     other = summarise([], Registry(tmp_path / "models"), 1, only_version="v2")
-    assert other["requests"] == 0
+    assert other.requests == 0
 
 
 def test_events_rotate_by_size_and_old_rotated_files_expire(tmp_path: Path) -> None:

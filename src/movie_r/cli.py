@@ -311,16 +311,16 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     summary = write_summary(settings.metrics_dir, Registry(settings.models_dir, settings.keys_path), settings.summary_window_hours)
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print(summary.model_dump_json(indent=2))
         return 0
-    print(f"last {summary['window_hours']:g} h, written to {settings.metrics_dir / 'summary.json'}")
+    print(f"last {summary.window_hours:g} h, written to {settings.storage.metrics.summary}")
     for name in ("requests", "served", "errors", "cold_starts", "cold_start_rate", "mean_similarity",
                  "latency_ms_p50", "latency_ms_p95", "champion_version", "hours_since_retrain"):
-        value = summary[name]
+        value = getattr(summary, name)
         print(f"  {name:<20}{value:.4f}" if isinstance(value, float) else f"  {name:<20}{value}")
-    print(f"  {'methods':<20}{summary['methods']}")
-    for unknown in summary["top_unknown_queries"]:
-        print(f"  unknown query x{unknown['count']:<5} {unknown['query']!r}")
+    print(f"  {'methods':<20}{summary.methods}")
+    for unknown in summary.top_unknown_queries:
+        print(f"  unknown query x{unknown.count:<5} {unknown.query!r}")
     return 0
 
 

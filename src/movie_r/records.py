@@ -148,3 +148,33 @@ class Decision(BaseModel):
             return self.outcome.error
         return "; ".join(self.reasons) or "no reason recorded"
 
+
+class UnknownQuery(BaseModel):
+    query: str
+    count: int
+
+
+class Summary(BaseModel):
+    """`metrics/summary.json`, and what the agent's triggers judge: the API's traffic in a window."""
+
+    model_config = ConfigDict(extra="allow")
+
+    generated_at: datetime | None = None
+    window_hours: float = 24.0
+    window_start: datetime | None = None
+    only_version: str | None = None  # only requests this version answered (the champion being judged)
+    requests: int = 0
+    served: int = 0
+    errors: int = 0
+    cold_starts: int = 0
+    cold_start_rate: float = 0.0
+    methods: dict[str, int] = {}
+    mean_similarity: float | None = None
+    latency_ms_p50: float | None = None
+    latency_ms_p95: float | None = None
+    top_unknown_queries: list[UnknownQuery] = []
+    model_versions: dict[str, int] = {}
+    champion_version: str | None = None
+    last_retrain_at: datetime | None = None
+    hours_since_retrain: float | None = None
+

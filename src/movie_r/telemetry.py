@@ -27,7 +27,8 @@ import pandas as pd
 from movie_r import journal
 from movie_r.errors import ArtifactError
 from movie_r.periodic import Periodic
-from movie_r.registry import Registry, write_json_atomic
+from movie_r.records import Summary, UnknownQuery
+from movie_r.registry import Registry, write_text_atomic
 from movie_r.store import MetricsLayout
 
 log = logging.getLogger(__name__)
@@ -195,7 +196,7 @@ def summarise(
     window_hours: float,
     only_version: str | None = None,
     top_unknown: int = 10,
-) -> dict[str, Any]:
+) -> Summary:
     """What the agent decides on: volume, cold starts, similarity, latency, champion age.
 
     With `only_version`, only requests that version answered count (failures that no model
@@ -217,31 +218,31 @@ def summarise(
     except ArtifactError:  # a broken champion has no age to report; the agent replaces it
         champion = None
     trained_at = champion.manifest.created_at if champion else None
-    return {
-        "generated_at": now.isoformat(),
-        "window_hours": window_hours,
-        "window_start": (now - timedelta(hours=window_hours)).isoformat(),
-        "only_version": only_version,
-        "requests": len(recommends),
-        "served": len(served),
-        "errors": len(recommends) - len(served),
-        "cold_starts": len(cold),
-        "cold_start_rate": len(cold) / len(served) if served else 0.0,
-        "methods": dict(Counter(e.get("method") for e in served)),
-        "mean_similarity": float(np.mean(similarities)) if similarities else None,
-        "latency_ms_p50": float(np.percentile(latencies, 50)) if latencies else None,
-        "latency_ms_p95": float(np.percentile(latencies, 95)) if latencies else None,
-        "top_unknown_queries": [{"query": q, "count": c} for q, c in unknown.most_common(top_unknown)],
-        "model_versions": dict(Counter(e.get("model_version") for e in served)),
-        "champion_version": registry.champion_version(),
-        "last_retrain_at": trained_at.isoformat() if trained_at else None,
-        "hours_since_retrain": (now - trained_at).total_seconds() / 3600 if trained_at else None,
-    }
+    return Summary(
+        generated_at=now,
+        window_hours=window_hours,
+        window_start=now - timedelta(hours=window_hours),
+        only_version=only_version,
+        requests=len(recommends),
+        served=len(served),
+        errors=len(recommends) - len(served),
+        cold_starts=len(cold),
+        cold_start_rate=len(cold) / len(served) if served else 0.0,
+        methods=dict(Counter(str(e["method"]) for e in served if e.get("method"))),
+        mean_similarity=float(np.mean(similarities)) if similarities else None,
+        latency_ms_p50=float(np.percentile(latencies, 50)) if latencies else None,
+        latency_ms_p95=float(np.percentile(latencies, 95)) if latencies else None,
+        top_unknown_queries=[UnknownQuery(query=q, count=c) for q, c in unknown.most_common(top_unknown)],
+        model_versions=dict(Counter(str(e["model_version"]) for e in served if e.get("model_version"))),
+        champion_version=registry.champion_version(),
+        last_retrain_at=trained_at,
+        hours_since_retrain=(now - trained_at).total_seconds() / 3600 if trained_at else None,
+    )
 
 
-def write_summary(metrics_dir: Path, registry: Registry, window_hours: float) -> dict[str, Any]:
+def write_summary(metrics_dir: Path, registry: Registry, window_hours: float) -> Summary:
     """Aggregate the last `window_hours` into `metrics/summary.json` (atomically) and return it."""
     since = datetime.now(UTC) - timedelta(hours=window_hours)
     summary = summarise(read_events(metrics_dir, since), registry, window_hours)
-    write_json_atomic(MetricsLayout(Path(metrics_dir)).summary, summary)
+    write_text_atomic(MetricsLayout(Path(metrics_dir)).summary, summary.model_dump_json(indent=2))
     return summary

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from movie_r.records import Summary, UnknownQuery
 from movie_r.settings import Settings
 from movie_r_agents.triggers import (
     cold_start_rate,
@@ -15,9 +16,9 @@ from movie_r_agents.triggers import (
 SETTINGS = Settings(cold_start_rate_max=0.3, min_requests=50, mean_similarity_min=0.2, negative_feedback_max=0.4, min_feedback=20)
 
 
-def traffic(served: int, cold: float = 0.0, similarity: float | None = 0.5, age: float | None = 1.0) -> dict:
-    return {"served": served, "cold_start_rate": cold, "mean_similarity": similarity, "hours_since_retrain": age,
-            "top_unknown_queries": [{"query": "dune part three", "count": 9}]}  # fmt: skip
+def traffic(served: int, cold: float = 0.0, similarity: float | None = 0.5, age: float | None = 1.0) -> Summary:
+    return Summary(served=served, cold_start_rate=cold, mean_similarity=similarity, hours_since_retrain=age,
+                   top_unknown_queries=[UnknownQuery(query="dune part three", count=9)])  # fmt: skip
 
 
 def test_cold_start_rate_fires_above_threshold_and_names_what_was_missing() -> None:
