@@ -40,7 +40,6 @@ JOB_ID = "retraining-tick"
 STOP_GRACE = 1.0  # seconds a running tick gets to reach a checkpoint after a stop signal
 SIGNAL_POLL = 0.05  # seconds between checks of the stop flag in the main thread
 STORAGE_RECHECK = 10.0  # seconds between checks of a storage root this process could not write
-WRITTEN = ("models", "metrics", "reports")  # what the agent writes under the storage root
 
 
 class Agent:
@@ -124,12 +123,9 @@ class Agent:
         Then make the keys, so the API replicas find the request-id secret and the trusted
         key before the first training (they may mount `keys/` read-only).
         """
-        home, keys = self.settings.home, self.settings.keys_path
-
-        def check() -> str | None:
-            return storage_problem(home, WRITTEN) or storage_problem(keys.parent, [keys.name])
-
-        problem = check()
+        home, storage = self.settings.home, self.settings.storage
+        written = (storage.models.root, storage.metrics.root, storage.reports.root, storage.keys)
+        problem = storage_problem(home, written)
         if problem:
             log.error("%s; waiting for that (checked every %.0f s)", problem, STORAGE_RECHECK)
         while problem:
@@ -138,10 +134,10 @@ class Agent:
                 if signals:
                     return False
                 time.sleep(SIGNAL_POLL)
-            problem = check()
+            problem = storage_problem(home, written)
             if not problem:
                 log.info("storage root %s is writable now", home)
-        load_signer(keys, create=True)
+        load_signer(storage.keys, create=True)
         return True
 
     def _next_tick(self) -> datetime | None:

@@ -81,7 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             feedback_rate=RateLimit(settings.feedback_per_minute),
             request_ids=RequestIds.load(secret, settings.keys_path),
         )
-        problem = storage_problem(settings.home, ["metrics"])
+        problem = storage_problem(settings.home, [settings.storage.metrics.root])
         if problem:  # answers still work; what they would record is dropped and counted
             log.error("%s; request events and feedback are dropped until then", problem)
         state.feedback.remove_expired()

@@ -62,7 +62,6 @@ class ChampionWatcher:
     ) -> None:
         self.registry = registry
         self.on_reload = on_reload
-        self.interval = interval
         self.fuzzy_threshold = fuzzy_threshold
         self.cache_size = cache_size
         self.cache_bytes = cache_bytes

@@ -13,10 +13,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 
-def storage_problem(home: Path, subdirs: Iterable[str]) -> str | None:
-    """Create `subdirs` of `home` when missing; the first one this process cannot write, as one line."""
-    for name in subdirs:
-        path = Path(home) / name
+def storage_problem(home: Path, directories: Iterable[Path]) -> str | None:
+    """Create `directories` (parts of the storage root `home`, from `movie_r.store`) when missing;
+    the first one this process cannot write, as one line."""
+    for path in directories:
         try:
             path.mkdir(parents=True, exist_ok=True)
             probe = path / f".write-probe-{os.getpid()}"

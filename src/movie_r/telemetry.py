@@ -50,7 +50,6 @@ class EventWriter:
         retention_days: float = 14.0,
     ) -> None:
         self.directory = Path(directory)
-        self.flush_interval = flush_interval
         self.rotate_bytes = rotate_bytes
         self.retention_days = retention_days
         self.max_buffer = max_buffer
@@ -170,11 +169,10 @@ def _read_json_lines(directory: Path, since: datetime) -> Iterator[dict[str, Any
     cutoff = since.timestamp()
     skipped = 0
     for path in journal.files_written_since(directory, cutoff):  # nothing in a file last written before the window
-        found = journal.Records()
         try:
-            found.add_lines(path.read_bytes())
+            found = journal.read_records(path)
         except OSError:
-            continue
+            continue  # unreadable now; a file rotated away meanwhile reads as empty
         skipped += found.skipped
         yield from (event for event in found.records if _timestamp(event) >= cutoff)
     if skipped:
