@@ -14,7 +14,7 @@ import numpy as np
 
 from movie_r.evaluation import EvaluationReport
 from movie_r.inference import Recommender
-from movie_r.settings import Settings
+from movie_r.settings import AgentSettings
 
 BOOTSTRAP_SAMPLES = 1000
 
@@ -90,7 +90,7 @@ def latency_check(champion_ms: float | None, challenger_ms: float, budget: float
 
 
 def decide(
-    settings: Settings,
+    settings: AgentSettings,
     champion: EvaluationReport | None,
     challenger: EvaluationReport,
     guardrails: list[Guardrail],

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from movie_r.records import Manifest, Summary
-from movie_r.settings import Settings
+from movie_r.settings import TriggerSettings
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class TriggerCheck:
 
 
 def check_triggers(
-    settings: Settings,
+    settings: TriggerSettings,
     summary: Summary,
     feedback: dict[str, Any],
     champion: Manifest,
@@ -49,7 +49,7 @@ def check_triggers(
     ]
 
 
-def cold_start_rate(settings: Settings, summary: Summary) -> TriggerCheck:
+def cold_start_rate(settings: TriggerSettings, summary: Summary) -> TriggerCheck:
     value, served = summary.cold_start_rate, summary.served
     unknown = ", ".join(repr(q.query) for q in summary.top_unknown_queries[:3])
 
@@ -63,7 +63,7 @@ def cold_start_rate(settings: Settings, summary: Summary) -> TriggerCheck:
     )  # fmt: skip
 
 
-def mean_similarity(settings: Settings, summary: Summary) -> TriggerCheck:
+def mean_similarity(settings: TriggerSettings, summary: Summary) -> TriggerCheck:
     value, served, threshold = summary.mean_similarity, summary.served, settings.mean_similarity_min
     return _measured(
         "mean_similarity", settings.trigger_similarity, value, threshold, False,
@@ -72,7 +72,7 @@ def mean_similarity(settings: Settings, summary: Summary) -> TriggerCheck:
     )  # fmt: skip
 
 
-def negative_feedback(settings: Settings, feedback: dict[str, Any]) -> TriggerCheck:
+def negative_feedback(settings: TriggerSettings, feedback: dict[str, Any]) -> TriggerCheck:
     value, total, threshold = feedback.get("negative_share", 0.0), feedback.get("total", 0), settings.negative_feedback_max
     return _measured(
         "negative_feedback", settings.trigger_feedback, value, threshold, True,
@@ -100,7 +100,7 @@ def _measured(
     return TriggerCheck(name, enabled, enabled and fired, value, threshold, describe(fired))
 
 
-def model_age(settings: Settings, summary: Summary) -> TriggerCheck:
+def model_age(settings: TriggerSettings, summary: Summary) -> TriggerCheck:
     value, threshold = summary.hours_since_retrain, settings.max_age_hours
     fired = value is not None and value > threshold
     reason = (
@@ -129,7 +129,7 @@ def describe_catalog(catalog: dict[str, Any] | None) -> str:
     return f"{catalog.get('path')} ({catalog.get('rows')} movies, sha256 {str(catalog.get('sha256'))[:12]})"
 
 
-def data_changed(settings: Settings, champion_data: dict[str, Any], current_data: dict[str, Any]) -> TriggerCheck:
+def data_changed(settings: TriggerSettings, champion_data: dict[str, Any], current_data: dict[str, Any]) -> TriggerCheck:
     changed = [
         name
         for name in sorted(set(champion_data) | set(current_data))
@@ -144,7 +144,7 @@ def data_changed(settings: Settings, champion_data: dict[str, Any], current_data
     return TriggerCheck("data_changed", enabled, enabled and bool(changed), changed, "any change", reason)
 
 
-def unused_interactions(settings: Settings, champion_kind: str, current_data: dict[str, Any]) -> TriggerCheck:
+def unused_interactions(settings: TriggerSettings, champion_kind: str, current_data: dict[str, Any]) -> TriggerCheck:
     """Ratings are available but the champion reads only text: a stronger kind may exist."""
     available = "interactions" in current_data
     fired = available and champion_kind == "tfidf"

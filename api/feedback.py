@@ -9,9 +9,9 @@ import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any
 
 from movie_r import journal
+from movie_r.records import FeedbackEvent
 
 
 class FeedbackLog:
@@ -24,7 +24,7 @@ class FeedbackLog:
         self.retention_days = retention_days
         self.path = self.directory / f"{socket.gethostname()}-{os.getpid()}.jsonl"
 
-    def append(self, event: dict[str, Any]) -> None:
+    def append(self, event: FeedbackEvent) -> None:
         """Write one line completely and durably; raises OSError when the disk refuses (the caller answers 503)."""
         self.directory.mkdir(parents=True, exist_ok=True)
         journal.rotate_if_large(self.path, self.rotate_bytes, self.retention_days)

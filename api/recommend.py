@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from movie_r.errors import QueryError, UnknownMovieError
 from movie_r.inference import MAX_QUERY_LENGTH
+from movie_r.records import FeedbackEvent, RequestEvent
 from movie_r_api.answers import Answer, response_body
 from movie_r_api.problems import NO_CHAMPION, UNEXPECTED, problem
 from movie_r_api.routing import RawRoute
@@ -123,14 +124,14 @@ def feedback(request: Request, body: Feedback) -> Any:
         return problem(request, 404, f"no movie with id {body.movie_id}")
     if not state.feedback_once.first((body.request_id, body.action.value)):
         return problem(request, 409, f"{body.action.value} is already recorded for request {body.request_id}")
-    event = {
-        "time": datetime.now(UTC).isoformat(),
-        "request_id": body.request_id,
-        "movie_id": body.movie_id,
-        "action": body.action.value,
-        "model_version": loaded.version,
-        "source": state.request_ids.source(client),
-    }
+    event = FeedbackEvent(
+        time=datetime.now(UTC),
+        request_id=body.request_id,
+        movie_id=body.movie_id,
+        action=body.action.value,
+        model_version=loaded.version,
+        source=state.request_ids.source(client),
+    )
     try:
         state.feedback.append(event)
     except OSError as exc:
@@ -146,41 +147,44 @@ def record_failure(
     """Answer a failed /recommend and keep its runtime event, like a served one."""
     state = request.app.state.movie_r
     state.events.emit(
-        {
-            **_event_base(request.state.request_id, version, started),
-            "status": status,
-            "k": request.query_params.get("k"),
-            "query": request.query_params.get("movie", "")[:MAX_QUERY_LENGTH],
-        }
+        _event(
+            request.state.request_id,
+            version,
+            started,
+            status=status,
+            k=request.query_params.get("k"),
+            query=request.query_params.get("movie", "")[:MAX_QUERY_LENGTH],
+        )
     )
     return problem(request, status, detail)
 
 
-def _served_event(request_id: str, answer: Answer, k: int, version: str, started: float) -> dict[str, Any]:
-    return {
-        **_event_base(request_id, version, started),
-        "status": 200,
-        "method": answer.method,
-        "match_id": answer.match_id,
-        "cold_start": answer.cold_start,
-        "k": k,
-        "returned": answer.returned,
-        "top1_similarity": answer.top1_similarity,
-        "mean_similarity": answer.mean_similarity,
-        "query": answer.query,
-    }
+def _served_event(request_id: str, answer: Answer, k: int, version: str, started: float) -> RequestEvent:
+    return _event(
+        request_id,
+        version,
+        started,
+        method=answer.method,
+        match_id=answer.match_id,
+        cold_start=answer.cold_start,
+        k=k,
+        returned=answer.returned,
+        top1_similarity=answer.top1_similarity,
+        mean_similarity=answer.mean_similarity,
+        query=answer.query,
+    )
 
 
-def _event_base(request_id: str, version: str | None, started: float) -> dict[str, Any]:
+def _event(request_id: str, version: str | None, started: float, **outcome: Any) -> RequestEvent:
     now = time.time()
-    return {
-        "time": datetime.fromtimestamp(now, UTC),  # the event writer's orjson writes it as isoformat() would
-        "ts": now,
-        "endpoint": "recommend",
-        "request_id": request_id,
-        "model_version": version,
-        "latency_ms": (time.perf_counter() - started) * 1000,
-    }
+    return RequestEvent(
+        ts=now,
+        time=datetime.fromtimestamp(now, UTC),
+        request_id=request_id,
+        model_version=version,
+        latency_ms=(time.perf_counter() - started) * 1000,
+        **outcome,
+    )
 
 
 def _problem(parameter: str, message: str) -> dict[str, Any]:

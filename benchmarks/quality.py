@@ -72,8 +72,10 @@ def _cold_items(hybrid: Candidate) -> None:
     """Movies nobody rated in the training data must still get content-based lists."""
     model = hybrid.pipeline[-1]
     cold = np.flatnonzero(model.interaction_counts_ == 0)
-    top = model.neighbors_[cold, 0]
-    shared = np.asarray(model.item_matrix_[cold].multiply(model.item_matrix_[top]).sum(axis=1)).ravel()
+    shared = np.zeros(len(cold), dtype=bool)
+    for i, row in enumerate(cold.tolist()):
+        first, _ = model.similar(row, 1)
+        shared[i] = len(first) > 0 and len(model.shared_terms(first, model.terms_of(row))[0]) > 0
     print(
         f"cold items (no training interactions): {len(cold)}; whose first recommendation shares content with them: "
         f"{int((shared > 0).sum())} ({(shared > 0).mean():.0%})"

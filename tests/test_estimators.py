@@ -105,3 +105,22 @@ def test_a_pipeline_saved_with_classes_this_version_lacks_is_refused_with_retrai
     monkeypatch.delitem(sys.modules, old_module.__name__)
     with pytest.raises(ArtifactError, match=r"saved by an older movie_r .*retrain"):
         registry.get(saved.version).load()
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_similar_is_the_best_of_every_movie_scored_with_or_without_a_mask(tmp_path: Path, kind: str) -> None:
+    """The blend's one ranking method: its precomputed lists and its fallback agree with brute force."""
+    catalog = load_catalog(random_catalog(tmp_path)).movies
+    pipeline = fit_pipeline(build_pipeline(kind, {"recommender__n_neighbors": 8}), catalog, clustered_ratings())
+    blend = pipeline[-1]
+    even = lambda rows: rows % 2 == 0  # noqa: E731 - a mask that rejects half of every list
+    for row in range(0, len(catalog), 7):
+        every = blend._blocks()(row, row + 1)[0]
+        every[row] = -np.inf
+        for allowed, k in ((None, 5), (even, 5), (even, 20)):
+            candidates = np.flatnonzero((every > 0) & (allowed(np.arange(len(every))) if allowed else True))
+            expected = candidates[np.argsort(-every[candidates], kind="stable")][:k]
+            rows, scores = blend.similar(row, k, allowed)
+            np.testing.assert_allclose(scores, every[expected], rtol=1e-5)
+            np.testing.assert_allclose(every[rows], scores, rtol=1e-5)  # ties may pick other rows of the same score
+            assert len(set(rows.tolist())) == len(rows) and (allowed is None or allowed(rows).all())

@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from movie_r import journal
+from movie_r.records import RequestEvent
 from movie_r.settings import Settings
 from movie_r.telemetry import EventWriter, read_events
 from movie_r_api.app import create_app
@@ -66,19 +67,19 @@ def test_an_append_that_does_not_fit_fails_and_the_records_around_it_stay_whole(
 
 def test_events_flushed_onto_a_full_disk_are_counted_and_the_next_flush_is_readable(tiny_disk: Path) -> None:
     writer = EventWriter(tiny_disk)
-    writer.emit({"ts": 1e9, "request_id": "a"})
+    writer.emit(RequestEvent(ts=1e9, request_id="a"))
     writer.flush()
     filler = fill(tiny_disk, writer.path, free=20)
-    writer.emit({"ts": 1e9, "request_id": "b", "padding": "x" * 300})
+    writer.emit(RequestEvent(ts=1e9, request_id="b", query="x" * 300))
     writer.flush()
     assert writer.dropped == 1
     filler.unlink()
-    writer.emit({"ts": 1e9, "request_id": "c"})
+    writer.emit(RequestEvent(ts=1e9, request_id="c"))
     writer.flush()
     events = tiny_disk.parent / "metrics"
     (events).mkdir()
     (events / "events").symlink_to(tiny_disk)
-    assert [e["request_id"] for e in read_events(events, datetime.fromtimestamp(0, UTC))] == ["a", "c"]
+    assert [e.request_id for e in read_events(events, datetime.fromtimestamp(0, UTC))] == ["a", "c"]
 
 
 def test_feedback_on_a_full_disk_is_a_503_and_never_acknowledged(trained_home: Settings) -> None:

@@ -92,6 +92,7 @@ class QueryVectorizer:
         self._tfidf = tfidf
         self._analyze = tfidf.build_analyzer()
         self._vocabulary = tfidf.vocabulary_
+        self.terms: np.ndarray = tfidf.get_feature_names_out()  # a term index -> its word
 
     def __call__(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """Sorted term indices of the query's vector and their weights (empty if no term is known)."""

@@ -17,10 +17,9 @@ from sklearn.pipeline import Pipeline
 
 from movie_r.errors import QueryError, UnknownMovieError
 from movie_r.features import QueryVectorizer, genre_token
-from movie_r.sparse_rows import overlap, row_entries, rows_entries
+from movie_r.models.blend import TermWeights
+from movie_r.neighbours import RowMask, best_rows
 from movie_r.titles import TitleIndex
-
-TermWeights = tuple[np.ndarray, np.ndarray]  # sorted term indices of a TF-IDF row, and their weights
 
 MAX_QUERY_LENGTH = 200
 MAX_K = 100
@@ -112,13 +111,12 @@ class Recommender:
         self.model = pipeline[-1]
         self.titles = TitleIndex(self.model.titles_, self.model.popularity_, fuzzy_threshold)
         self.row_of_id = {int(movie_id): row for row, movie_id in enumerate(self.model.ids_)}
-        self.terms = pipeline.named_steps["tfidf"].get_feature_names_out()
         self._by_popularity = np.argsort(-self.model.popularity_, kind="stable")
         self._genre_tokens = {genre_token(g): g for genres in self.model.genres_ for g in genres}
         self.genre_names = sorted({g for genres in self.model.genres_ for g in genres}, key=str.casefold)
         self._known_genres = {g.casefold() for g in self.genre_names}
         self._query_vector = QueryVectorizer(pipeline)
-        self._postings = self.model.item_matrix_.T.tocsr()  # term -> movies holding it, for text queries
+        self.terms = self._query_vector.terms
 
     def __len__(self) -> int:
         return len(self.model.ids_)
@@ -182,14 +180,8 @@ class Recommender:
 
     def similar(self, row: int, k: int, filters: Filters) -> list[Recommendation]:
         """Up to `k` movies like catalogue row `row`, with the reasons for each."""
-        rows, scores = self.model.neighbors_[row], self.model.similarities_[row]
-        keep = self._allowed(rows, filters) & (scores > 0)
-        rows, scores = rows[keep][:k], scores[keep][:k]
-        if len(rows) < k:  # filters ate the precomputed list: rank the whole catalogue once
-            all_scores = self.model.row_scores(row)
-            all_scores[row] = -np.inf
-            rows, scores = self._best(all_scores, k, filters)
-        reasons = self._explain(rows, row_entries(self.model.item_matrix_, row), self.model.genres_[row])
+        rows, scores = self.model.similar(row, k, self._mask(filters))
+        reasons = self._explain(rows, self.model.terms_of(row), self.model.genres_[row])
         for why, together in zip(reasons, self.model.co_liked(row, rows).tolist(), strict=True):
             if together:
                 why.insert(0, f"liked by {together} people who liked {self.model.titles_[row]}")
@@ -204,7 +196,7 @@ class Recommender:
         """An answer for text that names no movie: by its words, else by popularity."""
         terms = self._query_vector(query)
         if len(terms[0]):
-            rows, scores = self._best(self._text_scores(terms), k, filters)
+            rows, scores = best_rows(self.model.text_scores(terms), k, self._mask(filters))
             if len(rows):
                 reasons = self._explain(rows, terms, ())
                 recommendations = [self._recommendation(r, s, why) for r, s, why in zip(rows, scores, reasons, strict=True)]
@@ -214,32 +206,11 @@ class Recommender:
         recommendations = [self._recommendation(r, self.model.popularity_[r] / top, ["popular in the catalogue"]) for r in rows]
         return RecommendResult(query, Match(None, None, "popular", 0.0), True, [], recommendations)
 
-    def _text_scores(self, terms: TermWeights) -> np.ndarray:
-        """Cosine similarity of a query to every movie, from the postings of its few terms only."""
-        query_index, query_weight = terms
-        owners, rows, weights = rows_entries(self._postings, query_index)
-        return np.bincount(rows, weights=weights * query_weight[owners], minlength=len(self))
-
-    def _best(self, scores: np.ndarray, k: int, filters: Filters) -> tuple[np.ndarray, np.ndarray]:
-        """The k best allowed rows with a positive score, best first.
-
-        Only positive scores can be returned, and a short query scores most of the catalogue
-        zero, so the ranking starts from those; sorting a few hundred of them is enough
-        unless filters reject most, and only then are all of them sorted.
-        """
-        positive = np.flatnonzero(scores > 0)
-        n_positive = len(positive)
-        candidates = min(n_positive, max(4 * k, 200))
-        while True:
-            if candidates < n_positive:
-                rows = positive[np.argpartition(scores[positive], n_positive - candidates)[n_positive - candidates :]]
-            else:
-                rows = positive
-            rows = rows[np.argsort(-scores[rows], kind="stable")]
-            keep = self._allowed(rows, filters)
-            if keep.sum() >= k or candidates == n_positive:
-                return rows[keep][:k], scores[rows[keep][:k]]
-            candidates = n_positive
+    def _mask(self, filters: Filters) -> RowMask | None:
+        """The filters as a function over rows, or None when they let everything through."""
+        if not (filters.genre or filters.year_min is not None or filters.year_max is not None or filters.exclude):
+            return None
+        return lambda rows: self._allowed(rows, filters)
 
     def _allowed(self, rows: np.ndarray, filters: Filters) -> np.ndarray:
         keep = np.ones(len(rows), dtype=bool)
@@ -260,19 +231,9 @@ class Recommender:
         return Recommendation(movie["id"], movie["title"], movie["year"], movie["genres"], round(float(score), 6), reasons)
 
     def _explain(self, rows: np.ndarray, query_terms: TermWeights, genres: tuple[str, ...]) -> list[list[str]]:
-        """Reasons for each of `rows`: the terms it shares with the query, strongest first.
-
-        All rows are matched against the query in one vectorised pass; per-row numpy calls
-        were most of an answer's time.
-        """
-        query_index, query_weight = query_terms
-        owners, terms, weights = rows_entries(self.model.item_matrix_, rows)
-        in_query, shared = overlap(query_index, terms)
-        owners = owners[shared]
-        order = np.lexsort((-(query_weight[in_query] * weights[shared]), owners))
-        names = self.terms[terms[shared][order]].tolist()
-        bounds = np.searchsorted(owners[order], np.arange(len(rows) + 1)).tolist()
-        return [self._reasons(int(row), names[bounds[i] : bounds[i + 1]], genres) for i, row in enumerate(rows)]
+        """Reasons for each of `rows`: the terms it shares with the query, strongest first."""
+        shared = self.model.shared_terms(rows, query_terms)
+        return [self._reasons(int(row), self.terms[terms].tolist(), genres) for row, terms in zip(rows, shared, strict=True)]
 
     def _reasons(self, row: int, terms: list[str], genres: tuple[str, ...]) -> list[str]:
         """Why `row` was chosen: genres it shares and the terms that weigh most in the match."""

@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pydantic_core
+from pydantic import BaseModel
 
 
 def append(path: Path, data: bytes, sync: bool = False) -> None:
@@ -79,12 +81,20 @@ def remove_expired(directory: Path, retention_days: float, keep: Path | None = N
     return removed
 
 
-def encode(record: dict[str, Any]) -> bytes:
-    """One record as one JSON line (newline included)."""
+def encode(record: dict[str, Any] | BaseModel) -> bytes:
+    """One record (a dict, or a typed record of `movie_r.records`) as one JSON line, newline included.
+
+    Raises `TypeError` for a value JSON cannot hold.
+    """
+    if isinstance(record, BaseModel):
+        try:
+            return pydantic_core.to_json(record) + b"\n"
+        except pydantic_core.PydanticSerializationError as exc:
+            raise TypeError(str(exc)) from None
     return orjson.dumps(record, default=str, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE)
 
 
-def append_record(path: Path, record: dict[str, Any], sync: bool = False) -> None:
+def append_record(path: Path, record: dict[str, Any] | BaseModel, sync: bool = False) -> None:
     """Append one record as one complete JSON line, or raise `OSError`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     append(path, encode(record), sync)

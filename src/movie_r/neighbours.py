@@ -18,6 +18,7 @@ from movie_r.progress import progress
 BYTES_PER_CELL = 4 + 8  # float32 similarity + int64 argpartition index
 
 BlockScores = Callable[[int, int], np.ndarray]  # (start, stop) -> dense (stop - start) x n scores
+RowMask = Callable[[np.ndarray], np.ndarray]  # rows -> which of them may be returned (filters)
 
 
 def block_rows(n_items: int, memory_mb: int) -> int:
@@ -34,6 +35,29 @@ def cosine_blocks(matrix: sp.spmatrix) -> BlockScores:
         return safe_sparse_dot(matrix[start:stop], transposed, dense_output=True).astype(np.float32, copy=False)
 
     return scores
+
+
+def best_rows(scores: np.ndarray, k: int, allowed: RowMask | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The k best allowed rows with a positive score, best first, and their scores.
+
+    Only positive scores can be returned, and a short query scores most of the catalogue
+    zero, so the ranking starts from those; sorting a few hundred of them is enough
+    unless `allowed` rejects most, and only then are all of them sorted.
+    """
+    positive = np.flatnonzero(scores > 0)
+    n_positive = len(positive)
+    candidates = min(n_positive, max(4 * k, 200))
+    while True:
+        if candidates < n_positive:
+            rows = positive[np.argpartition(scores[positive], n_positive - candidates)[n_positive - candidates :]]
+        else:
+            rows = positive
+        rows = rows[np.argsort(-scores[rows], kind="stable")]
+        if allowed is not None:
+            rows = rows[allowed(rows)]
+        if len(rows) >= k or candidates == n_positive:
+            return rows[:k], scores[rows[:k]]
+        candidates = n_positive
 
 
 def top_k_neighbours(matrix: sp.spmatrix, k: int, memory_mb: int = 256) -> tuple[np.ndarray, np.ndarray]:

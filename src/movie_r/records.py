@@ -149,6 +149,55 @@ class Decision(BaseModel):
         return "; ".join(self.reasons) or "no reason recorded"
 
 
+class RequestEvent(BaseModel):
+    """One line of `metrics/events/<host>-<pid>.jsonl`: a `/recommend` request, served or refused.
+
+    Written by every API process, read by the agent's triggers, `movie-r metrics` and the
+    training data's feedback pairs (`match_id` is what a liked recommendation was like).
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    ts: float | None = None  # seconds since the epoch; older events carry only `time`
+    time: datetime | None = None
+    endpoint: str = "recommend"
+    request_id: str | None = None
+    model_version: str | None = None  # None: no model answered (no champion, or refused early)
+    latency_ms: float | None = None
+    status: int = 200
+    method: str | None = None  # exact | fuzzy | text | popular
+    match_id: int | None = None
+    cold_start: bool = False
+    k: int | str | None = None  # a refused request keeps what was sent
+    returned: int | None = None
+    top1_similarity: float | None = None
+    mean_similarity: float | None = None
+    query: str | None = None
+
+    @property
+    def timestamp(self) -> float:
+        if self.ts is not None:
+            return self.ts
+        return self.time.timestamp() if self.time is not None else 0.0
+
+
+class FeedbackEvent(BaseModel):
+    """One line of `metrics/feedback/<host>-<pid>.jsonl`: what a user did with a recommendation."""
+
+    model_config = ConfigDict(extra="allow")
+
+    time: datetime
+    request_id: str
+    movie_id: int
+    action: str  # like | dislike | watched (api.schemas.Action)
+    model_version: str | None = None
+    source: str = "unknown"  # the client, keyed (RequestIds.source): no address is stored
+
+    @property
+    def timestamp(self) -> float:
+        return self.time.timestamp()
+
+
 class UnknownQuery(BaseModel):
     query: str
     count: int

@@ -2,6 +2,12 @@
 
 Every variable is `MOVIE_R_<NAME>` (e.g. `MOVIE_R_HOME`); command-line flags override
 them by passing keyword arguments to `Settings(...)`. Nothing is read at import time.
+
+The fields come in sections (storage, training, serving, telemetry, agent, triggers), each
+its own model: a function that needs one section says so in its signature (the triggers
+take `TriggerSettings`), and `Settings` is all of them at once. The variables stay flat
+(`MOVIE_R_PORT`, not `MOVIE_R_SERVING__PORT`): they are what operators have in their
+compose files and unit files.
 """
 
 from __future__ import annotations
@@ -9,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from movie_r.store import StorageLayout
@@ -41,10 +47,13 @@ def default_interactions(data: dict[str, Any]) -> Path | None:
     return _repo_root() / "data" / "ratings.csv.gz"
 
 
-class Settings(BaseSettings):
-    """Where things live and the knobs of training and inference."""
+def _empty_means_none(value: object) -> object:
+    """An empty variable (`MOVIE_R_INTERACTIONS=`) switches the feature off."""
+    return None if value == "" else value
 
-    model_config = SettingsConfigDict(env_prefix="MOVIE_R_", extra="ignore")
+
+class StorageSettings(BaseModel):
+    """Where everything lives: the storage root and the data commands use when given none."""
 
     home: Path = Field(default_factory=_repo_root, description="Storage root holding models/, metrics/, reports/.")
     catalog: Path = Field(default_factory=default_catalog, description="Catalogue CSV used when a command is given none.")
@@ -56,72 +65,8 @@ class Settings(BaseSettings):
     keys_dir: Path | None = Field(
         None, description="Signing keys: signing.key (trainers only) and trusted/*.pub (everyone). Default <home>/keys."
     )
-    neighbours: int = Field(100, ge=1, le=1000, description="Neighbours precomputed per movie.")
-    fuzzy_threshold: float = Field(80.0, ge=0, le=100, description="Minimum rapidfuzz ratio for a fuzzy title match.")
-    min_coverage: float = Field(0.1, ge=0, le=1, description="Catalogue coverage a tuned model's lists must reach.")
-    cache_size: int = Field(20_000, ge=0, description="Answers kept per loaded model (0 turns the cache off).")
-    cache_mb: int = Field(128, ge=1, description="Memory the answer caches of one loaded model may hold, in MB.")
-    warm_answers: int = Field(
-        1000, ge=0, description="Most popular movies whose answers (by title and by id) are computed before a model serves."
-    )
-    block_memory_mb: int = Field(256, ge=8, description="Memory budget of one block of the neighbour product.")
 
-    host: str = Field("127.0.0.1", description="Address the API listens on.")
-    port: int = Field(8000, ge=0, le=65535, description="Port the API listens on.")
-    workers: int = Field(1, ge=1, description="uvicorn worker processes.")
-    loop: Literal["asyncio", "uvloop"] = Field(
-        "asyncio",
-        description="Event loop. asyncio runs ready requests first come, first served; uvloop serves /health faster "
-        "but under load made requests wait behind CPU-bound ones (README, Serving under load).",
-    )
-    opentelemetry: bool = Field(
-        False, description="FastAPI's built-in OpenTelemetry spans, metrics and logs (needs an OpenTelemetry SDK set up)."
-    )
-    watch_interval: float = Field(2.0, gt=0, description="Seconds between checks of the champion symlink.")
-    admin_token: SecretStr | None = Field(None, description="Bearer token for /admin/*; unset disables them.")
-    request_id_secret: SecretStr | None = Field(
-        None, description="Key of the request ids feedback must cite; default: <keys>/request-ids.secret, made on first use."
-    )
-    max_body_kb: int = Field(16, ge=1, description="Largest request body accepted (413 beyond).")
-    feedback_per_minute: int = Field(60, ge=1, description="Feedback posts one client may make a minute (429 beyond).")
-    feedback_rotate_mb: int = Field(10, ge=1, description="Size at which a feedback file is rotated.")
-    feedback_retention_days: float = Field(90, gt=0, description="Feedback files older than this are deleted.")
-    feedback_per_source_max: int = Field(
-        5, ge=1, description="Feedback events one client may contribute to a trigger window and to training data."
-    )
-    events_flush_interval: float = Field(1.0, gt=0, description="Seconds between flushes of buffered events.")
-    events_rotate_mb: int = Field(50, ge=1, description="Size at which an events file is rotated.")
-    events_retention_days: float = Field(14, gt=0, description="Rotated events files older than this are deleted.")
-    summary_window_hours: float = Field(24.0, gt=0, description="Window aggregated into metrics/summary.json.")
-
-    agent_interval_seconds: float = Field(600, gt=0, description="Seconds between agent ticks.")
-    agent_jitter_seconds: float = Field(30, ge=0, description="Random delay added to each tick.")
-    trigger_cold_start: bool = Field(True, description="Retrain when the cold-start rate is too high.")
-    cold_start_rate_max: float = Field(0.3, ge=0, le=1, description="Cold-start rate that triggers a retrain.")
-    min_requests: int = Field(50, ge=1, description="Requests needed before traffic-based triggers count.")
-    trigger_similarity: bool = Field(True, description="Retrain when served similarity drops.")
-    mean_similarity_min: float = Field(0.15, ge=0, le=1, description="Mean similarity below which to retrain.")
-    trigger_feedback: bool = Field(True, description="Retrain when too much feedback is negative.")
-    negative_feedback_max: float = Field(0.4, ge=0, le=1, description="Share of dislikes that triggers a retrain.")
-    min_feedback: int = Field(20, ge=1, description="Feedback events needed before the feedback trigger counts.")
-    trigger_age: bool = Field(True, description="Retrain when the champion is too old.")
-    max_age_hours: float = Field(168, gt=0, description="Champion age that triggers a retrain.")
-    trigger_data_change: bool = Field(True, description="Retrain when the catalogue or interactions changed.")
-    trigger_unused_interactions: bool = Field(True, description="Retrain when ratings exist but the champion ignores them.")
-    failure_backoff_max_ticks: int = Field(
-        32, ge=0, description="After failed ticks, at most this many ticks are passed over before the same inputs are tried again."
-    )
-    cooldown_hours: float = Field(6, ge=0, description="After a rejection, wait this long before retraining the same data.")
-    promotion_margin: float = Field(0.0, ge=0, description="How much better a challenger must score to be promoted.")
-    require_significant: bool = Field(False, description="Promote only if the bootstrap CI's lower bound is above 0.")
-    latency_budget: float = Field(2.0, gt=0, description="Allowed challenger p95 latency as a multiple of the champion's.")
-    keep_versions: int = Field(10, ge=2, description="Versions kept on disk (champion and previous always kept).")
-
-    @field_validator("interactions", "admin_token", "keys_dir", "request_id_secret", mode="before")
-    @classmethod
-    def _empty_means_none(cls, value: object) -> object:
-        """An empty variable (`MOVIE_R_INTERACTIONS=`) switches the feature off."""
-        return None if value == "" else value
+    _empty_paths = field_validator("interactions", "keys_dir", mode="before")(_empty_means_none)
 
     @property
     def storage(self) -> StorageLayout:
@@ -147,3 +92,106 @@ class Settings(BaseSettings):
     @property
     def reports_dir(self) -> Path:
         return self.storage.reports.root
+
+
+class TrainingSettings(BaseModel):
+    """How models are fitted and what a tuned one must reach."""
+
+    neighbours: int = Field(100, ge=1, le=1000, description="Neighbours precomputed per movie.")
+    min_coverage: float = Field(0.1, ge=0, le=1, description="Catalogue coverage a tuned model's lists must reach.")
+    block_memory_mb: int = Field(256, ge=8, description="Memory budget of one block of the neighbour product.")
+
+
+class ServingSettings(BaseModel):
+    """The API: where it listens, how it answers, what it accepts."""
+
+    fuzzy_threshold: float = Field(80.0, ge=0, le=100, description="Minimum rapidfuzz ratio for a fuzzy title match.")
+    cache_size: int = Field(20_000, ge=0, description="Answers kept per loaded model (0 turns the cache off).")
+    cache_mb: int = Field(128, ge=1, description="Memory the answer caches of one loaded model may hold, in MB.")
+    warm_answers: int = Field(
+        1000, ge=0, description="Most popular movies whose answers (by title and by id) are computed before a model serves."
+    )
+    host: str = Field("127.0.0.1", description="Address the API listens on.")
+    port: int = Field(8000, ge=0, le=65535, description="Port the API listens on.")
+    workers: int = Field(1, ge=1, description="uvicorn worker processes.")
+    loop: Literal["asyncio", "uvloop"] = Field(
+        "asyncio",
+        description="Event loop. asyncio runs ready requests first come, first served; uvloop serves /health faster "
+        "but under load made requests wait behind CPU-bound ones (README, Serving under load).",
+    )
+    opentelemetry: bool = Field(
+        False, description="FastAPI's built-in OpenTelemetry spans, metrics and logs (needs an OpenTelemetry SDK set up)."
+    )
+    watch_interval: float = Field(2.0, gt=0, description="Seconds between checks of the champion symlink.")
+    admin_token: SecretStr | None = Field(None, description="Bearer token for /admin/*; unset disables them.")
+    request_id_secret: SecretStr | None = Field(
+        None, description="Key of the request ids feedback must cite; default: <keys>/request-ids.secret, made on first use."
+    )
+    max_body_kb: int = Field(16, ge=1, description="Largest request body accepted (413 beyond).")
+    feedback_per_minute: int = Field(60, ge=1, description="Feedback posts one client may make a minute (429 beyond).")
+
+    _empty_secrets = field_validator("admin_token", "request_id_secret", mode="before")(_empty_means_none)
+
+
+class TelemetrySettings(BaseModel):
+    """What the API records (events, feedback) and how long it is kept."""
+
+    feedback_rotate_mb: int = Field(10, ge=1, description="Size at which a feedback file is rotated.")
+    feedback_retention_days: float = Field(90, gt=0, description="Feedback files older than this are deleted.")
+    feedback_per_source_max: int = Field(
+        5, ge=1, description="Feedback events one client may contribute to a trigger window and to training data."
+    )
+    events_flush_interval: float = Field(1.0, gt=0, description="Seconds between flushes of buffered events.")
+    events_rotate_mb: int = Field(50, ge=1, description="Size at which an events file is rotated.")
+    events_retention_days: float = Field(14, gt=0, description="Rotated events files older than this are deleted.")
+    summary_window_hours: float = Field(24.0, gt=0, description="Window aggregated into metrics/summary.json.")
+
+
+class AgentSettings(BaseModel):
+    """The retraining agent: when it ticks, how it judges a challenger, what it keeps."""
+
+    agent_interval_seconds: float = Field(600, gt=0, description="Seconds between agent ticks.")
+    agent_jitter_seconds: float = Field(30, ge=0, description="Random delay added to each tick.")
+    failure_backoff_max_ticks: int = Field(
+        32, ge=0, description="After failed ticks, at most this many ticks are passed over before the same inputs are tried again."
+    )
+    cooldown_hours: float = Field(6, ge=0, description="After a rejection, wait this long before retraining the same data.")
+    promotion_margin: float = Field(0.0, ge=0, description="How much better a challenger must score to be promoted.")
+    require_significant: bool = Field(False, description="Promote only if the bootstrap CI's lower bound is above 0.")
+    latency_budget: float = Field(2.0, gt=0, description="Allowed challenger p95 latency as a multiple of the champion's.")
+    keep_versions: int = Field(10, ge=2, description="Versions kept on disk (champion and previous always kept).")
+
+
+class TriggerSettings(BaseModel):
+    """What makes the agent retrain: each trigger's switch and threshold."""
+
+    trigger_cold_start: bool = Field(True, description="Retrain when the cold-start rate is too high.")
+    cold_start_rate_max: float = Field(0.3, ge=0, le=1, description="Cold-start rate that triggers a retrain.")
+    min_requests: int = Field(50, ge=1, description="Requests needed before traffic-based triggers count.")
+    trigger_similarity: bool = Field(True, description="Retrain when served similarity drops.")
+    mean_similarity_min: float = Field(0.15, ge=0, le=1, description="Mean similarity below which to retrain.")
+    trigger_feedback: bool = Field(True, description="Retrain when too much feedback is negative.")
+    negative_feedback_max: float = Field(0.4, ge=0, le=1, description="Share of dislikes that triggers a retrain.")
+    min_feedback: int = Field(20, ge=1, description="Feedback events needed before the feedback trigger counts.")
+    trigger_age: bool = Field(True, description="Retrain when the champion is too old.")
+    max_age_hours: float = Field(168, gt=0, description="Champion age that triggers a retrain.")
+    trigger_data_change: bool = Field(True, description="Retrain when the catalogue or interactions changed.")
+    trigger_unused_interactions: bool = Field(True, description="Retrain when ratings exist but the champion ignores them.")
+
+
+SECTIONS: tuple[type[BaseModel], ...] = (
+    StorageSettings,
+    TrainingSettings,
+    ServingSettings,
+    TelemetrySettings,
+    AgentSettings,
+    TriggerSettings,
+)
+
+
+class Settings(
+    BaseSettings, StorageSettings, TrainingSettings, ServingSettings, TelemetrySettings, AgentSettings, TriggerSettings
+):
+    """Every section at once, read from `MOVIE_R_*` variables."""
+
+    model_config = SettingsConfigDict(env_prefix="MOVIE_R_", extra="ignore")

@@ -2,7 +2,7 @@
 
 Each serving process writes its own `metrics/events/<host>-<pid>.jsonl`, so workers and
 replicas on one shared volume never interleave writes. Requests only serialise their
-event (one orjson call) into an in-memory buffer; a background thread flushes it at least
+event (one call of pydantic's serialiser) into an in-memory buffer; a background thread flushes it at least
 every second and at shutdown, rotating files by size. When the disk is full or the
 directory unwritable, events are dropped and counted — a request never fails because its
 metrics could not be written.
@@ -18,16 +18,16 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
-import orjson
 import pandas as pd
+from pydantic import ValidationError
 
 from movie_r import journal
 from movie_r.errors import ArtifactError
 from movie_r.periodic import Periodic
-from movie_r.records import Summary, UnknownQuery
+from movie_r.records import FeedbackEvent, RequestEvent, Summary, UnknownQuery
 from movie_r.registry import Registry, write_text_atomic
 from movie_r.store import MetricsLayout
 
@@ -61,7 +61,7 @@ class EventWriter:
         self._flush_lock = threading.Lock()
         self._flusher = Periodic("event-writer", flush_interval, self.flush)
 
-    def emit(self, event: dict[str, Any]) -> None:
+    def emit(self, event: RequestEvent) -> None:
         """Queue one event as its JSON line; O(1), never raises, never touches the disk.
 
         Serialising here rather than in the flusher keeps the flusher from holding the GIL
@@ -69,8 +69,8 @@ class EventWriter:
         give the garbage collector nothing to scan.
         """
         try:
-            line = orjson.dumps(event, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE)
-        except TypeError as exc:  # orjson.JSONEncodeError: a value JSON cannot hold
+            line = journal.encode(event)
+        except TypeError as exc:  # an extra field JSON cannot hold
             with self._lock:
                 self.dropped += 1
             log.error("event dropped: not serialisable reason=%r", exc)
@@ -108,32 +108,31 @@ class EventWriter:
                 log.warning("events dropped=%d total_dropped=%d path=%s reason=%r", len(pending), self.dropped, self.path, exc)
 
 
-def read_events(metrics_dir: Path, since: datetime) -> Iterator[dict[str, Any]]:
+def read_events(metrics_dir: Path, since: datetime) -> Iterator[RequestEvent]:
     """Events of every process (rotated files included) at or after `since`."""
-    yield from _read_json_lines(MetricsLayout(Path(metrics_dir)).events, since)
+    yield from _read_records(MetricsLayout(Path(metrics_dir)).events, since, RequestEvent)
 
 
-def read_feedback(metrics_dir: Path, since: datetime, per_source: int | None = None) -> list[dict[str, Any]]:
+def read_feedback(metrics_dir: Path, since: datetime, per_source: int | None = None) -> list[FeedbackEvent]:
     """Feedback the API recorded (every process) at or after `since`: one per request and action,
     and with `per_source`, at most that many from any one client, so no client alone can fire
     the feedback trigger or fill the training data."""
-    seen: set[tuple[Any, Any]] = set()
+    seen: set[tuple[str, str]] = set()
     counts: Counter[str] = Counter()
     kept = []
-    for event in _read_json_lines(MetricsLayout(Path(metrics_dir)).feedback, since):
-        key = (event.get("request_id"), event.get("action"))
-        source = str(event.get("source", "unknown"))
-        if key in seen or (per_source is not None and counts[source] >= per_source):
+    for event in _read_records(MetricsLayout(Path(metrics_dir)).feedback, since, FeedbackEvent):
+        key = (event.request_id, event.action)
+        if key in seen or (per_source is not None and counts[event.source] >= per_source):
             continue
         seen.add(key)
-        counts[source] += 1
+        counts[event.source] += 1
         kept.append(event)
     return kept
 
 
-def feedback_stats(feedback: Iterable[dict[str, Any]]) -> dict[str, Any]:
+def feedback_stats(feedback: Iterable[FeedbackEvent]) -> dict[str, Any]:
     """Counts by action and the share of negative ones."""
-    actions = Counter(event.get("action") for event in feedback)
+    actions = Counter(event.action for event in feedback)
     total = sum(actions.values())
     negative = sum(actions[action] for action in NEGATIVE_ACTIONS)
     return {"total": total, "by_action": dict(actions), "negative_share": negative / total if total else 0.0}
@@ -147,25 +146,30 @@ def feedback_positives(metrics_dir: Path, per_source: int | None = None) -> pd.D
     "people who liked X also liked Y" evidence a rating history gives.
     """
     epoch = datetime.fromtimestamp(0, UTC)
-    liked = [f for f in read_feedback(metrics_dir, epoch, per_source) if f.get("action") in POSITIVE_ACTIONS]
+    liked = [f for f in read_feedback(metrics_dir, epoch, per_source) if f.action in POSITIVE_ACTIONS]
     if not liked:
         return pd.DataFrame(columns=RATING_COLUMNS)
-    wanted = {f["request_id"] for f in liked}
+    wanted = {f.request_id for f in liked}
     matches = {
-        e["request_id"]: e["match_id"]
+        e.request_id: e.match_id
         for e in read_events(metrics_dir, epoch)
-        if e.get("request_id") in wanted and e.get("match_id") is not None
+        if e.request_id in wanted and e.match_id is not None
     }
     rows = []
     for feedback in liked:
-        source = matches.get(feedback["request_id"])
-        if source is not None and source != feedback["movie_id"]:
-            user = f"feedback:{feedback['request_id']}:{feedback['movie_id']}"
-            rows += [(user, int(source), 5.0, 0.0), (user, int(feedback["movie_id"]), 5.0, 1.0)]
+        source = matches.get(feedback.request_id)
+        if source is not None and source != feedback.movie_id:
+            user = f"feedback:{feedback.request_id}:{feedback.movie_id}"
+            rows += [(user, source, 5.0, 0.0), (user, feedback.movie_id, 5.0, 1.0)]
     return pd.DataFrame(rows, columns=RATING_COLUMNS)
 
 
-def _read_json_lines(directory: Path, since: datetime) -> Iterator[dict[str, Any]]:
+Event = TypeVar("Event", RequestEvent, FeedbackEvent)
+
+
+def _read_records(directory: Path, since: datetime, record: type[Event]) -> Iterator[Event]:
+    """The records of every `*.jsonl` in `directory` at or after `since`; a line that is not
+    one (torn by a crashed writer, or hand-edited) is skipped and counted."""
     cutoff = since.timestamp()
     skipped = 0
     for path in journal.files_written_since(directory, cutoff):  # nothing in a file last written before the window
@@ -174,22 +178,20 @@ def _read_json_lines(directory: Path, since: datetime) -> Iterator[dict[str, Any
         except OSError:
             continue  # unreadable now; a file rotated away meanwhile reads as empty
         skipped += found.skipped
-        yield from (event for event in found.records if _timestamp(event) >= cutoff)
+        for raw in found.records:
+            try:
+                event = record.model_validate(raw)
+            except ValidationError:
+                skipped += 1
+                continue
+            if event.timestamp >= cutoff:
+                yield event
     if skipped:
-        log.info("unreadable lines skipped=%d directory=%s (torn by a crashed writer)", skipped, directory)
-
-
-def _timestamp(event: dict[str, Any]) -> float:
-    if "ts" in event:
-        return float(event["ts"])
-    try:
-        return datetime.fromisoformat(event["time"]).timestamp()
-    except (KeyError, TypeError, ValueError):
-        return 0.0
+        log.info("unreadable lines skipped=%d directory=%s", skipped, directory)
 
 
 def summarise(
-    events: Iterable[dict[str, Any]],
+    events: Iterable[RequestEvent],
     registry: Registry,
     window_hours: float,
     only_version: str | None = None,
@@ -204,13 +206,13 @@ def summarise(
     recommends = [
         e
         for e in events
-        if e.get("endpoint") == "recommend" and (only_version is None or e.get("model_version") in (only_version, None))
+        if e.endpoint == "recommend" and (only_version is None or e.model_version in (only_version, None))
     ]
-    served = [e for e in recommends if e.get("status") == 200]
-    cold = [e for e in served if e.get("cold_start")]
-    similarities = [e["mean_similarity"] for e in served if e.get("mean_similarity") is not None and not e.get("cold_start")]
-    latencies = [e["latency_ms"] for e in recommends if e.get("latency_ms") is not None]
-    unknown = Counter(e["query"].strip().lower() for e in cold if e.get("query"))
+    served = [e for e in recommends if e.status == 200]
+    cold = [e for e in served if e.cold_start]
+    similarities = [e.mean_similarity for e in served if e.mean_similarity is not None and not e.cold_start]
+    latencies = [e.latency_ms for e in recommends if e.latency_ms is not None]
+    unknown = Counter(e.query.strip().lower() for e in cold if e.query)
     try:
         champion = registry.champion()
     except ArtifactError:  # a broken champion has no age to report; the agent replaces it
@@ -226,12 +228,12 @@ def summarise(
         errors=len(recommends) - len(served),
         cold_starts=len(cold),
         cold_start_rate=len(cold) / len(served) if served else 0.0,
-        methods=dict(Counter(str(e["method"]) for e in served if e.get("method"))),
+        methods=dict(Counter(e.method for e in served if e.method)),
         mean_similarity=float(np.mean(similarities)) if similarities else None,
         latency_ms_p50=float(np.percentile(latencies, 50)) if latencies else None,
         latency_ms_p95=float(np.percentile(latencies, 95)) if latencies else None,
         top_unknown_queries=[UnknownQuery(query=q, count=c) for q, c in unknown.most_common(top_unknown)],
-        model_versions=dict(Counter(str(e["model_version"]) for e in served if e.get("model_version"))),
+        model_versions=dict(Counter(e.model_version for e in served if e.model_version)),
         champion_version=registry.champion_version(),
         last_retrain_at=trained_at,
         hours_since_retrain=(now - trained_at).total_seconds() / 3600 if trained_at else None,

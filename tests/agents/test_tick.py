@@ -6,7 +6,7 @@ import json
 import time
 from pathlib import Path
 
-from movie_r.records import Decision
+from movie_r.records import Decision, RequestEvent
 from movie_r.registry import Registry
 from movie_r.settings import Settings
 from movie_r.telemetry import EventWriter
@@ -46,9 +46,9 @@ def served(settings: Settings, version: str, n: int, cold: bool) -> None:
     """Runtime events as the API writes them."""
     writer = EventWriter(settings.storage.metrics.events)
     for i in range(n):
-        writer.emit({"ts": time.time(), "endpoint": "recommend", "status": 200, "model_version": version,
-                     "method": "text" if cold else "exact", "cold_start": cold, "mean_similarity": 0.5,
-                     "latency_ms": 1.0, "query": f"unknown film {i % 3}" if cold else None})  # fmt: skip
+        writer.emit(RequestEvent(ts=time.time(), model_version=version, method="text" if cold else "exact",
+                                 cold_start=cold, mean_similarity=0.5, latency_ms=1.0,
+                                 query=f"unknown film {i % 3}" if cold else None))  # fmt: skip
     writer.flush()
 
 

@@ -14,8 +14,9 @@ baseline. Each signal is its own estimator (`content`, `collaborative`, `session
 `popularity`), cloned and fitted here the way `VotingRegressor` fits its estimators; a
 signal left out (None) or weighted 0 is neither fitted nor computed.
 
-Inference asks this step for what it needs (`neighbors_`, `row_scores`, `co_liked` and the
-catalogue it was fitted on) and nothing of the signals inside.
+Inference asks this step for what it needs, through its methods (`similar`, `text_scores`,
+`terms_of`, `shared_terms`, `co_liked`) and the catalogue it was fitted on (`ids_`,
+`titles_`, `genres_`, `years_`, `popularity_`), and reads nothing of the signals inside.
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ from sklearn.utils.validation import check_is_fitted
 
 from movie_r.models.content import ContentSimilarity
 from movie_r.models.evidence import Evidence
-from movie_r.neighbours import BlockScores, top_k_from_blocks
+from movie_r.neighbours import BlockScores, RowMask, best_rows, top_k_from_blocks
 from movie_r.sparse_rows import overlap, row_entries, rows_entries
+
+TermWeights = tuple[np.ndarray, np.ndarray]  # sorted term indices of a TF-IDF row, and their weights
 
 
 class Blend(BaseEstimator):
@@ -90,9 +93,50 @@ class Blend(BaseEstimator):
         """The movies' L2-normalised TF-IDF rows: the terms answers are explained by."""
         return self.content_.item_matrix_
 
-    def row_scores(self, row: int) -> np.ndarray:
-        """Scores of every movie for one catalogue row, when the precomputed K are not enough."""
-        return self._blocks()(row, row + 1)[0]
+    # What inference asks of a fitted blend.
+
+    def similar(self, row: int, k: int, allowed: RowMask | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Up to `k` movies like catalogue row `row` that `allowed` lets through, best first, and their scores.
+
+        The precomputed neighbours answer unless filters reject too many of them; then every
+        movie is scored for this one row.
+        """
+        check_is_fitted(self, "neighbors_")
+        rows, scores = self.neighbors_[row], self.similarities_[row]
+        keep = scores > 0
+        if allowed is not None:
+            keep &= allowed(rows)
+        rows, scores = rows[keep][:k], scores[keep][:k]
+        if len(rows) >= k:
+            return rows, scores
+        every = self._blocks()(row, row + 1)[0]
+        every[row] = -np.inf
+        return best_rows(every, k, allowed)
+
+    def text_scores(self, terms: TermWeights) -> np.ndarray:
+        """Cosine similarity of a query's TF-IDF terms to every movie, from the postings of those terms only."""
+        query_index, query_weight = terms
+        owners, rows, weights = rows_entries(self._postings(), query_index)
+        return np.bincount(rows, weights=weights * query_weight[owners], minlength=len(self.ids_))
+
+    def terms_of(self, row: int) -> TermWeights:
+        """The TF-IDF terms of one movie and their weights."""
+        return row_entries(self.item_matrix_, row)
+
+    def shared_terms(self, rows: np.ndarray, terms: TermWeights) -> list[np.ndarray]:
+        """For each of `rows`, the terms it shares with `terms`, strongest contribution first.
+
+        All rows are matched in one vectorised pass; per-row numpy calls were most of an
+        answer's time.
+        """
+        query_index, query_weight = terms
+        owners, found, weights = rows_entries(self.item_matrix_, rows)
+        in_query, shared = overlap(query_index, found)
+        owners = owners[shared]
+        order = np.lexsort((-(query_weight[in_query] * weights[shared]), owners))
+        ordered = found[shared][order]
+        bounds = np.searchsorted(owners[order], np.arange(len(rows) + 1)).tolist()
+        return [ordered[bounds[i] : bounds[i + 1]] for i in range(len(rows))]
 
     def co_liked(self, row: int, others: np.ndarray) -> np.ndarray:
         """How many people liked both `row` and each of `others` in the training data."""
@@ -100,6 +144,18 @@ class Blend(BaseEstimator):
         owners, users, _ = rows_entries(self.positives_, others)
         _, shared = overlap(row_entries(self.positives_, row)[0], users)
         return np.bincount(owners[shared], minlength=len(others))
+
+    def _postings(self) -> sp.csr_matrix:
+        """Term -> movies holding it, built on first use (a race builds it twice, harmlessly)."""
+        postings = self.__dict__.get("_postings_cache")
+        if postings is None:
+            postings = self._postings_cache = self.item_matrix_.T.tocsr()
+        return postings
+
+    def __getstate__(self) -> dict:
+        state = super().__getstate__()
+        state.pop("_postings_cache", None)  # derived; not worth its bytes in the artifact
+        return state
 
     def _fitted(self, signal: BaseEstimator | None, X: sp.spmatrix, evidence: Evidence) -> BaseEstimator | None:
         return clone(signal).fit(X, evidence=evidence) if signal is not None else None
