@@ -75,8 +75,8 @@ def cmd_promote(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
+    from movie_r.promotion import rollback, trainer_lock
     from movie_r.registry import Registry
-    from movie_r_agents.promotion import rollback, trainer_lock
 
     settings = settings_from(args)
     registry = Registry(settings.models_dir, settings.keys_path)

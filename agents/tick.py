@@ -27,6 +27,7 @@ from movie_r.inference import Recommender
 from movie_r.models import pipeline as models
 from movie_r.models.kinds import DEFAULT_PARAMS, GRIDS
 from movie_r.progress import cancellable, checkpoint
+from movie_r.promotion import ChampionChanged, apply_retention, promote, restore_servable_champion, trainer_lock
 from movie_r.records import Decision, RegistryEvent
 from movie_r.registry import ModelVersion, Registry, utc_now
 from movie_r.settings import Settings
@@ -34,7 +35,6 @@ from movie_r.telemetry import feedback_stats, read_events, read_feedback, summar
 from movie_r.training import Candidate, TrainingData, fit_candidate, load_training_data, save_candidate, train, tune
 from movie_r_agents.backoff import backoff
 from movie_r_agents.judge import Guardrail, Verdict, decide, latency_check, p95_latency_ms, smoke_check
-from movie_r_agents.promotion import ChampionChanged, apply_retention, promote, restore_servable_champion, trainer_lock
 from movie_r_agents.report import write_report
 from movie_r_agents.triggers import check_triggers
 

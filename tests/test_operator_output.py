@@ -12,10 +12,10 @@ import pytest
 
 from movie_r import progress as progress_module
 from movie_r.lineage import previous_champion, statuses
+from movie_r.promotion import promote, rollback
 from movie_r.registry import Registry
 from movie_r.settings import Settings
 from movie_r.training import load_training_data, train
-from movie_r_agents.promotion import promote, rollback
 
 from .conftest import HEADER, MOVIES, REPO, write_csv
 from .test_cli import movie_r

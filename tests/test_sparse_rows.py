@@ -55,5 +55,5 @@ def test_text_scores_from_postings_equal_the_full_product(small_recommender: Rec
         dense = np.zeros(small_recommender.model.item_matrix_.shape[1], dtype=np.float32)
         dense[columns] = values
         expected = small_recommender.model.item_matrix_ @ dense
-        assert np.allclose(small_recommender._text_scores((columns, values)), expected, atol=1e-6)
+        assert np.allclose(small_recommender.model.text_scores((columns, values)), expected, atol=1e-6)
         assert not math.isclose(float(expected.max()), 0.0)

@@ -6,11 +6,11 @@ import json
 import time
 from pathlib import Path
 
+from movie_r.promotion import apply_retention, previous_champion, promote, rollback
 from movie_r.records import Decision, RequestEvent
 from movie_r.registry import Registry
 from movie_r.settings import Settings
 from movie_r.telemetry import EventWriter
-from movie_r_agents.promotion import apply_retention, previous_champion, promote, rollback
 from movie_r_agents.tick import read_decisions, run_tick
 
 from ..conftest import HEADER, MOVIES, write_csv
