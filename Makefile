@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test test-deploy test-containers wheelhouse images venv train benchmark clean
+.PHONY: run test test-browser test-deploy test-containers wheelhouse images venv train benchmark clean
 
 venv: $(STAMP)
 
@@ -24,6 +24,10 @@ test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
+
+# the console in a real browser alone (Debian's chromium: apt-get install chromium); also part of `make test`
+test-browser: $(STAMP)
+	$(BIN)/python -m pytest -m browser
 
 # the deploy suite: the images' environment installed from the index into a fresh venv
 test-deploy: $(STAMP)

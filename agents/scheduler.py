@@ -28,6 +28,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from movie_r.agent_status import AgentStatus, write_status
 from movie_r.ownership import storage_problem
+from movie_r.progress import current_stage
 from movie_r.records import Decision
 from movie_r.settings import Settings
 from movie_r.signing import load_signer
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 
 JOB_ID = "retraining-tick"
 STOP_GRACE = 1.0  # seconds a running tick gets to reach a checkpoint after a stop signal
+TICKING_HEARTBEAT_SECONDS = 2.0
 SIGNAL_POLL = 0.05  # seconds between checks of the stop flag in the main thread
 STORAGE_RECHECK = 10.0  # seconds between checks of a storage root this process could not write
 
@@ -74,6 +76,9 @@ class Agent:
                 last_verdict=record.verdict,
                 last_error=record.error if failed else None,
                 next_tick_at=self._next_tick(),
+                stage=None,
+                stage_done=None,
+                stage_total=None,
             )
         finally:
             self.idle.set()
@@ -104,8 +109,12 @@ class Agent:
         while not signals:
             time.sleep(SIGNAL_POLL)
             if time.monotonic() >= heartbeat and self.scheduler.running:  # alive, even inside an hour-long tick
-                self._update()
-                heartbeat = time.monotonic() + HEARTBEAT_SECONDS
+                stage = current_stage() if not self.idle.is_set() else None
+                self._update(
+                    stage=stage and stage.name, stage_done=stage and stage.done, stage_total=stage and stage.total
+                )
+                # while a tick runs, the console shows its progress: a fresher status then
+                heartbeat = time.monotonic() + (HEARTBEAT_SECONDS if self.idle.is_set() else TICKING_HEARTBEAT_SECONDS)
         log.info("agent stopping signal=%s", signal.Signals(signals[0]).name)
         self.stop.set()
         self.scheduler.shutdown(wait=False)

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from filelock import Timeout
-from pydantic import ValidationError
 
 from movie_r import journal
 from movie_r.data_match import cached_fingerprint
@@ -28,7 +27,7 @@ from movie_r.models import pipeline as models
 from movie_r.models.kinds import DEFAULT_PARAMS, GRIDS
 from movie_r.progress import cancellable, checkpoint
 from movie_r.promotion import ChampionChanged, apply_retention, promote, restore_servable_champion, trainer_lock
-from movie_r.records import Decision, RegistryEvent
+from movie_r.records import Decision, RegistryEvent, validated
 from movie_r.registry import ModelVersion, Registry, utc_now
 from movie_r.settings import Settings
 from movie_r.telemetry import feedback_stats, read_events, read_feedback, summarise
@@ -61,13 +60,7 @@ def decisions_path(settings: Settings) -> Path:
 
 def read_decisions(settings: Settings) -> list[Decision]:
     """Every decision recorded, oldest first; a line that is not one (torn, another tool's) is skipped."""
-    decisions = []
-    for record in journal.read_records(decisions_path(settings)).records:
-        try:
-            decisions.append(Decision.model_validate(record))
-        except ValidationError:
-            continue
-    return decisions
+    return validated(journal.read_records(decisions_path(settings)).records, Decision)[0]
 
 
 def run_tick(

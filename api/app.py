@@ -19,8 +19,10 @@ from movie_r.ownership import storage_problem
 from movie_r.registry import Registry
 from movie_r.settings import Settings
 from movie_r.telemetry import EventWriter
-from movie_r_api import catalogue, operations, recommend
+from movie_r_api import admin, catalogue, operations, recommend
 from movie_r_api.champion import ChampionWatcher
+from movie_r_api.console import Console
+from movie_r_api.console import router as console_router
 from movie_r_api.docs import docs_routes
 from movie_r_api.feedback import FeedbackLog, Once, RateLimit
 from movie_r_api.metrics import ApiMetrics
@@ -44,6 +46,7 @@ class AppState:
     feedback_once: Once
     feedback_rate: RateLimit
     request_ids: RequestIds
+    console: Console | None = None  # built on the first visit: most replicas never render it
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -105,11 +108,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         telemetry={part: settings.opentelemetry for part in ("tracing", "metrics", "logs", "operation_spans")},
         # The routes themselves, not `include_router`: FastAPI 0.165 matches each included
         # router again on every request, a large share of a cheap route's cost.
-        routes=[*recommend.router.routes, *catalogue.router.routes, *operations.router.routes],
+        routes=[*recommend.router.routes, *catalogue.router.routes, *operations.router.routes, *admin.router.routes],
         docs_url=None,  # FastAPI's pages load their assets from a CDN; ours come from the service itself
         redoc_url=None,
     )
     app.router.routes.extend(docs_routes(app.title, app.openapi_url or "/openapi.json"))
+    app.router.routes.extend(console_router.routes)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(Exception, unexpected_error)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_kb << 10)

@@ -1,12 +1,11 @@
-"""Operational routes: liveness, readiness, the serving model, Prometheus, admin reload."""
+"""Operational routes: liveness, readiness, the serving model, Prometheus."""
 
 from __future__ import annotations
 
-import hmac
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
@@ -14,7 +13,7 @@ from movie_r.agent_status import read_status
 from movie_r.data_match import data_match
 from movie_r_api.problems import NO_CHAMPION, UNEXPECTED, problem
 from movie_r_api.routing import RawRoute
-from movie_r_api.schemas import Health, ModelInfo, Problem, Ready, Reloaded
+from movie_r_api.schemas import Health, ModelInfo, Problem, Ready
 
 router = APIRouter(tags=["operations"], responses=UNEXPECTED)
 
@@ -85,29 +84,3 @@ async def metrics(request: Request) -> Response:
     state.metrics.events_dropped.set(state.events.dropped)
     state.metrics.observe_agent(read_status(state.settings.metrics_dir))
     return Response(state.metrics.render(), media_type=state.metrics.content_type)
-
-
-def require_admin(
-    request: Request,
-    authorization: Annotated[str | None, Header(description="`Bearer <MOVIE_R_ADMIN_TOKEN>`.")] = None,
-) -> None:
-    """Bearer token from MOVIE_R_ADMIN_TOKEN, compared in constant time; no token, no admin."""
-    token = request.app.state.movie_r.settings.admin_token
-    if token is None:
-        raise HTTPException(403, "admin routes are disabled: set MOVIE_R_ADMIN_TOKEN to enable them")
-    scheme, _, given = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
-        raise HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
-
-
-@router.post(
-    "/admin/reload",
-    response_model=Reloaded,
-    dependencies=[Depends(require_admin)],
-    responses={401: {"model": Problem}, 403: {"model": Problem}},
-    summary="Load the version models/champion points at now, instead of at the next poll",
-)
-async def reload(request: Request) -> Any:
-    watcher = request.app.state.movie_r.watcher
-    swapped = await run_in_threadpool(watcher.check, True)
-    return {"swapped": swapped, "model_version": watcher.current and watcher.current.version, "last_reload_error": watcher.last_error}

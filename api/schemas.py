@@ -170,6 +170,18 @@ class ModelInfo(BaseModel):
     last_reload_error: str | None
 
 
+# A version id as a client may send it: no path separator, no leading dot (never a path)
+VERSION_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z._-]{0,99}$"
+
+
+class RegistryChange(BaseModel):
+    event: str = Field(description="What the registry recorded: promoted or restored.")
+    version: str | None = Field(description="The champion now.")
+    previous: str | None = Field(description="The champion before.")
+    reason: str | None
+    serving: str | None = Field(description="What this process serves after reloading.")
+
+
 class Reloaded(BaseModel):
     swapped: bool
     model_version: str | None

@@ -40,6 +40,9 @@ class AgentStatus(BaseModel):
     last_verdict: str | None = None
     last_error: str | None = None
     next_tick_at: datetime | None = None
+    stage: str | None = None  # while ticking: the step running (`movie_r.progress`) and how far along
+    stage_done: int | None = None
+    stage_total: int | None = None
 
     @classmethod
     def new(cls, interval_seconds: float) -> AgentStatus:

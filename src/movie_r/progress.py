@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import TypeVar
 
 from tqdm import tqdm
@@ -30,6 +31,22 @@ log = logging.getLogger("movie_r.progress")
 LOG_EVERY = 10.0  # seconds between progress lines in logs
 
 _stop: ContextVar[threading.Event | None] = ContextVar("movie_r_stop", default=None)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """The step running now and how far along it is (the agent's status file shows it)."""
+
+    name: str
+    done: int
+    total: int
+
+
+_current: Stage | None = None  # one trainer per process: the last step anyone reported
+
+
+def current_stage() -> Stage | None:
+    return _current
 
 
 @contextmanager
@@ -51,6 +68,16 @@ def checkpoint(stage: str) -> None:
 
 def progress(items: Iterable[T], total: int, desc: str) -> Iterator[T]:
     """Yield `items`, reporting how far along `desc` is, with a checkpoint before each."""
+    global _current
+    try:
+        for done, item in enumerate(_reported(items, total, desc)):
+            _current = Stage(desc, done, total)
+            yield item
+    finally:
+        _current = None
+
+
+def _reported(items: Iterable[T], total: int, desc: str) -> Iterator[T]:
     if sys.stderr.isatty():
         with tqdm(total=total, desc=desc, leave=False, dynamic_ncols=True) as bar:
             for item in items:

@@ -10,8 +10,9 @@ its bytes on disk, never this parsed view.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -227,3 +228,17 @@ class Summary(BaseModel):
     last_retrain_at: datetime | None = None
     hours_since_retrain: float | None = None
 
+
+
+Record = TypeVar("Record", bound=BaseModel)
+
+
+def validated(raw: Iterable[dict[str, Any]], record: type[Record]) -> tuple[list[Record], int]:
+    """The dicts of a JSON-lines file (`journal.read_records`) as `record`s, and how many were not one."""
+    found, skipped = [], 0
+    for item in raw:
+        try:
+            found.append(record.model_validate(item))
+        except ValidationError:
+            skipped += 1
+    return found, skipped

@@ -22,12 +22,11 @@ from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
-from pydantic import ValidationError
 
 from movie_r import journal
 from movie_r.errors import ArtifactError
 from movie_r.periodic import Periodic
-from movie_r.records import FeedbackEvent, RequestEvent, Summary, UnknownQuery
+from movie_r.records import FeedbackEvent, RequestEvent, Summary, UnknownQuery, validated
 from movie_r.registry import Registry, write_text_atomic
 from movie_r.store import MetricsLayout
 
@@ -108,9 +107,10 @@ class EventWriter:
                 log.warning("events dropped=%d total_dropped=%d path=%s reason=%r", len(pending), self.dropped, self.path, exc)
 
 
-def read_events(metrics_dir: Path, since: datetime) -> Iterator[RequestEvent]:
-    """Events of every process (rotated files included) at or after `since`."""
-    yield from _read_records(MetricsLayout(Path(metrics_dir)).events, since, RequestEvent)
+def read_events(metrics_dir: Path, since: datetime, process: str | None = None) -> Iterator[RequestEvent]:
+    """Events of every process (rotated files included) at or after `since`; with `process`
+    (an `EventWriter`'s file stem, `<host>-<pid>`), that process's only."""
+    yield from _read_records(MetricsLayout(Path(metrics_dir)).events, since, RequestEvent, process)
 
 
 def read_feedback(metrics_dir: Path, since: datetime, per_source: int | None = None) -> list[FeedbackEvent]:
@@ -167,25 +167,21 @@ def feedback_positives(metrics_dir: Path, per_source: int | None = None) -> pd.D
 Event = TypeVar("Event", RequestEvent, FeedbackEvent)
 
 
-def _read_records(directory: Path, since: datetime, record: type[Event]) -> Iterator[Event]:
+def _read_records(directory: Path, since: datetime, record: type[Event], process: str | None = None) -> Iterator[Event]:
     """The records of every `*.jsonl` in `directory` at or after `since`; a line that is not
     one (torn by a crashed writer, or hand-edited) is skipped and counted."""
     cutoff = since.timestamp()
     skipped = 0
     for path in journal.files_written_since(directory, cutoff):  # nothing in a file last written before the window
+        if process is not None and not path.name.startswith(f"{process}."):  # <host>-<pid>[.<rotated>].jsonl
+            continue
         try:
             found = journal.read_records(path)
         except OSError:
             continue  # unreadable now; a file rotated away meanwhile reads as empty
-        skipped += found.skipped
-        for raw in found.records:
-            try:
-                event = record.model_validate(raw)
-            except ValidationError:
-                skipped += 1
-                continue
-            if event.timestamp >= cutoff:
-                yield event
+        events, invalid = validated(found.records, record)
+        skipped += found.skipped + invalid
+        yield from (event for event in events if event.timestamp >= cutoff)
     if skipped:
         log.info("unreadable lines skipped=%d directory=%s", skipped, directory)
 

@@ -1,0 +1,218 @@
+"""What the console shows, read from the storage root through its typed records.
+
+Each panel is built by one function from the files the services already write
+(`movie_r.store`): the champion's manifest and the registry log, the agent's status file,
+the decisions log, every process's events file. Nothing here writes.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from rapidfuzz import fuzz, process
+
+from movie_r import journal
+from movie_r.agent_status import AgentStatus, read_status
+from movie_r.data_match import data_match
+from movie_r.errors import ArtifactError
+from movie_r.inference import Recommender
+from movie_r.lineage import statuses
+from movie_r.records import Decision, Manifest, RegistryEvent, RequestEvent, validated
+from movie_r.registry import Registry
+from movie_r.settings import Settings
+from movie_r.titles import normalise_title
+from movie_r_api.console.charts import HEIGHT, PAD_BOTTOM, PAD_LEFT, PAD_RIGHT, PAD_TOP, WIDTH, nice_ceiling
+
+HEARTBEAT_STALE = timedelta(seconds=30)  # the agent rewrites its status every 10 s
+DECISIONS_SHOWN = 12
+VERSIONS_SHOWN = 30
+GAPS_SHOWN = 10
+LIKE_A_TITLE = 90  # partial-ratio similarity at which an unanswered query looks like part of a catalogue title
+GAPS_EXAMINED = 200  # the most asked unanswered queries compared with the titles, at most
+
+
+@dataclass(frozen=True)
+class AgentView:
+    alive: bool
+    summary: str  # one line: what the agent is doing, or why it is thought dead
+    status: AgentStatus | None
+
+
+@dataclass(frozen=True)
+class Now:
+    champion: Manifest | None
+    serving: str | None  # what this process serves (may lag the link by a watch interval)
+    age: str | None
+    data_matches: bool | None
+    data_detail: str
+    agent: AgentView
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    version: str
+    created_at: datetime | None
+    kind: str
+    score: float | None
+    score_name: str
+    status: str  # champion | previous | retired | rejected | trained
+    has_report: bool
+    marker: str  # the timeline's symbol, readable without colour
+    x: float = 0.0
+    y: float = 0.0
+
+
+@dataclass(frozen=True)
+class History:
+    versions: list[VersionRow]
+    y_max: float
+    events: list[RegistryEvent]
+    width: int = WIDTH
+    height: int = HEIGHT
+    left: int = PAD_LEFT
+    top: int = PAD_TOP
+    bottom: int = HEIGHT - PAD_BOTTOM
+    right: int = WIDTH - PAD_RIGHT
+
+
+@dataclass(frozen=True)
+class Gap:
+    query: str
+    count: int
+    like: str | None  # the catalogue title it resembles: a resolution that failed, not a missing movie
+
+
+@dataclass(frozen=True)
+class Gaps:
+    missing: list[Gap] = field(default_factory=list)
+    failed: list[Gap] = field(default_factory=list)
+
+
+MARKERS = {"champion": "★", "previous": "●", "retired": "●", "rejected": "✕", "trained": "○"}
+
+
+def now(settings: Settings, registry: Registry, serving: str | None) -> Now:
+    try:
+        champion = registry.champion()
+        manifest = champion.manifest if champion else None
+    except ArtifactError:
+        manifest = None
+    matches, detail = None, "no champion"
+    if manifest is not None:
+        match = data_match(manifest.data, settings.catalog, settings.interactions)
+        matches, detail = match.matches, match.detail
+    age = _age(datetime.now(UTC) - manifest.created_at) if manifest and manifest.created_at else None
+    return Now(manifest, serving, age, matches, detail, agent_view(read_status(settings.metrics_dir)))
+
+
+def agent_view(status: AgentStatus | None, at: datetime | None = None) -> AgentView:
+    at = at or datetime.now(UTC)
+    if status is None:
+        return AgentView(False, "no agent has written metrics/agent.json", None)
+    if status.state == "stopped":
+        return AgentView(False, f"stopped {_age(at - status.updated_at)} ago", status)
+    if at - status.updated_at > HEARTBEAT_STALE:
+        return AgentView(False, f"silent for {_age(at - status.updated_at)} (no heartbeat): presumed dead", status)
+    if status.state == "ticking":
+        stage = f": {status.stage} {status.stage_done}/{status.stage_total}" if status.stage else ""
+        return AgentView(True, f"training now{stage}", status)
+    return AgentView(True, "idle", status)
+
+
+def history(registry: Registry, reports: Path) -> History:
+    events = registry.events()
+    status_of = statuses(registry, events)
+    rows = []
+    for version in registry.versions()[-VERSIONS_SHOWN:]:
+        try:
+            manifest = version.manifest
+        except ArtifactError:
+            continue
+        status = status_of.get(version.version, "trained")
+        score = manifest.evaluation.score
+        rows.append(
+            VersionRow(
+                version=version.version,
+                created_at=manifest.created_at,
+                kind=manifest.kind,
+                score=None if math.isnan(score) else score,
+                score_name=manifest.evaluation.score_name,
+                status=status,
+                has_report=(reports / f"{version.version}.html").is_file(),
+                marker=MARKERS.get(status, "○"),
+            )
+        )
+    scores = [row.score for row in rows if row.score is not None]
+    top = nice_ceiling(max(scores)) if scores else 1.0
+    span = max(len(rows) - 1, 1)
+    placed = [
+        _placed(row, PAD_LEFT + (WIDTH - PAD_LEFT - PAD_RIGHT) * i / span, top) for i, row in enumerate(rows)
+    ]
+    return History(list(reversed(placed)), top, list(reversed(events[-DECISIONS_SHOWN:])))
+
+
+def decisions(path: Path) -> list[Decision]:
+    found, _ = validated(journal.read_records(path).records, Decision)
+    return list(reversed(found[-DECISIONS_SHOWN:]))
+
+
+def gaps(events: list[RequestEvent], recommender: Recommender | None) -> Gaps:
+    """The most asked queries no catalogue title answered, split into titles the catalogue
+    lacks and queries that look like one of its titles (the resolution failed them)."""
+    counts: dict[str, int] = {}
+    for event in events:
+        if event.status == 200 and event.cold_start and event.query:
+            query = event.query.strip().lower()
+            counts[query] = counts.get(query, 0) + 1
+    found = Gaps()
+    asked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:GAPS_EXAMINED]
+    for query, count in asked:
+        like = _title_containing(query, recommender) if recommender is not None else None
+        if like is not None and len(found.failed) < GAPS_SHOWN:
+            found.failed.append(Gap(query, count, like))
+        elif like is None and len(found.missing) < GAPS_SHOWN:
+            found.missing.append(Gap(query, count, None))
+    return found
+
+
+def _title_containing(query: str, recommender: Recommender) -> str | None:
+    """A catalogue title that holds (nearly) all of `query`: "star wars" in "Star Wars: Episode IV".
+
+    A title that is only part of the query ("unknown" in "zzzz unknown") does not count:
+    partial_ratio scores the shorter string inside the longer, so shorter titles are skipped.
+    """
+    wanted = normalise_title(query)
+    titles = _normalised_titles(recommender)
+    for _, _score, row in process.extract(wanted, titles, scorer=fuzz.partial_ratio, score_cutoff=LIKE_A_TITLE, limit=50):
+        if len(titles[row]) >= len(wanted):
+            return str(recommender.model.titles_[row])
+    return None
+
+
+_titles_of: weakref.WeakKeyDictionary[Recommender, list[str]] = weakref.WeakKeyDictionary()
+
+
+def _normalised_titles(recommender: Recommender) -> list[str]:
+    """Per loaded model, once (the console asks again every few seconds); gone with the model."""
+    titles = _titles_of.get(recommender)
+    if titles is None:
+        titles = _titles_of[recommender] = [normalise_title(title) for title in recommender.model.titles_]
+    return titles
+
+
+def _placed(row: VersionRow, x: float, top: float) -> VersionRow:
+    score = row.score if row.score is not None else 0.0
+    y = HEIGHT - PAD_BOTTOM - (HEIGHT - PAD_BOTTOM - PAD_TOP) * min(score / top, 1.0)
+    return VersionRow(**{**row.__dict__, "x": round(x, 1), "y": round(y, 1)})
+
+
+def _age(delta: timedelta) -> str:
+    seconds = max(delta.total_seconds(), 0)
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}" if unit != "min" else f"{seconds / size:.0f} {unit}"
+    return f"{seconds:.0f} s"
