@@ -67,7 +67,9 @@ async def reload(request: Request) -> Any:
     responses=CHANGE_ERRORS,
     summary="Make a version champion (like `movie-r promote --force`: verified servable, the promotion rule skipped)",
 )
-async def admin_promote(request: Request, version: Annotated[str, Query(pattern=VERSION_PATTERN, max_length=100)]) -> Any:
+async def admin_promote(
+    request: Request, version: Annotated[str, Query(pattern=VERSION_PATTERN, max_length=100, description="The version to make champion.")]
+) -> Any:
     reason = "promoted by hand through the admin API (promotion rule skipped, like --force)"
     return await _change(request, f"promote {version}", lambda registry: promote(registry, version, reason))
 

@@ -10,6 +10,7 @@ import pytest
 from movie_r.data import load_catalog
 from movie_r.inference import Recommender
 from movie_r.models.pipeline import build_pipeline, fit_pipeline
+from movie_r.registry import Registry
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -61,3 +62,10 @@ def trained_home(tmp_path: Path, catalog_path: Path):
     settings = Settings(home=tmp_path / "home", catalog=catalog_path, interactions=None, neighbours=5)
     train(settings, load_training_data(catalog_path, None))
     return settings
+
+
+def champion_and_other(registry: Registry) -> tuple[str, str]:
+    """Ids of one second sort by their random suffix, not by age: ask the champion link."""
+    champion = registry.champion_version()
+    assert champion is not None
+    return champion, next(v.version for v in registry.versions() if v.version != champion)

@@ -15,12 +15,12 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from pathlib import Path
-from typing import Any
+from pathlib import Path as FilePath
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from movie_r.registry import Registry
@@ -28,11 +28,18 @@ from movie_r.settings import Settings
 from movie_r.telemetry import read_events
 from movie_r_api.console import state as panels
 from movie_r_api.console.traffic import WINDOWS, traffic
+from movie_r_api.problems import UNEXPECTED, problem
 from movie_r_api.schemas import VERSION_PATTERN
 
-router = APIRouter()
+router = APIRouter(tags=["console"])
 
-TEMPLATES = Path(__file__).parent / "templates"
+# An HTML route's extra responses would be documented as text/html; its problems are JSON
+PROBLEM_JSON = {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+HTML_ROUTE_ERRORS: dict[int | str, dict[str, Any]] = {
+    500: {"description": UNEXPECTED[500]["description"], "content": PROBLEM_JSON},
+}
+
+TEMPLATES = FilePath(__file__).parent / "templates"
 VERSION_ID = re.compile(VERSION_PATTERN)
 POLL_MS = 3000
 FRESH_SECONDS = 2.0  # panels computed once per this long, whatever the number of open tabs
@@ -51,7 +58,9 @@ class Console:
 
     @cached_property
     def templates(self) -> Environment:
-        return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), auto_reload=False)
+        environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), auto_reload=False)
+        environment.filters["brief"] = brief
+        return environment
 
     def state(self, serving: str | None, recommender: Any) -> dict[str, Any]:
         storage = self.settings.storage
@@ -123,30 +132,50 @@ def _admin(request: Request) -> bool:
     return request.app.state.movie_r.settings.admin_token is not None
 
 
-@router.get("/console", response_class=HTMLResponse, summary="The operator console (HTML)")
+@router.get("/console", response_class=HTMLResponse, responses=HTML_ROUTE_ERRORS, summary="The operator console (HTML)")
 async def console_page(request: Request) -> HTMLResponse:
     serving, recommender = _serving(request)
     html = await run_in_threadpool(console_of(request).page, serving, recommender, _admin(request))
     return HTMLResponse(html, headers={"cache-control": "no-store"})
 
 
-@router.get("/console/panels", summary="The console's panels, rendered, for the page to swap in")
+@router.get("/console/panels", responses=UNEXPECTED, summary="The console's panels, rendered, for the page to swap in")
 async def console_panels(request: Request) -> JSONResponse:
     serving, recommender = _serving(request)
     body = await run_in_threadpool(console_of(request).panels, serving, recommender, _admin(request))
     return JSONResponse(body, headers={"cache-control": "no-store"})
 
 
-@router.get("/console/reports/{version}", response_class=HTMLResponse, summary="A version's promotion report")
-async def console_report(request: Request, version: str) -> HTMLResponse:
+@router.get(
+    "/console/reports/{version}",
+    response_class=HTMLResponse,
+    responses={**HTML_ROUTE_ERRORS, 404: {"description": "No report for this version.", "content": PROBLEM_JSON}},
+    summary="A version's promotion report",
+)
+async def console_report(request: Request, version: Annotated[str, Path(description="A version id.")]) -> Response:
     """Only a version id names a report: nothing the client sends becomes a path."""
+    missing = problem(request, 404, f"no report for version {version[:100]!r}")
     if not VERSION_ID.match(version):
-        raise HTTPException(404, f"no report for version {version!r}")
+        return missing
     path = console_of(request).settings.storage.reports.report(version, ".html")
     try:
         return HTMLResponse(path.read_text(encoding="utf-8"), headers={"cache-control": "no-store"})
     except (OSError, UnicodeDecodeError):
-        raise HTTPException(404, f"no report for version {version!r}") from None
+        return missing
+
+
+def brief(value: Any) -> str:
+    """A trigger's value or threshold in a table cell: numbers to 3 digits, fingerprints shortened."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    if isinstance(value, list | tuple):
+        return ", ".join(brief(item) for item in value) or "none"
+    text = str(value)
+    return text if len(text) <= 16 else text[:12] + "…"
 
 
 def _clock() -> str:

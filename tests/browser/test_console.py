@@ -13,7 +13,7 @@ import pytest
 
 from movie_r.registry import Registry
 
-from ..conftest import HEADER, MOVIES, write_csv
+from ..conftest import HEADER, MOVIES, champion_and_other, write_csv
 from ..processes import start_api, stop, wait_until
 
 pytestmark = pytest.mark.browser
@@ -65,7 +65,7 @@ def test_a_promotion_and_a_rejected_tick_appear_without_a_reload(served, open_co
     first = console.text("#champion-version")
     console.page.evaluate("window.__sameDocument = true")
     cli(home, env, "retrain", "--force", "--wait", "60", *WORSE)  # a worse challenger: rejected
-    rejected = Registry(home / "models").versions()[-1].version
+    rejected = champion_and_other(Registry(home / "models"))[1]
     console.page.wait_for_function(
         "v => document.querySelector('#decisions').innerText.includes('rejected')", arg=rejected, timeout=15_000
     )
@@ -109,9 +109,9 @@ def test_hostile_titles_and_queries_are_shown_as_text(served, open_console) -> N
 
 def test_admin_buttons_ask_for_the_token_and_promote(served, open_console) -> None:
     home, env, url = served
-    cli(home, env, "train", *WORSE)  # a second version, not champion
+    cli(home, env, "train")  # a second version: not champion, the home has one
     registry = Registry(home / "models")
-    other = registry.versions()[-1].version
+    other = champion_and_other(registry)[1]
     console = open_console(url)
     console.page.wait_for_selector(f"button[data-version='{other}']", timeout=10_000)
     console.page.on("dialog", lambda dialog: dialog.accept(TOKEN) if dialog.type == "prompt" else dialog.accept())

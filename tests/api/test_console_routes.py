@@ -1,0 +1,159 @@
+"""The console's routes and admin actions without a browser: what they refuse, and what
+they read (the browser suite, tests/browser, checks what a person sees)."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from movie_r.agent_status import AgentStatus
+from movie_r.records import RequestEvent
+from movie_r.registry import Registry
+from movie_r.settings import Settings
+from movie_r.training import load_training_data, train
+from movie_r_api.app import create_app
+from movie_r_api.console import brief
+from movie_r_api.console.state import agent_view, gaps
+from movie_r_api.console.traffic import WINDOWS, traffic
+
+from ..conftest import champion_and_other
+from .test_routes import changed
+
+TOKEN = {"Authorization": "Bearer s3cret"}
+
+
+@contextmanager
+def read_only(directory: Path) -> Iterator[None]:
+    """`directory` read-only for this process: a read-only bind mount as root (whom no mode
+    stops), the mode bits otherwise."""
+    if os.geteuid() != 0:
+        mode = directory.stat().st_mode
+        os.chmod(directory, stat.S_IRUSR | stat.S_IXUSR)
+        try:
+            yield
+        finally:
+            os.chmod(directory, mode)
+        return
+    for command in (["mount", "--bind", str(directory), str(directory)], ["mount", "-o", "remount,ro,bind", str(directory)]):
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0:
+            subprocess.run(["umount", str(directory)], capture_output=True)
+            pytest.skip(f"cannot make a read-only mount here: {done.stderr.strip()}")
+    try:
+        yield
+    finally:
+        subprocess.run(["umount", str(directory)], check=True)
+
+
+@pytest.fixture
+def two_versions(trained_home: Settings) -> Settings:
+    train(trained_home, load_training_data(trained_home.catalog, None))  # a second version, not champion
+    return changed(trained_home, admin_token="s3cret")
+
+
+def test_reports_are_served_by_version_id_only(trained_home: Settings) -> None:
+    version = Registry(trained_home.models_dir).champion_version()
+    (trained_home.reports_dir).mkdir(parents=True, exist_ok=True)
+    (trained_home.reports_dir / f"{version}.html").write_text("<h1>report</h1>")
+    (trained_home.home / "secret.html").write_text("not a report")
+    with TestClient(create_app(trained_home)) as client:
+        assert client.get(f"/console/reports/{version}").text == "<h1>report</h1>"
+        for name in ("..%2Fsecret", "%2E%2E", ".hidden", "nope", "a%00b"):
+            assert client.get(f"/console/reports/{name}").status_code == 404, name
+
+
+def test_the_page_and_its_panels_render_and_escape_user_text(trained_home: Settings) -> None:
+    with TestClient(create_app(trained_home)) as client:
+        client.get("/recommend", params={"movie": "<script>alert(1)</script>"})
+        time.sleep(1.3)  # one flush of the event writer
+        page = client.get("/console")
+        panels = client.get("/console/panels").json()["html"]
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "<script>alert(1)</script>" not in page.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    assert set(panels) == {"now", "history", "decisions", "traffic", "gaps"}
+    assert "&lt;script&gt;" in panels["gaps"] and "<script>" not in panels["gaps"]
+
+
+def test_admin_promote_and_rollback_change_the_champion_here_at_once(two_versions: Settings) -> None:
+    registry = Registry(two_versions.models_dir)
+    first, second = champion_and_other(registry)
+    with TestClient(create_app(two_versions)) as client:
+        assert client.post(f"/admin/promote?version={second}").status_code == 401
+        promoted = client.post(f"/admin/promote?version={second}", headers=TOKEN)
+        assert promoted.status_code == 200, promoted.text
+        assert promoted.json()["serving"] == second == registry.champion_version()
+        restored = client.post("/admin/rollback", headers=TOKEN)
+        assert restored.json() | {"reason": None} == {"event": "restored", "version": first, "previous": second,
+                                                     "reason": None, "serving": first}  # fmt: skip
+        assert client.post("/admin/promote?version=20990101T000000Z-000000", headers=TOKEN).status_code == 404
+        assert client.post("/admin/promote?version=../x", headers=TOKEN).status_code == 422
+
+
+def test_admin_changes_wait_for_no_trainer_and_say_when_models_is_read_only(two_versions: Settings) -> None:
+    registry = Registry(two_versions.models_dir)
+    second = champion_and_other(registry)[1]
+    with TestClient(create_app(two_versions)) as client:
+        with registry.trainer_lock():
+            busy = client.post(f"/admin/promote?version={second}", headers=TOKEN)
+        assert busy.status_code == 409 and "holds" in busy.json()["detail"]
+        registry.lock_path.unlink(missing_ok=True)
+        with read_only(two_versions.models_dir):  # as compose mounts it into API containers
+            refused = client.post(f"/admin/promote?version={second}", headers=TOKEN)
+        assert refused.status_code == 503 and "not writable" in refused.json()["detail"]
+    assert registry.champion_version() != second
+
+
+def test_agent_view_tells_alive_training_stopped_and_silent() -> None:
+    now = datetime.now(UTC)
+    status = AgentStatus.new(600)
+    assert agent_view(None).alive is False
+    assert agent_view(status, now).summary == "idle"
+    status.state, status.stage, status.stage_done, status.stage_total = "ticking", "neighbours", 3, 10
+    assert agent_view(status, now).summary == "training now: neighbours 3/10"
+    assert not agent_view(status, now + timedelta(minutes=5)).alive
+    status.state = "stopped"
+    assert not agent_view(status, now).alive
+
+
+def test_traffic_buckets_requests_by_minute_with_percentiles(small_recommender) -> None:
+    now = datetime.now(UTC)
+    events = [
+        RequestEvent(ts=(now - timedelta(minutes=m)).timestamp(), latency_ms=float(m), method="exact", mean_similarity=0.5)
+        for m in range(0, 30)
+    ] + [RequestEvent(ts=(now - timedelta(hours=3)).timestamp(), latency_ms=1.0, status=422)]
+    hour = traffic(events, WINDOWS[0], "all", now)
+    day = traffic(events, WINDOWS[1], "all", now)
+    assert (hour.requests, day.requests, day.errors) == (30, 31, 1)
+    assert hour.latency_p50 == pytest.approx(14.5) and hour.cold_start_rate == 0.0
+    similarity = hour.charts[-1]
+    assert [bar.value for bar in similarity.bars if bar.value] == [30.0]
+
+
+def test_gaps_split_missing_titles_from_failed_resolutions(small_recommender) -> None:
+    asked = ["toy stor", "toy stor", "something else entirely", "zzzz robots"]
+    events = [RequestEvent(ts=time.time(), cold_start=True, query=q) for q in asked]
+    found = gaps(events, small_recommender)
+    assert [(g.query, g.count, g.like) for g in found.failed] == [("toy stor", 2, "Toy Story")]
+    assert [g.query for g in found.missing] == ["something else entirely", "zzzz robots"]  # "robots" alone is a title
+
+
+def test_brief_keeps_table_cells_short() -> None:
+    assert [brief(None), brief(0.123456), brief(["a", 1.5]), brief("f" * 64), brief(True)] == ["—", "0.123", "a, 1.5", "f" * 12 + "…", "yes"]
+
+
+def test_promote_by_hand_is_in_the_registry_log(two_versions: Settings) -> None:
+    second = champion_and_other(Registry(two_versions.models_dir))[1]
+    with TestClient(create_app(two_versions)) as client:
+        client.post(f"/admin/promote?version={second}", headers=TOKEN)
+    event = Registry(two_versions.models_dir).events()[-1]
+    assert (event.event, event.version) == ("promoted", second) and "admin API" in (event.reason or "")
+    assert Path(two_versions.models_dir / "champion").resolve().name == second
