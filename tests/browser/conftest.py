@@ -15,8 +15,10 @@ import pytest
 CHROMIUM = os.environ.get("MOVIE_R_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """One Chromium per test module: Playwright's sync API keeps an event loop running in the
+    main thread while it is open, which later tests' `asyncio.run` would trip over."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install chromium (or set MOVIE_R_CHROMIUM)")
     try:
