@@ -35,6 +35,13 @@ class RecommendQuery(BaseModel):
     exclude: list[str] = Field(
         default_factory=list, max_length=500, description="Ids never to recommend; repeat the parameter or comma-separate."
     )
+    novelty: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="0: the model's ranking (what people who liked the movie liked); 1: content likeness only "
+        "(movies that are like it, less often the popular ones). Between: a mix.",
+    )
 
     @classmethod
     def from_query_string(cls, query_string: bytes) -> RecommendQuery:
@@ -57,7 +64,7 @@ class RecommendQuery(BaseModel):
         return query
 
     def filters(self) -> Filters:
-        return Filters(self.genre, self.year_min, self.year_max, _exclude_ids(self.exclude))
+        return Filters(self.genre, self.year_min, self.year_max, _exclude_ids(self.exclude), self.novelty)
 
 
 MAX_EXCLUDED = 500
@@ -81,6 +88,7 @@ def _exclude_ids(values: list[str]) -> frozenset[int]:
 
 class MatchMethod(StrEnum):
     exact = "exact"
+    partial = "partial"
     fuzzy = "fuzzy"
     text = "text"
     popular = "popular"

@@ -7,6 +7,7 @@ import types
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
@@ -16,7 +17,7 @@ from movie_r.errors import ArtifactError
 from movie_r.inference import Recommender
 from movie_r.models.blend import Blend
 from movie_r.models.evidence import Evidence
-from movie_r.models.kinds import GRIDS, KINDS
+from movie_r.models.kinds import KINDS
 from movie_r.models.pipeline import SIGNALS, build_pipeline, fit_pipeline, restore_params
 from movie_r.registry import Registry, new_version_id
 
@@ -61,8 +62,8 @@ def test_a_signal_weighted_zero_is_neither_fitted_nor_computed(tmp_path: Path) -
     catalog = load_catalog(random_catalog(tmp_path))
     popularity = fit_pipeline(build_pipeline("popularity"), catalog.movies, clustered_ratings())[-1]
     assert popularity.collaborative_ is None and popularity.session_ is None
-    blend = fit_pipeline(build_pipeline("hybrid", GRIDS["hybrid"][0]), catalog.movies, clustered_ratings())[-1]
-    assert GRIDS["hybrid"][0]["recommender__session_weight"] == 0.0 and blend.session_ is None
+    blend = fit_pipeline(build_pipeline("hybrid", {"recommender__session_weight": 0.0}), catalog.movies, clustered_ratings())[-1]
+    assert blend.session_ is None
 
 
 OLD_MANIFEST_PARAMS = {  # as manifests stored them when the blend switched signals by strings
@@ -78,11 +79,20 @@ OLD_MANIFEST_PARAMS = {  # as manifests stored them when the blend switched sign
 }  # fmt: skip
 
 
+PRESETS_THEN = {  # the hybrid preset when those manifests were written, in today's names
+    "hybrid": {
+        "recommender__collaborative": "itemknn", "recommender__collaborative__shrinkage": 50.0,
+        "recommender__session": "session", "recommender__session__shrinkage": 50.0, "recommender__session_weight": 0.5,
+        "recommender__popularity_weight": 0.2,
+    },
+}  # fmt: skip
+
+
 @pytest.mark.parametrize("kind", list(OLD_MANIFEST_PARAMS))
 def test_parameters_of_older_manifests_build_the_same_model(tmp_path: Path, kind: str) -> None:
     catalog, ratings = load_catalog(random_catalog(tmp_path)).movies, clustered_ratings()
     old = fit_pipeline(build_pipeline(kind, restore_params(OLD_MANIFEST_PARAMS[kind])), catalog, ratings)[-1]
-    today = fit_pipeline(build_pipeline(kind, {"recommender__n_neighbors": 10}), catalog, ratings)[-1]
+    today = fit_pipeline(build_pipeline(kind, {**PRESETS_THEN.get(kind, {}), "recommender__n_neighbors": 10}), catalog, ratings)[-1]
     assert np.array_equal(old.neighbors_, today.neighbors_) and np.array_equal(old.similarities_, today.similarities_)
 
 
@@ -124,3 +134,39 @@ def test_similar_is_the_best_of_every_movie_scored_with_or_without_a_mask(tmp_pa
             np.testing.assert_allclose(scores, every[expected], rtol=1e-5)
             np.testing.assert_allclose(every[rows], scores, rtol=1e-5)  # ties may pick other rows of the same score
             assert len(set(rows.tolist())) == len(rows) and (allowed is None or allowed(rows).all())
+
+
+@pytest.mark.parametrize("kind", ["rp3beta", "nextitem", "hybrid"])
+def test_the_new_kinds_answer_a_movie_nobody_rated(tmp_path: Path, kind: str) -> None:
+    newcomer = (999, "Zyxx Returns", "Sci-Fi|Horror", "zyxx wakes again in the deep", 2030, 0.0)
+    catalog = load_catalog(random_catalog(tmp_path, [newcomer])).movies
+    ratings = clustered_ratings()
+    unrated = 999
+    recommender = Recommender(fit_pipeline(build_pipeline(kind, {"recommender__n_neighbors": 10}), catalog, ratings))
+    answer = recommender.recommend(movie_id=unrated, k=5)
+    assert len(answer.recommendations) == 5 and all(item.score > 0 for item in answer.recommendations)
+
+
+def test_next_items_count_only_what_came_after() -> None:
+    """Directed: a pair liked in order a -> b counts for a's row only; the symmetric signal counts both."""
+    from movie_r.models.session import sequence_matrix
+
+    ratings = pd.DataFrame({"user_id": ["u"] * 3, "movie_id": [10, 20, 30], "rating": [5.0] * 3, "timestamp": [1.0, 2.0, 3.0]})
+    ids = np.array([10, 20, 30])
+    forward = sequence_matrix(ratings, ids, window=2, directed=True, decay=0.5).toarray()
+    assert forward.tolist() == [[0, 1, 0.5], [0, 0, 1], [0, 0, 0]]
+    both = sequence_matrix(ratings, ids, window=2).toarray()
+    assert (both == both.T).all() and both[0, 2] == 1.0
+
+
+def test_novelty_trades_the_models_ranking_for_content_likeness(tmp_path: Path) -> None:
+    catalog = load_catalog(random_catalog(tmp_path)).movies
+    blend = fit_pipeline(build_pipeline("hybrid", {"recommender__n_neighbors": 10}), catalog, clustered_ratings())[-1]
+    content = blend.content_.block_scores()
+    for row in range(0, len(catalog), 9):
+        plain = blend.similar(row, 5)[0]
+        likeness = blend.similar(row, 5, novelty=1.0)[0]
+        every = content(row, row + 1)[0]
+        every[row] = -np.inf
+        assert sorted(every[likeness].round(5).tolist()) == sorted(np.sort(every)[-5:].round(5).tolist())
+        assert blend.similar(row, 5, novelty=0.0)[0].tolist() == plain.tolist()

@@ -100,3 +100,14 @@ def test_the_fast_query_vector_equals_the_pipeline_transform(small_recommender: 
     fast[columns] = values
     assert list(columns) == sorted(columns)
     assert np.abs(fast - expected.toarray()[0]).max() < 1e-6
+
+
+def test_text_cold_starts_return_k_movies(small_recommender) -> None:
+    """A few words often match one title: the answer continues with movies like it, then popular ones."""
+    for text, k in [("lonely cowboy", 5), ("prison banker", 3), ("collector stolen", 8)]:
+        answer = small_recommender.recommend(text, k=k)
+        assert answer.cold_start and answer.match.method == "text"
+        assert len(answer.recommendations) == k, text
+        assert len({item.id for item in answer.recommendations}) == k
+        scores = [item.score for item in answer.recommendations]
+        assert scores == sorted(scores, reverse=True) or any("popular" in r for item in answer.recommendations for r in item.reasons)

@@ -64,12 +64,17 @@ def test_search_finds_titles_by_prefix() -> None:
 
 
 @pytest.fixture(scope="module")
-def catalogue_index() -> TitleIndex:
+def catalogue_titles() -> list[str]:
+    return list(load_catalog(Settings().catalog).movies["title"])
+
+
+@pytest.fixture(scope="module")
+def catalogue_index(catalogue_titles: list[str]) -> TitleIndex:
     movies = load_catalog(Settings().catalog).movies
-    return TitleIndex(list(movies["title"]), movies["popularity"].to_numpy())
+    return TitleIndex(catalogue_titles, movies["popularity"].to_numpy())
 
 
-def test_fuzzy_lookup_finds_what_rapidfuzz_finds_over_every_key(catalogue_index: TitleIndex) -> None:
+def test_the_fuzzy_prefilter_keeps_what_rapidfuzz_finds_over_every_key(catalogue_index: TitleIndex) -> None:
     """The character-count filter only drops keys that cannot reach the threshold."""
     rng = random.Random(7)
     titles = list(catalogue_index._rows)
@@ -79,16 +84,51 @@ def test_fuzzy_lookup_finds_what_rapidfuzz_finds_over_every_key(catalogue_index:
     fuzzy = 0
     for query in queries:
         key = normalise_title(query)
-        found = catalogue_index.lookup(query)
         if not key or key in catalogue_index._rows:
             continue
         best = process.extractOne(key, catalogue_index._keys, scorer=fuzz.ratio, score_cutoff=80)
-        if best is None:
-            assert found is None, query
-        else:
-            assert (found.rows, found.score) == (catalogue_index._rows[best[0]], round(best[1], 2)), query
-            fuzzy += 1
+        kept = process.extractOne(key, catalogue_index._candidates(key, 80), scorer=fuzz.ratio, score_cutoff=80)
+        assert (kept and kept[:2]) == (best and best[:2]), query
+        fuzzy += best is not None
     assert fuzzy > 100  # the typos mostly resolve, so the comparison covered real matches
+
+
+@pytest.mark.parametrize(
+    ("query", "method", "title", "others"),
+    [
+        ("harry poter", "fuzzy", "Harry Potter and the Sorcerer's Stone", "Harry Potter and the Chamber of Secrets"),
+        ("star wars", "partial", "Star Wars: Episode IV - A New Hope", "Star Wars: Episode V - The Empire Strikes Back"),
+        ("godfather 2", "exact", "Godfather: Part II, The", None),
+        ("Rocky III", "exact", "Rocky III", None),
+        ("lord of the rings", "partial", "Lord of the Rings: The Fellowship of the Ring, The", "Lord of the Rings, The"),
+        ("lord of the rins", "fuzzy", "Lord of the Rings: The Fellowship of the Ring, The", None),
+        ("La vita è bella", "exact", "Life Is Beautiful (La Vita è bella)", None),
+        ("the philosopher's stone", None, None, None),  # an alternative title is matched whole, not by its end
+        ("toy story", "exact", "Toy Story", None),  # an exact title stays first over its more popular sequels
+    ],
+)
+def test_what_people_type_resolves_to_the_movie_they_mean(catalogue_index, catalogue_titles, query, method, title, others) -> None:
+    found = catalogue_index.lookup(query)
+    titles = catalogue_titles
+    if method is None:
+        assert found is None or found.method != "partial"
+        return
+    assert found is not None and found.method == method, found
+    assert titles[found.rows[0]].startswith(title)
+    if others:
+        assert any(titles[row].startswith(others) for row in found.rows[1:])
+
+
+@pytest.mark.parametrize("query", ["unknown film", "incredible film", "zzzz robots"])
+def test_a_shared_word_is_not_a_typo(catalogue_index: TitleIndex, catalogue_titles: list[str], query: str) -> None:
+    """"unknown film" scores 83 against "Unknown Girl" by characters, but "film" is no typo of "girl"."""
+    found = catalogue_index.lookup(query)
+    assert found is None, (query, found and [catalogue_titles[r] for r in found.rows])
+
+
+def test_typo_lookup_still_resolves_typos_word_by_word(catalogue_index: TitleIndex, catalogue_titles: list[str]) -> None:
+    found = catalogue_index.lookup("shawshenk redemption")
+    assert found is not None and found.method == "fuzzy" and catalogue_titles[found.rows[0]] == "Shawshank Redemption, The"
 
 
 def test_autocomplete_look_alikes_match_rapidfuzz_over_every_key(catalogue_index: TitleIndex) -> None:

@@ -341,7 +341,7 @@ def _print_metrics(metrics: dict[str, float], score_name: str, n_queries: int) -
 
 def _print_result(result: RecommendResult) -> None:
     match = result.match
-    if match.method in ("exact", "fuzzy"):
+    if match.method in ("exact", "partial", "fuzzy"):
         print(f"{match.title} [{match.id}] ({match.method} match, score {match.score:.0f})")
     else:
         print(f"cold start: answered by {match.method} for {result.query!r}")

@@ -136,7 +136,36 @@ def proxy_sample(movies: pd.DataFrame, seed: int = 0) -> ProxySample:
     return ProxySample(sample, typos)
 
 
-def evaluate(recommender: Recommender, queries: EvaluationSet, cutoff: int = CUTOFF) -> EvaluationReport:
+class Likeness:
+    """Whether lists look like the movie asked about, beside whether people liked them:
+    the share of the top `cutoff` sharing a genre with the query movie, and their mean
+    popularity percentile in the catalogue (100: the most popular)."""
+
+    def __init__(self, recommender: Recommender, cutoff: int) -> None:
+        self.recommender = recommender
+        self.cutoff = cutoff
+        popularity = recommender.model.popularity_
+        self.percentile = 100.0 * np.argsort(np.argsort(popularity, kind="stable"), kind="stable") / max(1, len(popularity) - 1)
+        self.overlaps: list[float] = []
+        self.percentiles: list[float] = []
+
+    def add(self, movie_id: int, ranked: list[int]) -> None:
+        if not ranked:
+            return
+        genres = self.recommender.model.genres_
+        rows = [self.recommender.row_of_id[movie] for movie in ranked]
+        wanted = set(genres[self.recommender.row_of_id[movie_id]])
+        self.overlaps.append(sum(bool(wanted & set(genres[row])) for row in rows) / len(rows))
+        self.percentiles.append(float(np.mean(self.percentile[rows])))
+
+    def metrics(self) -> dict[str, float]:
+        return {
+            f"genre_overlap@{self.cutoff}": float(np.mean(self.overlaps)) if self.overlaps else 0.0,
+            f"popularity_pct@{self.cutoff}": float(np.mean(self.percentiles)) if self.percentiles else 0.0,
+        }
+
+
+def evaluate(recommender: Recommender, queries: EvaluationSet, cutoff: int = CUTOFF, novelty: float = 0.0) -> EvaluationReport:
     """Score `recommender` on `queries`: the interactions protocol, or the proxy one.
 
     Every query counts, including those about movies this model does not know (they score
@@ -146,15 +175,19 @@ def evaluate(recommender: Recommender, queries: EvaluationSet, cutoff: int = CUT
         return _evaluate_proxy(recommender, queries, cutoff)
     per_query: list[dict[str, float]] = []
     recommended: set[int] = set()
+    likeness = Likeness(recommender, cutoff)
     for query in progress(queries.queries, total=len(queries.queries), desc="evaluate"):
         ranked: list[int] = []
         if query.movie_id in recommender.row_of_id:
-            result = recommender.recommend(movie_id=query.movie_id, k=cutoff, filters=Filters(exclude=query.seen))
+            filters = Filters(exclude=query.seen, novelty=novelty)
+            result = recommender.recommend(movie_id=query.movie_id, k=cutoff, filters=filters)
             ranked = [item.id for item in result.recommendations]
+            likeness.add(query.movie_id, ranked)
         recommended.update(ranked)
         per_query.append(ranking_metrics(ranked, query.relevant, cutoff))
     metrics = {name: float(np.mean([q[name] for q in per_query])) if per_query else 0.0 for name in _metric_names(cutoff)}
     metrics["coverage"] = len(recommended) / max(1, len(recommender))
+    metrics.update(likeness.metrics())
     score_name = f"ndcg@{cutoff}"
     return EvaluationReport(
         "interactions", score_name, metrics[score_name], metrics, len(per_query), [q[score_name] for q in per_query]

@@ -31,16 +31,21 @@ _CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc, 
 
 @dataclass(frozen=True)
 class Filters:
-    """Optional restrictions on what may be recommended."""
+    """What a request asks of the ranking beyond its query: restrictions on what may be
+    recommended, and `novelty` (0..1), how much of the model's ranking to trade for content
+    likeness (`Blend.similar`)."""
 
     genre: str | None = None
     year_min: int | None = None
     year_max: int | None = None
     exclude: frozenset[int] = frozenset()
+    novelty: float = 0.0
 
     def __post_init__(self) -> None:
         if self.year_min is not None and self.year_max is not None and self.year_min > self.year_max:
             raise QueryError("year_min", f"{self.year_min} is after year_max {self.year_max}")
+        if not 0.0 <= self.novelty <= 1.0:
+            raise QueryError("novelty", f"must be between 0 and 1, got {self.novelty}")
 
 
 @dataclass(frozen=True)
@@ -49,7 +54,7 @@ class Match:
 
     id: int | None
     title: str | None
-    method: str  # exact | fuzzy | text | popular
+    method: str  # exact | partial | fuzzy | text | popular
     score: float
 
 
@@ -180,7 +185,7 @@ class Recommender:
 
     def similar(self, row: int, k: int, filters: Filters) -> list[Recommendation]:
         """Up to `k` movies like catalogue row `row`, with the reasons for each."""
-        rows, scores = self.model.similar(row, k, self._mask(filters))
+        rows, scores = self.model.similar(row, k, self._mask(filters), filters.novelty)
         reasons = self._explain(rows, self.model.terms_of(row), self.model.genres_[row])
         for why, together in zip(reasons, self.model.co_liked(row, rows).tolist(), strict=True):
             if together:
@@ -193,18 +198,40 @@ class Recommender:
         return [{"id": movie["id"], "title": movie["title"], "year": movie["year"]} for movie in movies]
 
     def cold_start(self, query: str, k: int, filters: Filters) -> RecommendResult:
-        """An answer for text that names no movie: by its words, else by popularity."""
+        """An answer for text that names no movie: by its words, then movies like the best of
+        those (a few words often match only a title or two), then by popularity: `k` in all
+        whenever the filters allow as many."""
         terms = self._query_vector(query)
         if len(terms[0]):
             rows, scores = best_rows(self.model.text_scores(terms), k, self._mask(filters))
             if len(rows):
                 reasons = self._explain(rows, terms, ())
                 recommendations = [self._recommendation(r, s, why) for r, s, why in zip(rows, scores, reasons, strict=True)]
+                if len(recommendations) < k:
+                    recommendations += self._like(int(rows[0]), float(scores[-1]), k - len(rows), filters, set(rows.tolist()))
+                if len(recommendations) < k:
+                    taken = {item.id for item in recommendations}
+                    recommendations += [r for r in self._popular(k, filters) if r.id not in taken][: k - len(recommendations)]
                 return RecommendResult(query, Match(None, None, "text", float(scores[0])), True, [], recommendations)
+        return RecommendResult(query, Match(None, None, "popular", 0.0), True, [], self._popular(k, filters))
+
+    def _like(self, seed: int, below: float, k: int, filters: Filters, taken: set[int]) -> list[Recommendation]:
+        """Up to `k` movies like catalogue row `seed`, none of `taken`, scored under `below` (they follow the text matches)."""
+        mask = self._mask(filters)
+
+        def allowed(rows: np.ndarray) -> np.ndarray:
+            keep = ~np.isin(rows, list(taken))
+            return keep & mask(rows) if mask is not None else keep
+
+        rows, scores = self.model.similar(seed, k, allowed)
+        reasons = self._explain(rows, self.model.terms_of(seed), self.model.genres_[seed])
+        like = f"like {self.model.titles_[seed]}, the best match of the words"
+        return [self._recommendation(r, below * s, [like, *why]) for r, s, why in zip(rows, scores, reasons, strict=True)]
+
+    def _popular(self, k: int, filters: Filters) -> list[Recommendation]:
         rows = self._by_popularity[self._allowed(self._by_popularity, filters)][:k]
         top = self.model.popularity_[rows[0]] if len(rows) and self.model.popularity_[rows[0]] > 0 else 1.0
-        recommendations = [self._recommendation(r, self.model.popularity_[r] / top, ["popular in the catalogue"]) for r in rows]
-        return RecommendResult(query, Match(None, None, "popular", 0.0), True, [], recommendations)
+        return [self._recommendation(r, self.model.popularity_[r] / top, ["popular in the catalogue"]) for r in rows]
 
     def _mask(self, filters: Filters) -> RowMask | None:
         """The filters as a function over rows, or None when they let everything through."""

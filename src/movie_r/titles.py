@@ -27,6 +27,18 @@ _TRAILING_YEAR = re.compile(r"\s*\(\s*\d{4}\s*\)\s*$")
 _TRAILING_ARTICLE = re.compile(r",\s*(\w+)\s*$")
 _TRAILING_PARENTHESIS = re.compile(r"\s*\([^()]*\)\s*$")
 _NON_WORD = re.compile(r"[\W_]+")
+_ALSO_KNOWN_AS = re.compile(r"^(a\.?k\.?a\.?|aka)\s+", re.IGNORECASE)
+# Sequel numbers as people type them: "godfather 2" for "Godfather: Part II, The". Roman
+# numerals that are also words or letters (i, v, x) stay as they are.
+ROMAN = {"ii": "2", "iii": "3", "iv": "4", "vi": "6", "vii": "7", "viii": "8", "ix": "9"}
+# Prefix matches ("star wars" for every Star Wars film) only for queries at least this long,
+# and a more popular prefix match wins over an exact one only when this many times as popular.
+MIN_PREFIX_QUERY = 4
+PREFIX_OVER_EXACT = 2.0
+MAX_ALTERNATIVES = 10
+# A fuzzy match must match word for word: each query word this close to a word of the title
+# ("unknown film" is not a typo of "The Unknown Girl").
+WORD_SIMILARITY = 70.0
 
 # Characters counted one by one in the fuzzy pre-filter (the catalogue's most frequent);
 # the rest share one count, which keeps the bound valid and the table O(keys).
@@ -47,18 +59,26 @@ def normalise_title(title: str) -> str:
     words = _NON_WORD.sub(" ", text.lower()).split()
     if len(words) > 1 and words[0] in ARTICLES:
         words = words[1:]
+    words = [ROMAN.get(word, word) for word in words]
+    words = [w for i, w in enumerate(words) if not (w == "part" and i + 1 < len(words) and words[i + 1].isdigit())]
     return " ".join(words)
 
 
 def title_keys(title: str) -> set[str]:
-    """Every key a title answers to: itself, and without a trailing alternative title.
+    """Every key a title answers to: itself, without a trailing alternative title, and that
+    alternative title alone.
 
-    MovieLens writes alternative titles in parentheses: "Heavyweights (Heavy Weights)".
+    MovieLens writes alternative (often original-language) titles in parentheses:
+    "Life Is Beautiful (La Vita è bella)", "Harry Potter and the Sorcerer's Stone (a.k.a.
+    Harry Potter and the Philosopher's Stone)".
     """
     keys = {normalise_title(title)}
-    shorter = _TRAILING_PARENTHESIS.sub("", _TRAILING_YEAR.sub("", title.strip()))
-    if shorter and shorter != title.strip():
+    bare = _TRAILING_YEAR.sub("", title.strip())
+    shorter = _TRAILING_PARENTHESIS.sub("", bare)
+    if shorter and shorter != bare:
         keys.add(normalise_title(shorter))
+        alternative = _ALSO_KNOWN_AS.sub("", bare[len(shorter) :].strip().strip("()").strip())
+        keys.add(normalise_title(alternative))
     keys.discard("")
     return keys
 
@@ -68,7 +88,7 @@ class TitleMatch:
     """Rows a query resolved to, best first; `score` is 100 for exact matches."""
 
     rows: tuple[int, ...]
-    method: str  # "exact" | "fuzzy"
+    method: str  # "exact" | "partial" (the start of titles) | "fuzzy"
     score: float
 
 
@@ -88,23 +108,71 @@ class TitleIndex:
         self._key_length_array = np.array(self._key_lengths)
         self._alphabetical = sorted(self._rows)  # keys sharing a prefix are one run of it
         self._columns, self._char_counts = _character_counts(self._keys)
+        self._prefix_cache: dict[int, dict[str, list[int]]] = {}
 
     def __len__(self) -> int:
         return len(self._keys)
 
     def lookup(self, query: str) -> TitleMatch | None:
-        """Exact key match first, then the closest key by `fuzz.ratio` above the threshold."""
+        """Exact key or the start of titles (the most popular of those first), then the
+        closest key by `fuzz.ratio` above the threshold, word for word."""
         key = normalise_title(query)
         if not key:
             return None
-        if key in self._rows:
-            return TitleMatch(self._rows[key], "exact", 100.0)
+        whole = self._prefixed(key)
+        if whole is not None:
+            return whole
         candidates = self._candidates(key, self.fuzzy_threshold)
-        best = process.extractOne(key, candidates, scorer=fuzz.ratio, score_cutoff=self.fuzzy_threshold)
-        if best is None:
+        for matched_key, score, _ in process.extract(key, candidates, scorer=fuzz.ratio, score_cutoff=self.fuzzy_threshold, limit=5):
+            if _word_for_word(key, matched_key):
+                meant = self._prefixed(matched_key)  # the title as if typed right: its longer namesakes too
+                return TitleMatch(meant.rows if meant else self._rows[matched_key], "fuzzy", round(float(score), 2))
+        return self._fuzzy_prefix(key)
+
+    def _fuzzy_prefix(self, key: str) -> TitleMatch | None:
+        """A typo in the start of titles: "harry poter" for the Harry Potter films, compared
+        with the first as many words of every title. Only queries of two words or more: one
+        word is too short a start to tell a typo from another title. Reached on misses only."""
+        words = len(key.split())
+        if words < 2:
             return None
-        matched_key, score, _ = best
-        return TitleMatch(self._rows[matched_key], "fuzzy", round(float(score), 2))
+        prefixes = self._prefixes(words)
+        for start, score, _ in process.extract(key, list(prefixes), scorer=fuzz.ratio, score_cutoff=self.fuzzy_threshold, limit=5):
+            if _word_for_word(key, start):
+                rows = tuple(sorted(set(prefixes[start]), key=lambda row: -self._popularity[row]))
+                return TitleMatch(rows[: MAX_ALTERNATIVES + 1], "fuzzy", round(float(score), 2))
+        return None
+
+    def _prefixes(self, words: int) -> dict[str, list[int]]:
+        """The first `words` words of every longer key -> the rows of those keys; built on first use."""
+        found = self._prefix_cache.get(words)
+        if found is None:
+            found = {}
+            for key, rows in self._rows.items():
+                parts = key.split()
+                if len(parts) > words:
+                    found.setdefault(" ".join(parts[:words]), []).extend(rows)
+            self._prefix_cache[words] = found
+        return found
+
+    def _prefixed(self, key: str) -> TitleMatch | None:
+        """Titles whose key is `key` or starts with its words: "star wars" names every Star
+        Wars film. The most popular answers; an exact title keeps precedence unless a longer
+        one is `PREFIX_OVER_EXACT` times as popular ("lord of the rings": the trilogy, not
+        the 1978 film)."""
+        exact = self._rows.get(key, ())
+        longer: tuple[int, ...] = ()
+        if len(key) >= MIN_PREFIX_QUERY:
+            starting = [k for k in self._with_prefix(key + " ")]
+            longer = tuple(dict.fromkeys(row for k in starting for row in self._rows[k] if row not in exact))
+        if not exact and not longer:
+            return None
+        popularity = self._popularity
+        longer = tuple(sorted(longer, key=lambda row: -popularity[row]))
+        if exact and (not longer or popularity[longer[0]] < PREFIX_OVER_EXACT * max(popularity[exact[0]], 1e-9)):
+            return TitleMatch(exact, "exact", 100.0)
+        rows = tuple(sorted((*exact, *longer), key=lambda row: -popularity[row]))
+        return TitleMatch(rows[: MAX_ALTERNATIVES + 1], "partial", 100.0)
 
     def _candidates(self, key: str, threshold: float) -> list[str]:
         """The keys that could score `threshold` against `key` at all, in index order.
@@ -147,6 +215,12 @@ class TitleIndex:
         while stop < len(self._alphabetical) and self._alphabetical[stop].startswith(prefix):
             stop += 1
         return self._alphabetical[start:stop]
+
+
+def _word_for_word(query: str, key: str) -> bool:
+    """Whether every word of `query` is close to some word of `key` (a typo, not a different word)."""
+    words = key.split()
+    return all(process.extractOne(word, words, scorer=fuzz.ratio, score_cutoff=WORD_SIMILARITY) for word in query.split())
 
 
 def _character_counts(keys: Sequence[str]) -> tuple[dict[str, int], np.ndarray]:

@@ -208,7 +208,7 @@ def test_openapi_describes_every_parameter_and_response(client: TestClient) -> N
         for parameter in operation.get("parameters", []):
             assert parameter["description"], (path, parameter["name"])
     recommend = operations[("/recommend", "get")]
-    assert [p["name"] for p in recommend["parameters"]] == ["movie", "movie_id", "k", "genre", "year_min", "year_max", "exclude"]
+    assert [p["name"] for p in recommend["parameters"]] == ["movie", "movie_id", "k", "genre", "year_min", "year_max", "exclude", "novelty"]
     assert set(recommend["responses"]) == {"200", "404", "414", "422", "500", "503"}
     assert recommend["responses"]["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/RecommendResponse"}
 

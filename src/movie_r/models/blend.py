@@ -95,13 +95,23 @@ class Blend(BaseEstimator):
 
     # What inference asks of a fitted blend.
 
-    def similar(self, row: int, k: int, allowed: RowMask | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def similar(
+        self, row: int, k: int, allowed: RowMask | None = None, novelty: float = 0.0
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Up to `k` movies like catalogue row `row` that `allowed` lets through, best first, and their scores.
 
         The precomputed neighbours answer unless filters reject too many of them; then every
-        movie is scored for this one row.
+        movie is scored for this one row. With `novelty` > 0 every movie is scored too, as
+        (1 - novelty) * the blend's score (scaled to max 1) + novelty * content similarity:
+        likeness in place of what people liked, which favours popular movies.
         """
         check_is_fitted(self, "neighbors_")
+        if novelty > 0:
+            blended = self._blocks()(row, row + 1)
+            blended[0, row] = 0.0  # scaled to the best other movie, not to itself
+            every = _row_scaled(blended)[0] * (1.0 - novelty) + novelty * self.content_.block_scores()(row, row + 1)[0]
+            every[row] = -np.inf
+            return best_rows(every, k, allowed)
         rows, scores = self.neighbors_[row], self.similarities_[row]
         keep = scores > 0
         if allowed is not None:

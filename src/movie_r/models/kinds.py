@@ -35,14 +35,27 @@ KINDS: dict[str, dict[str, Any]] = {
     },
     "itemknn": {"recommender__collaborative": "itemknn", "recommender__collaborative__shrinkage": 10.0},
     "ease": {"recommender__collaborative": "ease", "recommender__collaborative__l2": 200.0},
+    # two published baselines: RP3beta (Paudel et al. 2016) and directed next-item co-occurrence
+    "rp3beta": {
+        "recommender__collaborative": "rp3beta",
+        "recommender__collaborative__alpha": 0.8,
+        "recommender__collaborative__beta": 0.1,
+    },
+    "nextitem": {
+        "recommender__collaborative": "nextitem",
+        "recommender__collaborative__window": 20,
+        "recommender__collaborative__decay": 0.95,
+        "recommender__collaborative__damping": 0.0,
+    },
     "hybrid": {
-        "recommender__collaborative": "itemknn",
-        "recommender__collaborative__shrinkage": 50.0,
+        "recommender__collaborative": "rp3beta",
+        "recommender__collaborative__alpha": 0.8,
+        "recommender__collaborative__beta": 0.1,
         "recommender__session": "session",
         "recommender__session__shrinkage": 50.0,
-        "recommender__session_weight": 0.5,
+        "recommender__session_weight": 0.3,
         "recommender__popularity": "popularity",
-        "recommender__popularity_weight": 0.2,
+        "recommender__popularity_weight": 0.25,
         "recommender__blend_shrinkage": 10.0,
     },
 }
@@ -54,16 +67,36 @@ GRIDS: dict[str, list[dict[str, Any]]] = {
     "popularity": [{}],
     "itemknn": [{"recommender__collaborative__shrinkage": shrinkage} for shrinkage in (0.0, 10.0, 50.0)],
     "ease": [{"recommender__collaborative__l2": l2} for l2 in (50.0, 200.0, 1000.0)],
+    "rp3beta": [
+        {"recommender__collaborative__alpha": alpha, "recommender__collaborative__beta": beta}
+        for alpha in (0.6, 0.8, 1.0)
+        for beta in (0.0, 0.1, 0.3)
+    ],
+    "nextitem": [
+        {"recommender__collaborative__window": window, "recommender__collaborative__damping": damping}
+        for window in (5, 20)
+        for damping in (0.0, 0.1, 0.3)
+    ],
     "hybrid": [
         {
             "recommender__collaborative": collaborative,
-            **({"recommender__collaborative__shrinkage": 50.0} if collaborative == "itemknn" else {"recommender__collaborative__l2": 1000.0}),
-            "recommender__session_weight": sequence,
+            **(
+                {"recommender__collaborative__alpha": 0.6, "recommender__collaborative__beta": 0.1}
+                if collaborative == "rp3beta"
+                else {"recommender__collaborative__shrinkage": 50.0}
+            ),
+            "recommender__session": session,
+            **(
+                {"recommender__session__window": 20, "recommender__session__decay": 0.95, "recommender__session__damping": 0.0}
+                if session == "nextitem"
+                else {"recommender__session__shrinkage": 50.0}
+            ),
+            "recommender__session_weight": 0.3,
             "recommender__popularity_weight": weight,
         }
-        for collaborative in ("itemknn", "ease")
-        for sequence in (0.0, 0.5)
-        for weight in (0.2, 0.4)
+        for collaborative in ("rp3beta", "itemknn")
+        for session in ("session", "nextitem")
+        for weight in (0.2, 0.3)
     ],
 }
 

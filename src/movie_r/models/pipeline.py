@@ -24,14 +24,17 @@ from movie_r.models.collaborative import EASE, ItemKNN
 from movie_r.models.content import ContentSimilarity
 from movie_r.models.kinds import KINDS, SLOTS, kind_params
 from movie_r.models.popularity import Popularity
-from movie_r.models.session import SessionCoLikes
+from movie_r.models.rp3beta import RP3beta
+from movie_r.models.session import NextItems, SessionCoLikes
 
 # the signals by the names presets, grids and manifests give them
 SIGNALS: dict[str, type[BaseEstimator]] = {
     "content": ContentSimilarity,
     "itemknn": ItemKNN,
     "ease": EASE,
+    "rp3beta": RP3beta,
     "session": SessionCoLikes,
+    "nextitem": NextItems,
     "popularity": Popularity,
 }
 

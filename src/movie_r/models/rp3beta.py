@@ -39,13 +39,13 @@ class RP3beta(BaseEstimator):
             user_to_item.data **= self.alpha
         counts = np.asarray(item_users.getnnz(axis=1), dtype=np.float32)
         self.item_to_user_ = item_to_user
-        self.user_to_item_ = user_to_item.tocsc()
+        self.user_to_item_ = user_to_item
         self.damping_ = np.where(counts > 0, np.power(np.maximum(counts, 1.0), -self.beta), 0.0).astype(np.float32)
         return self
 
     def block_scores(self) -> BlockScores:
         check_is_fitted(self, "damping_")
-        item_to_user, user_to_item, damping = self.item_to_user_, self.user_to_item_.tocsr(), self.damping_
+        item_to_user, user_to_item, damping = self.item_to_user_, self.user_to_item_, self.damping_
 
         def scores(start: int, stop: int) -> np.ndarray:
             walk = safe_sparse_dot(item_to_user[start:stop], user_to_item, dense_output=True)

@@ -1,7 +1,10 @@
-"""Session co-likes: what people liked within a few steps of each other in their own history.
+"""Session signals: what people liked within a few steps of each other in their own history.
 
 People rate in sessions: what someone liked right after X says more about X than what they
 liked years apart. Counting only nearby pairs keeps this O(positives x window).
+`SessionCoLikes` counts pairs both ways; `NextItems` only forwards in time, the question the
+evaluation asks (what will someone who just liked X like next), as session-based kNN and
+Markov-chain recommenders do.
 """
 
 from __future__ import annotations
@@ -44,20 +47,57 @@ class SessionCoLikes(BaseEstimator):
         return scores
 
 
-def sequence_matrix(ratings: pd.DataFrame, ids: np.ndarray, window: int) -> sp.csr_matrix:
-    """Symmetric items x items counts of positives liked within `window` steps of each other."""
+class NextItems(BaseEstimator):
+    """Directed co-occurrence: what people liked within `window` steps after each movie, a
+    step of distance d weighing `decay`^(d-1), divided by the target's popularity^`damping`."""
+
+    def __init__(self, window: int = 5, decay: float = 0.8, damping: float = 0.5):
+        self.window = window
+        self.decay = decay
+        self.damping = damping
+
+    def fit(self, X: sp.spmatrix | None = None, y: object = None, evidence: Evidence | None = None) -> NextItems:
+        if evidence is None:
+            raise ValueError("NextItems.fit needs the evidence (catalogue and ratings)")
+        self.matrix_ = sequence_matrix(evidence.interactions, evidence.ids, self.window, directed=True, decay=self.decay)
+        counts = evidence.positives.getnnz(axis=1).astype(np.float32)
+        self.damping_ = np.where(counts > 0, np.power(np.maximum(counts, 1.0), -self.damping), 0.0).astype(np.float32)
+        return self
+
+    def block_scores(self) -> BlockScores:
+        check_is_fitted(self, "matrix_")
+        matrix, damping = self.matrix_, self.damping_
+
+        def scores(start: int, stop: int) -> np.ndarray:
+            return (matrix[start:stop].toarray() * damping[None, :]).astype(np.float32, copy=False)
+
+        return scores
+
+
+def sequence_matrix(
+    ratings: pd.DataFrame, ids: np.ndarray, window: int, directed: bool = False, decay: float = 1.0
+) -> sp.csr_matrix:
+    """Items x items weights of positives liked within `window` steps of each other: pairs
+    earlier -> later, and also later -> earlier unless `directed`; distance d weighs decay^(d-1)."""
     order = ["user_id", "timestamp"] if "timestamp" in ratings else ["user_id"]  # without times, file order
     liked = ratings[ratings["rating"] >= POSITIVE_RATING].sort_values(order, kind="stable")
     rows = pd.Index(ids).get_indexer(liked["movie_id"])
     users = liked["user_id"].to_numpy()
-    first, second = [], []
+    sources, targets, weights = [], [], []
     for step in range(1, window + 1):
         same = (users[:-step] == users[step:]) & (rows[:-step] >= 0) & (rows[step:] >= 0)
-        first += [rows[:-step][same], rows[step:][same]]
-        second += [rows[step:][same], rows[:-step][same]]
-    pairs_from, pairs_to = np.concatenate(first or [[]]).astype(np.int64), np.concatenate(second or [[]]).astype(np.int64)
+        earlier, later = rows[:-step][same], rows[step:][same]
+        pairs = [(earlier, later)] if directed else [(earlier, later), (later, earlier)]
+        for source, target in pairs:
+            sources.append(source)
+            targets.append(target)
+            weights.append(np.full(len(source), decay ** (step - 1), dtype=np.float32))
     matrix = sp.csr_matrix(
-        (np.ones(len(pairs_from), dtype=np.float32), (pairs_from, pairs_to)), shape=(len(ids), len(ids))
+        (
+            np.concatenate(weights or [np.zeros(0, np.float32)]),
+            (np.concatenate(sources or [[]]).astype(np.int64), np.concatenate(targets or [[]]).astype(np.int64)),
+        ),
+        shape=(len(ids), len(ids)),
     )
     matrix.sum_duplicates()
     return matrix
