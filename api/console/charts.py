@@ -31,8 +31,20 @@ class Bar:
     height: float
 
 
+@dataclass(frozen=True, kw_only=True)
+class Box:
+    """The drawing area every chart shares: the SVG's size and the plot inside its margins."""
+
+    width: int = WIDTH
+    height: int = HEIGHT
+    left: int = PAD_LEFT
+    top: int = PAD_TOP
+    bottom: int = HEIGHT - PAD_BOTTOM
+    right: int = WIDTH - PAD_RIGHT
+
+
 @dataclass(frozen=True)
-class Chart:
+class Chart(Box):
     title: str
     unit: str
     y_max: float
@@ -40,12 +52,6 @@ class Chart:
     series: list[Series] = field(default_factory=list)
     bars: list[Bar] = field(default_factory=list)
     empty: bool = False
-    width: int = WIDTH
-    height: int = HEIGHT
-    left: int = PAD_LEFT
-    top: int = PAD_TOP
-    bottom: int = HEIGHT - PAD_BOTTOM
-    right: int = WIDTH - PAD_RIGHT
 
 
 def nice_ceiling(value: float) -> float:
@@ -66,12 +72,7 @@ def line_chart(
     top = nice_ceiling(max(values))
     drawn = []
     for (name, points), dash in zip(series.items(), dashes, strict=False):
-        n = max(len(points) - 1, 1)
-        xy = [
-            (PAD_LEFT + (WIDTH - PAD_LEFT - PAD_RIGHT) * i / n, _y(value, top))
-            for i, value in enumerate(points)
-            if value is not None
-        ]
+        xy = [(x_of(i, len(points)), y_of(value, top)) for i, value in enumerate(points) if value is not None]
         drawn.append(Series(name, " ".join(f"{x:.1f},{y:.1f}" for x, y in xy), dash))
     return Chart(title, unit, top, x_labels, series=drawn)
 
@@ -84,10 +85,16 @@ def bar_chart(title: str, unit: str, counts: dict[str, float], x_labels: tuple[s
     slot = (WIDTH - PAD_LEFT - PAD_RIGHT) / len(counts)
     bars = []
     for i, (label, value) in enumerate(counts.items()):
-        y = _y(value, top)
+        y = y_of(value, top)
         bars.append(Bar(label, value, PAD_LEFT + i * slot + 1, y, max(slot - 2, 1), HEIGHT - PAD_BOTTOM - y))
     return Chart(title, unit, top, x_labels, bars=bars)
 
 
-def _y(value: float, top: float) -> float:
+def x_of(i: int, n: int) -> float:
+    """Where the i-th of n evenly spaced points sits, left to right."""
+    return PAD_LEFT + (WIDTH - PAD_LEFT - PAD_RIGHT) * i / max(n - 1, 1)
+
+
+def y_of(value: float, top: float) -> float:
+    """Where `value` sits on an axis from 0 to `top` (clipped at the top)."""
     return HEIGHT - PAD_BOTTOM - (HEIGHT - PAD_BOTTOM - PAD_TOP) * min(value / top, 1.0)

@@ -7,6 +7,7 @@ the decisions log, every process's events file. Nothing here writes.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import weakref
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from movie_r.records import Decision, Manifest, RegistryEvent, RequestEvent, val
 from movie_r.registry import Registry
 from movie_r.settings import Settings
 from movie_r.titles import normalise_title
-from movie_r_api.console.charts import HEIGHT, PAD_BOTTOM, PAD_LEFT, PAD_RIGHT, PAD_TOP, WIDTH, nice_ceiling
+from movie_r_api.console.charts import Box, nice_ceiling, x_of, y_of
 
 HEARTBEAT_STALE = timedelta(seconds=30)  # the agent rewrites its status every 10 s
 DECISIONS_SHOWN = 12
@@ -67,16 +68,10 @@ class VersionRow:
 
 
 @dataclass(frozen=True)
-class History:
+class History(Box):
     versions: list[VersionRow]
     y_max: float
     events: list[RegistryEvent]
-    width: int = WIDTH
-    height: int = HEIGHT
-    left: int = PAD_LEFT
-    top: int = PAD_TOP
-    bottom: int = HEIGHT - PAD_BOTTOM
-    right: int = WIDTH - PAD_RIGHT
 
 
 @dataclass(frozen=True)
@@ -148,10 +143,7 @@ def history(registry: Registry, reports: Path) -> History:
         )
     scores = [row.score for row in rows if row.score is not None]
     top = nice_ceiling(max(scores)) if scores else 1.0
-    span = max(len(rows) - 1, 1)
-    placed = [
-        _placed(row, PAD_LEFT + (WIDTH - PAD_LEFT - PAD_RIGHT) * i / span, top) for i, row in enumerate(rows)
-    ]
+    placed = [_placed(row, x_of(i, len(rows)), top) for i, row in enumerate(rows)]
     return History(list(reversed(placed)), top, list(reversed(events[-DECISIONS_SHOWN:])))
 
 
@@ -205,9 +197,8 @@ def _normalised_titles(recommender: Recommender) -> list[str]:
 
 
 def _placed(row: VersionRow, x: float, top: float) -> VersionRow:
-    score = row.score if row.score is not None else 0.0
-    y = HEIGHT - PAD_BOTTOM - (HEIGHT - PAD_BOTTOM - PAD_TOP) * min(score / top, 1.0)
-    return VersionRow(**{**row.__dict__, "x": round(x, 1), "y": round(y, 1)})
+    y = y_of(row.score if row.score is not None else 0.0, top)
+    return dataclasses.replace(row, x=round(x, 1), y=round(y, 1))
 
 
 def _age(delta: timedelta) -> str:
