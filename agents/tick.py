@@ -24,7 +24,7 @@ from movie_r.errors import ArtifactError, Cancelled, DataError, MovieRError
 from movie_r.evaluation import EvaluationReport, evaluate
 from movie_r.inference import Recommender
 from movie_r.models import pipeline as models
-from movie_r.models.kinds import DEFAULT_PARAMS, GRIDS
+from movie_r.models.kinds import AUTO_KINDS, DEFAULT_PARAMS
 from movie_r.progress import cancellable, checkpoint
 from movie_r.promotion import ChampionChanged, apply_retention, promote, restore_servable_champion, trainer_lock
 from movie_r.records import Decision, RegistryEvent, validated
@@ -231,7 +231,7 @@ def _retrain(
         for name, kind, config in challenger_configs(champion, requested, data.train_ratings is not None):
             checkpoint("training challengers")
             tuned = kind == "auto" and config is None
-            candidate = tune(settings, data, list(GRIDS)) if tuned else fit_candidate(settings, data, kind, config)
+            candidate = tune(settings, data, AUTO_KINDS) if tuned else fit_candidate(settings, data, kind, config)
             candidates.append((name, candidate))
         name, best = max(candidates, key=lambda pair: pair[1].report.score)
         champion_recommender = Recommender(champion.load(), champion.version, settings.fuzzy_threshold)

@@ -23,7 +23,7 @@ from movie_r.errors import DataError
 from movie_r.evaluation import CUTOFF, EvaluationReport, EvaluationSet, Split, evaluate, proxy_sample, split_interactions
 from movie_r.inference import Recommender
 from movie_r.models import pipeline as models
-from movie_r.models.kinds import GRIDS, kind_params
+from movie_r.models.kinds import AUTO_KINDS, GRIDS, kind_params
 from movie_r.ranked_lists import LISTS, build
 from movie_r.registry import ModelVersion, Registry, new_version_id, utc_now
 from movie_r.settings import Settings
@@ -194,7 +194,7 @@ def train(
     """
     registry = registry or Registry(settings.models_dir, settings.keys_path)
     if kind == "auto" and params is None:
-        candidate = tune(settings, data, list(GRIDS))
+        candidate = tune(settings, data, AUTO_KINDS)
     else:
         candidate = fit_candidate(settings, data, "tfidf" if kind == "auto" else kind, params)
     saved = save_candidate(registry, candidate, data)
