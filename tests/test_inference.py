@@ -93,7 +93,7 @@ def test_the_fast_query_vector_equals_the_pipeline_transform(small_recommender: 
     from movie_r.features import QueryVectorizer
 
     expected = small_recommender.pipeline[:-1].transform(
-        {"title": [text], "genres": [()], "overview": [text], "year": [math.nan]}
+        {"title": [""], "genres": [()], "overview": [text], "year": [math.nan]}
     )
     columns, values = QueryVectorizer(small_recommender.pipeline)(text)
     fast = np.zeros(expected.shape[1])

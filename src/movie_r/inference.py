@@ -26,6 +26,7 @@ MAX_K = 100
 DEFAULT_K = 10
 REASON_TERMS = 3
 MAX_LISTED_GENRES = 40
+SEED_CANDIDATES = 100  # the named movie's neighbours the rest of a description re-ranks
 _CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc, exactly
 
 
@@ -202,6 +203,9 @@ class Recommender:
         those (a few words often match only a title or two), then by popularity: `k` in all
         whenever the filters allow as many."""
         terms = self._query_vector(query)
+        seed = self.titles.named_after_cue(query)
+        if seed is not None:
+            return self._described_by(query, seed, terms, k, filters)
         if len(terms[0]):
             rows, scores = best_rows(self.model.text_scores(terms), k, self._mask(filters))
             if len(rows):
@@ -214,6 +218,22 @@ class Recommender:
                     recommendations += [r for r in self._popular(k, filters) if r.id not in taken][: k - len(recommendations)]
                 return RecommendResult(query, Match(None, None, "text", float(scores[0])), True, [], recommendations)
         return RecommendResult(query, Match(None, None, "popular", 0.0), True, [], self._popular(k, filters))
+
+    def _described_by(self, query: str, seed: int, terms: TermWeights, k: int, filters: Filters) -> RecommendResult:
+        """"Something like Inception but funny": movies like the named one, those the rest of
+        the words also describe first (the text's cosine added to the similarity)."""
+        mask = self._mask(filters)
+        rows, scores = self.model.similar(seed, max(SEED_CANDIDATES, k), mask)
+        if len(terms[0]) and len(rows):  # both scaled to a best of 1: the words weigh as much as the likeness
+            described = self.model.text_scores(terms)[rows]
+            scores = scores / max(float(scores.max()), 1e-9) + described / max(float(described.max()), 1e-9)
+        order = np.argsort(-scores, kind="stable")[:k]
+        rows, scores = rows[order], scores[order]
+        like = f"like {self.model.titles_[seed]}, which the text names"
+        reasons = self._explain(rows, terms, self.model.genres_[seed])
+        recommendations = [self._recommendation(r, s, [like, *why]) for r, s, why in zip(rows, scores, reasons, strict=True)]
+        match = Match(int(self.model.ids_[seed]), self.model.titles_[seed], "text", float(scores[0]) if len(scores) else 0.0)
+        return RecommendResult(query, match, True, [], recommendations)
 
     def _like(self, seed: int, below: float, k: int, filters: Filters, taken: set[int]) -> list[Recommendation]:
         """Up to `k` movies like catalogue row `seed`, none of `taken`, scored under `below` (they follow the text matches)."""

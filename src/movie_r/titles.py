@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import jellyfish
 import numpy as np
 from rapidfuzz import fuzz, process
 
@@ -39,6 +40,8 @@ MAX_ALTERNATIVES = 10
 # A fuzzy match must match word for word: each query word this close to a word of the title
 # ("unknown film" is not a typo of "The Unknown Girl").
 WORD_SIMILARITY = 70.0
+MIN_PHONETIC_QUERY = 6
+LIKE_CUES = (("like",), ("similar", "to"), ("such", "as"), ("in", "style", "of"))
 
 # Characters counted one by one in the fuzzy pre-filter (the catalogue's most frequent);
 # the rest share one count, which keeps the bound valid and the table O(keys).
@@ -109,6 +112,7 @@ class TitleIndex:
         self._alphabetical = sorted(self._rows)  # keys sharing a prefix are one run of it
         self._columns, self._char_counts = _character_counts(self._keys)
         self._prefix_cache: dict[int, dict[str, list[int]]] = {}
+        self._sounds: dict[str, list[str]] | None = None
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -127,7 +131,26 @@ class TitleIndex:
             if _word_for_word(key, matched_key):
                 meant = self._prefixed(matched_key)  # the title as if typed right: its longer namesakes too
                 return TitleMatch(meant.rows if meant else self._rows[matched_key], "fuzzy", round(float(score), 2))
-        return self._fuzzy_prefix(key)
+        return self._fuzzy_prefix(key) or self._sounding_like(key)
+
+    def _sounding_like(self, key: str) -> TitleMatch | None:
+        """A title spelt as it sounds ("incepshun" for Inception): the same Metaphone code,
+        for queries of `MIN_PHONETIC_QUERY` letters or more (short codes collide). Reached
+        only when nothing else matched."""
+        if sum(char.isalpha() for char in key) < MIN_PHONETIC_QUERY:
+            return None
+        if self._sounds is None:  # built on the first miss; a race builds it twice, harmlessly
+            sounds: dict[str, list[str]] = {}
+            for other in self._rows:
+                sounds.setdefault(jellyfish.metaphone(other), []).append(other)
+            self._sounds = sounds
+        keys = self._sounds.get(jellyfish.metaphone(key))
+        if not keys:
+            return None
+        rows = {row for other in keys for row in self._rows[other]}
+        ordered = tuple(sorted(rows, key=lambda row: -self._popularity[row]))
+        score = max(fuzz.ratio(key, other) for other in keys)
+        return TitleMatch(ordered[: MAX_ALTERNATIVES + 1], "fuzzy", round(float(score), 2))
 
     def _fuzzy_prefix(self, key: str) -> TitleMatch | None:
         """A typo in the start of titles: "harry poter" for the Harry Potter films, compared
@@ -154,6 +177,23 @@ class TitleIndex:
                     found.setdefault(" ".join(parts[:words]), []).extend(rows)
             self._prefix_cache[words] = found
         return found
+
+    def named_after_cue(self, text: str) -> int | None:
+        """The catalogue row a description names as its model: "something like inception but
+        funny" -> Inception. Only after a cue (`LIKE_CUES`), the longest title that follows it
+        word for word, the most popular of that title; a title word alone is not a reference
+        ("funny movie for kids" names no movie *Kids*)."""
+        words = normalise_title(text).split()
+        for start in range(len(words)):
+            cue = next((c for c in LIKE_CUES if words[start : start + len(c)] == list(c)), None)
+            if cue is None:
+                continue
+            after = start + len(cue)
+            for stop in range(len(words), after, -1):
+                rows = self._rows.get(normalise_title(" ".join(words[after:stop])))  # "the matrix" -> "matrix"
+                if rows:
+                    return rows[0]
+        return None
 
     def _prefixed(self, key: str) -> TitleMatch | None:
         """Titles whose key is `key` or starts with its words: "star wars" names every Star
