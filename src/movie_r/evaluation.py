@@ -22,7 +22,7 @@ import pandas as pd
 from movie_r.data import POSITIVE_RATING
 from movie_r.inference import Filters, Recommender
 from movie_r.progress import progress
-from movie_r.titles import normalise_title
+from movie_r.titles import TitleIndex, normalise_title
 
 TEST_FRACTION = 0.2
 CUTOFF = 10
@@ -237,3 +237,45 @@ def typo(text: str, rng: random.Random) -> str:
 
 def _metric_names(cutoff: int) -> list[str]:
     return [f"ndcg@{cutoff}", f"map@{cutoff}", f"recall@{cutoff}", f"hitrate@{cutoff}", "mrr"]
+
+
+@dataclass(frozen=True)
+class ResolutionScores:
+    """How well typed queries resolve, against labels (`tests/data/resolution_set.json`).
+
+    Title resolution: of the queries resolved to a title, the share resolved to a right one
+    (precision), and of the queries that mean a catalogue movie, the share resolved to it
+    (recall). Cold-start detection: the same for queries that mean no catalogue movie.
+    """
+
+    title_precision: float
+    title_recall: float
+    cold_precision: float
+    cold_recall: float
+    wrong: list[tuple[str, str, str | None]]  # (category, query, what it resolved to)
+
+
+def resolution_scores(index: TitleIndex, titles: Sequence[str], ids: Sequence[int], cases: list[dict[str, Any]]) -> ResolutionScores:
+    resolved_right = resolved = meant = cold_right = called_cold = meant_cold = 0
+    wrong = []
+    for case in cases:
+        found = index.lookup(case["query"])
+        expected = set(case["expected"])
+        got = ids[found.rows[0]] if found is not None else None
+        meant += bool(expected)
+        meant_cold += not expected
+        resolved += got is not None
+        called_cold += got is None
+        if got is not None and got in expected:
+            resolved_right += 1
+        elif got is None and not expected:
+            cold_right += 1
+        else:
+            wrong.append((case["category"], case["query"], titles[found.rows[0]] if found is not None else None))
+    return ResolutionScores(
+        title_precision=resolved_right / resolved if resolved else 1.0,
+        title_recall=resolved_right / meant if meant else 1.0,
+        cold_precision=cold_right / called_cold if called_cold else 1.0,
+        cold_recall=cold_right / meant_cold if meant_cold else 1.0,
+        wrong=wrong,
+    )
