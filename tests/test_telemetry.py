@@ -77,3 +77,16 @@ def test_an_event_json_cannot_hold_is_counted_as_dropped_not_raised(tmp_path: Pa
     (line,) = writer.path.read_text().splitlines()
     assert datetime.fromisoformat(json.loads(line)["time"]) == datetime(2026, 1, 2, 3, 4, 5, 600, tzinfo=UTC)
     assert json.loads(line)["k"] == 10
+
+
+def test_failed_resolutions_are_counted_apart_from_titles_the_catalogue_lacks(tmp_path: Path) -> None:
+    from movie_r.titles import TitleIndex
+
+    titles = TitleIndex(["Star Wars: Episode IV - A New Hope", "Toy Story"], np.array([10.0, 5.0]))
+    for query in ["star wars episode iv a new hop", "star wars episode iv a new hop", "dune 3"]:  # the first misses lookup
+        emit(tmp_path / "metrics", request_id=query, method="text", cold_start=True, query=query, model_version="v1")
+    summary = write_summary(tmp_path / "metrics", Registry(tmp_path / "models"), window_hours=1, titles=titles)
+    assert [(q.query, q.count) for q in summary.top_failed_resolutions] == [("star wars episode iv a new hop", 2)]
+    assert [q.query for q in summary.top_unknown_queries] == ["dune 3"]
+    without = write_summary(tmp_path / "metrics", Registry(tmp_path / "models"), window_hours=1)
+    assert len(without.top_unknown_queries) == 2 and without.top_failed_resolutions == []

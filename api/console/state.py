@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-from rapidfuzz import fuzz, process
 
 from movie_r import journal
 from movie_r.agent_status import AgentStatus, read_status
@@ -25,14 +22,12 @@ from movie_r.lineage import statuses
 from movie_r.records import Decision, Manifest, RegistryEvent, RequestEvent, validated
 from movie_r.registry import Registry
 from movie_r.settings import Settings
-from movie_r.titles import normalise_title
 from movie_r_api.console.charts import Box, nice_ceiling, x_of, y_of
 
 HEARTBEAT_STALE = timedelta(seconds=30)  # the agent rewrites its status every 10 s
 DECISIONS_SHOWN = 12
 VERSIONS_SHOWN = 30
 GAPS_SHOWN = 10
-LIKE_A_TITLE = 90  # partial-ratio similarity at which an unanswered query looks like part of a catalogue title
 GAPS_EXAMINED = 200  # the most asked unanswered queries compared with the titles, at most
 
 
@@ -163,37 +158,13 @@ def gaps(events: list[RequestEvent], recommender: Recommender | None) -> Gaps:
     found = Gaps()
     asked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:GAPS_EXAMINED]
     for query, count in asked:
-        like = _title_containing(query, recommender) if recommender is not None else None
+        row = recommender.titles.resembling(query) if recommender is not None else None
+        like = recommender.model.titles_[row] if recommender is not None and row is not None else None
         if like is not None and len(found.failed) < GAPS_SHOWN:
             found.failed.append(Gap(query, count, like))
         elif like is None and len(found.missing) < GAPS_SHOWN:
             found.missing.append(Gap(query, count, None))
     return found
-
-
-def _title_containing(query: str, recommender: Recommender) -> str | None:
-    """A catalogue title that holds (nearly) all of `query`: "star wars" in "Star Wars: Episode IV".
-
-    A title that is only part of the query ("unknown" in "zzzz unknown") does not count:
-    partial_ratio scores the shorter string inside the longer, so shorter titles are skipped.
-    """
-    wanted = normalise_title(query)
-    titles = _normalised_titles(recommender)
-    for _, _score, row in process.extract(wanted, titles, scorer=fuzz.partial_ratio, score_cutoff=LIKE_A_TITLE, limit=50):
-        if len(titles[row]) >= len(wanted):
-            return str(recommender.model.titles_[row])
-    return None
-
-
-_titles_of: weakref.WeakKeyDictionary[Recommender, list[str]] = weakref.WeakKeyDictionary()
-
-
-def _normalised_titles(recommender: Recommender) -> list[str]:
-    """Per loaded model, once (the console asks again every few seconds); gone with the model."""
-    titles = _titles_of.get(recommender)
-    if titles is None:
-        titles = _titles_of[recommender] = [normalise_title(title) for title in recommender.model.titles_]
-    return titles
 
 
 def _placed(row: VersionRow, x: float, top: float) -> VersionRow:

@@ -305,11 +305,16 @@ def log_level(args: argparse.Namespace) -> int:
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:
+    from movie_r.data import load_catalog
     from movie_r.registry import Registry
     from movie_r.telemetry import write_summary
+    from movie_r.titles import TitleIndex
 
     settings = settings_from(args)
-    summary = write_summary(settings.metrics_dir, Registry(settings.models_dir, settings.keys_path), settings.summary_window_hours)
+    movies = load_catalog(settings.catalog, skip_invalid=True).movies  # the catalogue operators configured
+    titles = TitleIndex(movies["title"].tolist(), movies["popularity"].to_numpy())
+    registry = Registry(settings.models_dir, settings.keys_path)
+    summary = write_summary(settings.metrics_dir, registry, settings.summary_window_hours, titles)
     if args.json:
         print(summary.model_dump_json(indent=2))
         return 0
@@ -320,7 +325,9 @@ def cmd_metrics(args: argparse.Namespace) -> int:
         print(f"  {name:<20}{value:.4f}" if isinstance(value, float) else f"  {name:<20}{value}")
     print(f"  {'methods':<20}{summary.methods}")
     for unknown in summary.top_unknown_queries:
-        print(f"  unknown query x{unknown.count:<5} {unknown.query!r}")
+        print(f"  not in the catalogue x{unknown.count:<5} {unknown.query!r}")
+    for failed in summary.top_failed_resolutions:
+        print(f"  resolution missed x{failed.count:<5} {failed.query!r} (a catalogue title contains it)")
     return 0
 
 

@@ -222,7 +222,8 @@ class Summary(BaseModel):
     mean_similarity: float | None = None
     latency_ms_p50: float | None = None
     latency_ms_p95: float | None = None
-    top_unknown_queries: list[UnknownQuery] = []
+    top_unknown_queries: list[UnknownQuery] = []  # cold starts no catalogue title resembles: what it lacks
+    top_failed_resolutions: list[UnknownQuery] = []  # cold starts a catalogue title contains: resolution missed
     model_versions: dict[str, int] = {}
     champion_version: str | None = None
     last_retrain_at: datetime | None = None

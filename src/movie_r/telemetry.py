@@ -29,12 +29,14 @@ from movie_r.periodic import Periodic
 from movie_r.records import FeedbackEvent, RequestEvent, Summary, UnknownQuery, validated
 from movie_r.registry import Registry, write_text_atomic
 from movie_r.store import MetricsLayout
+from movie_r.titles import TitleIndex
 
 log = logging.getLogger(__name__)
 
 NEGATIVE_ACTIONS = frozenset({"dislike"})
 POSITIVE_ACTIONS = frozenset({"like", "watched"})
 RATING_COLUMNS = ["user_id", "movie_id", "rating", "timestamp"]
+MAX_EXAMINED = 200  # the most asked cold-start queries compared with the titles, at most
 
 
 class EventWriter:
@@ -192,11 +194,14 @@ def summarise(
     window_hours: float,
     only_version: str | None = None,
     top_unknown: int = 10,
+    titles: TitleIndex | None = None,
 ) -> Summary:
     """What the agent decides on: volume, cold starts, similarity, latency, champion age.
 
     With `only_version`, only requests that version answered count (failures that no model
-    answered too), so a fresh champion is not judged by its predecessor's traffic.
+    answered too), so a fresh champion is not judged by its predecessor's traffic. With
+    `titles` (the catalogue's), cold-start queries that a title contains ("star wars" when
+    resolution missed it) are listed apart from the titles the catalogue lacks.
     """
     now = datetime.now(UTC)
     recommends = [
@@ -208,7 +213,8 @@ def summarise(
     cold = [e for e in served if e.cold_start]
     similarities = [e.mean_similarity for e in served if e.mean_similarity is not None and not e.cold_start]
     latencies = [e.latency_ms for e in recommends if e.latency_ms is not None]
-    unknown = Counter(e.query.strip().lower() for e in cold if e.query)
+    asked = Counter(e.query.strip().lower() for e in cold if e.query)
+    failed = Counter({q: c for q, c in asked.most_common(MAX_EXAMINED) if titles is not None and titles.resembling(q) is not None})
     try:
         champion = registry.champion()
     except ArtifactError:  # a broken champion has no age to report; the agent replaces it
@@ -228,7 +234,8 @@ def summarise(
         mean_similarity=float(np.mean(similarities)) if similarities else None,
         latency_ms_p50=float(np.percentile(latencies, 50)) if latencies else None,
         latency_ms_p95=float(np.percentile(latencies, 95)) if latencies else None,
-        top_unknown_queries=[UnknownQuery(query=q, count=c) for q, c in unknown.most_common(top_unknown)],
+        top_unknown_queries=[UnknownQuery(query=q, count=c) for q, c in (asked - failed).most_common(top_unknown)],
+        top_failed_resolutions=[UnknownQuery(query=q, count=c) for q, c in failed.most_common(top_unknown)],
         model_versions=dict(Counter(e.model_version for e in served if e.model_version)),
         champion_version=registry.champion_version(),
         last_retrain_at=trained_at,
@@ -236,9 +243,9 @@ def summarise(
     )
 
 
-def write_summary(metrics_dir: Path, registry: Registry, window_hours: float) -> Summary:
+def write_summary(metrics_dir: Path, registry: Registry, window_hours: float, titles: TitleIndex | None = None) -> Summary:
     """Aggregate the last `window_hours` into `metrics/summary.json` (atomically) and return it."""
     since = datetime.now(UTC) - timedelta(hours=window_hours)
-    summary = summarise(read_events(metrics_dir, since), registry, window_hours)
+    summary = summarise(read_events(metrics_dir, since), registry, window_hours, titles=titles)
     write_text_atomic(MetricsLayout(Path(metrics_dir)).summary, summary.model_dump_json(indent=2))
     return summary

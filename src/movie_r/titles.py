@@ -41,6 +41,7 @@ MAX_ALTERNATIVES = 10
 # ("unknown film" is not a typo of "The Unknown Girl").
 WORD_SIMILARITY = 70.0
 MIN_PHONETIC_QUERY = 6
+RESEMBLING = 90.0  # partial_ratio at which an unresolved query looks like part of a title
 LIKE_CUES = (("like",), ("similar", "to"), ("such", "as"), ("in", "style", "of"))
 
 # Characters counted one by one in the fuzzy pre-filter (the catalogue's most frequent);
@@ -177,6 +178,19 @@ class TitleIndex:
                     found.setdefault(" ".join(parts[:words]), []).extend(rows)
             self._prefix_cache[words] = found
         return found
+
+    def resembling(self, query: str) -> int | None:
+        """The row of a title that holds (nearly) all of `query` although lookup found none:
+        the sign of a resolution that failed, not of a movie the catalogue lacks.
+
+        A title that is only part of the query ("unknown" in "zzzz unknown") does not count:
+        partial_ratio scores the shorter string inside the longer, so shorter titles are skipped.
+        """
+        wanted = normalise_title(query)
+        if not wanted:
+            return None
+        found = process.extract(wanted, self._keys, scorer=fuzz.partial_ratio, score_cutoff=RESEMBLING, limit=50)
+        return next((self._rows[key][0] for key, _, _ in found if len(key) >= len(wanted)), None)
 
     def named_after_cue(self, text: str) -> int | None:
         """The catalogue row a description names as its model: "something like inception but
