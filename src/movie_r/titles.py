@@ -42,6 +42,7 @@ MAX_ALTERNATIVES = 10
 WORD_SIMILARITY = 70.0
 MIN_PHONETIC_QUERY = 6
 RESEMBLING = 90.0  # partial_ratio at which an unresolved query looks like part of a title
+MAX_REMEMBERED = 10_000  # queries whose resemblance is remembered (a few ms each to find)
 LIKE_CUES = (("like",), ("similar", "to"), ("such", "as"), ("in", "style", "of"))
 
 # Characters counted one by one in the fuzzy pre-filter (the catalogue's most frequent);
@@ -114,6 +115,7 @@ class TitleIndex:
         self._columns, self._char_counts = _character_counts(self._keys)
         self._prefix_cache: dict[int, dict[str, list[int]]] = {}
         self._sounds: dict[str, list[str]] | None = None
+        self._resembling: dict[str, int | None] = {}
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -189,8 +191,15 @@ class TitleIndex:
         wanted = normalise_title(query)
         if not wanted:
             return None
+        remembered = self._resembling.get(wanted, -1)  # the console and `movie-r metrics` ask the same again
+        if remembered != -1:
+            return remembered
         found = process.extract(wanted, self._keys, scorer=fuzz.partial_ratio, score_cutoff=RESEMBLING, limit=50)
-        return next((self._rows[key][0] for key, _, _ in found if len(key) >= len(wanted)), None)
+        row = next((self._rows[key][0] for key, _, _ in found if len(key) >= len(wanted)), None)
+        if len(self._resembling) >= MAX_REMEMBERED:
+            self._resembling.clear()  # bounded: outside input fills it
+        self._resembling[wanted] = row
+        return row
 
     def named_after_cue(self, text: str) -> int | None:
         """The catalogue row a description names as its model: "something like inception but
@@ -217,7 +226,7 @@ class TitleIndex:
         exact = self._rows.get(key, ())
         longer: tuple[int, ...] = ()
         if len(key) >= MIN_PREFIX_QUERY:
-            starting = [k for k in self._with_prefix(key + " ")]
+            starting = self._with_prefix(key + " ")
             longer = tuple(dict.fromkeys(row for k in starting for row in self._rows[k] if row not in exact))
         if not exact and not longer:
             return None
