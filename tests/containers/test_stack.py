@@ -90,6 +90,10 @@ def test_2_up_on_an_empty_root_trains_serves_and_writes_to_the_host(stack: Stack
     owners = {(p.stat().st_uid, p.stat().st_gid) for p in (stack.root / "metrics" / "events").iterdir()}
     assert owners == {(stack.uid, stack.gid)}
 
+    console = get(stack.url, "/console")  # its templates ship in the image; it reads the mounted root
+    assert console.status_code == 200 and stack.champion_on_host() in console.text
+    assert "alive" in get(stack.url, "/console/panels").json()["html"]["now"]  # the agent's status, through the volume
+
 
 def test_3_a_promotion_reaches_every_replica_with_no_failed_request(stack: Stack) -> None:
     stack.compose("up", "-d", "--scale", "api=3")
