@@ -31,6 +31,7 @@ from movie_r.records import Decision, RegistryEvent, validated
 from movie_r.registry import ModelVersion, Registry, utc_now
 from movie_r.settings import Settings
 from movie_r.telemetry import feedback_stats, read_events, read_feedback, summarise
+from movie_r.titles import TitleIndex
 from movie_r.training import Candidate, TrainingData, fit_candidate, load_training_data, save_candidate, train, tune
 from movie_r_agents.backoff import backoff
 from movie_r_agents.judge import Guardrail, Verdict, decide, latency_check, p95_latency_ms, smoke_check
@@ -190,7 +191,9 @@ def _decide_and_act(
         return
 
     since = datetime.now(UTC) - timedelta(hours=settings.summary_window_hours)
-    summary = summarise(read_events(settings.metrics_dir, since), registry, settings.summary_window_hours, champion.version)
+    titles = TitleIndex(data.catalog.movies["title"].tolist(), data.catalog.movies["popularity"].to_numpy())
+    events = read_events(settings.metrics_dir, since)
+    summary = summarise(events, registry, settings.summary_window_hours, champion.version, titles=titles)
     feedback = feedback_stats(read_feedback(settings.metrics_dir, since, settings.feedback_per_source_max))
     triggers = check_triggers(settings, summary, feedback, champion.manifest, data.fingerprints())
     fired = [t for t in triggers if t.fired]
@@ -199,6 +202,7 @@ def _decide_and_act(
             mode="json", include={"requests", "served", "cold_start_rate", "mean_similarity", "hours_since_retrain"}
         ),
         "top_unknown_queries": [query.model_dump() for query in summary.top_unknown_queries[:5]],
+        "top_failed_resolutions": [query.model_dump() for query in summary.top_failed_resolutions[:5]],
         "feedback": feedback,
         "data": data.fingerprints(),
         "data_key": data_key(data),
