@@ -27,7 +27,7 @@ from movie_r.models import pipeline as models
 from movie_r.models.kinds import AUTO_KINDS, DEFAULT_PARAMS
 from movie_r.progress import cancellable, checkpoint
 from movie_r.promotion import ChampionChanged, apply_retention, promote, restore_servable_champion, trainer_lock
-from movie_r.records import Decision, RegistryEvent, validated
+from movie_r.records import Decision, RegistryEvent, read_file
 from movie_r.registry import ModelVersion, Registry, utc_now
 from movie_r.settings import Settings
 from movie_r.telemetry import feedback_stats, read_events, read_feedback, summarise
@@ -61,7 +61,7 @@ def decisions_path(settings: Settings) -> Path:
 
 def read_decisions(settings: Settings) -> list[Decision]:
     """Every decision recorded, oldest first; a line that is not one (torn, another tool's) is skipped."""
-    return validated(journal.read_records(decisions_path(settings)).records, Decision)[0]
+    return read_file(decisions_path(settings), Decision)
 
 
 def run_tick(

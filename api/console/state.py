@@ -13,22 +13,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from movie_r import journal
 from movie_r.agent_status import AgentStatus, read_status
 from movie_r.data_match import data_match
 from movie_r.errors import ArtifactError
 from movie_r.inference import Recommender
 from movie_r.lineage import statuses
-from movie_r.records import Decision, Manifest, RegistryEvent, RequestEvent, validated
+from movie_r.records import Decision, Manifest, RegistryEvent, RequestEvent, read_file
 from movie_r.registry import Registry
 from movie_r.settings import Settings
+from movie_r.telemetry import unanswered
 from movie_r_api.console.charts import Box, nice_ceiling, x_of, y_of
 
 HEARTBEAT_STALE = timedelta(seconds=30)  # the agent rewrites its status every 10 s
 DECISIONS_SHOWN = 12
 VERSIONS_SHOWN = 30
 GAPS_SHOWN = 10
-GAPS_EXAMINED = 200  # the most asked unanswered queries compared with the titles, at most
 
 
 @dataclass(frozen=True)
@@ -143,28 +142,21 @@ def history(registry: Registry, reports: Path) -> History:
 
 
 def decisions(path: Path) -> list[Decision]:
-    found, _ = validated(journal.read_records(path).records, Decision)
-    return list(reversed(found[-DECISIONS_SHOWN:]))
+    return list(reversed(read_file(path, Decision)[-DECISIONS_SHOWN:]))
 
 
 def gaps(events: list[RequestEvent], recommender: Recommender | None) -> Gaps:
     """The most asked queries no catalogue title answered, split into titles the catalogue
-    lacks and queries that look like one of its titles (the resolution failed them)."""
-    counts: dict[str, int] = {}
-    for event in events:
-        if event.status == 200 and event.cold_start and event.query:
-            query = event.query.strip().lower()
-            counts[query] = counts.get(query, 0) + 1
-    found = Gaps()
-    asked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:GAPS_EXAMINED]
-    for query, count in asked:
-        row = recommender.titles.resembling(query) if recommender is not None else None
-        like = recommender.model.titles_[row] if recommender is not None and row is not None else None
-        if like is not None and len(found.failed) < GAPS_SHOWN:
-            found.failed.append(Gap(query, count, like))
-        elif like is None and len(found.missing) < GAPS_SHOWN:
-            found.missing.append(Gap(query, count, None))
-    return found
+    lacks and queries that look like one of its titles (the resolution failed them), as
+    `movie-r metrics` splits them (`telemetry.unanswered`)."""
+    if recommender is None:
+        return Gaps([Gap(q.query, q.count, None) for q in unanswered(events, None, GAPS_SHOWN)[0]])
+    missing, failed = unanswered(events, recommender.titles, GAPS_SHOWN)
+    titles, resembling = recommender.model.titles_, recommender.titles.resembling  # remembered: no second search
+    return Gaps(
+        [Gap(q.query, q.count, None) for q in missing],
+        [Gap(q.query, q.count, titles[resembling(q.query)]) for q in failed],
+    )
 
 
 def _placed(row: VersionRow, x: float, top: float) -> VersionRow:

@@ -12,10 +12,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from movie_r import journal
 from movie_r.errors import ArtifactError
 
 
@@ -243,3 +245,8 @@ def validated(raw: Iterable[dict[str, Any]], record: type[Record]) -> tuple[list
         except ValidationError:
             skipped += 1
     return found, skipped
+
+
+def read_file(path: Path, record: type[Record]) -> list[Record]:
+    """Every `record` of the JSON-lines file at `path`, oldest first (none when it does not exist)."""
+    return validated(journal.read_records(path).records, record)[0]

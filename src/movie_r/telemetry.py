@@ -213,8 +213,7 @@ def summarise(
     cold = [e for e in served if e.cold_start]
     similarities = [e.mean_similarity for e in served if e.mean_similarity is not None and not e.cold_start]
     latencies = [e.latency_ms for e in recommends if e.latency_ms is not None]
-    asked = Counter(e.query.strip().lower() for e in cold if e.query)
-    failed = Counter({q: c for q, c in asked.most_common(MAX_EXAMINED) if titles is not None and titles.resembling(q) is not None})
+    unknown, failed = unanswered(cold, titles, top_unknown)
     try:
         champion = registry.champion()
     except ArtifactError:  # a broken champion has no age to report; the agent replaces it
@@ -234,12 +233,25 @@ def summarise(
         mean_similarity=float(np.mean(similarities)) if similarities else None,
         latency_ms_p50=float(np.percentile(latencies, 50)) if latencies else None,
         latency_ms_p95=float(np.percentile(latencies, 95)) if latencies else None,
-        top_unknown_queries=[UnknownQuery(query=q, count=c) for q, c in (asked - failed).most_common(top_unknown)],
-        top_failed_resolutions=[UnknownQuery(query=q, count=c) for q, c in failed.most_common(top_unknown)],
+        top_unknown_queries=unknown,
+        top_failed_resolutions=failed,
         model_versions=dict(Counter(e.model_version for e in served if e.model_version)),
         champion_version=registry.champion_version(),
         last_retrain_at=trained_at,
         hours_since_retrain=(now - trained_at).total_seconds() / 3600 if trained_at else None,
+    )
+
+
+def unanswered(
+    events: Iterable[RequestEvent], titles: TitleIndex | None, top: int
+) -> tuple[list[UnknownQuery], list[UnknownQuery]]:
+    """The most asked queries of served cold starts, split in two: those no catalogue title
+    resembles (what the catalogue lacks) and, with `titles`, those one does (resolution missed)."""
+    asked = Counter(e.query.strip().lower() for e in events if e.status == 200 and e.cold_start and e.query)
+    failed = Counter({q: c for q, c in asked.most_common(MAX_EXAMINED) if titles is not None and titles.resembling(q) is not None})
+    return (
+        [UnknownQuery(query=q, count=c) for q, c in (asked - failed).most_common(top)],
+        [UnknownQuery(query=q, count=c) for q, c in failed.most_common(top)],
     )
 
 

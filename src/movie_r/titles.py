@@ -13,7 +13,7 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import jellyfish
@@ -107,7 +107,7 @@ class TitleIndex:
             for key in title_keys(title):
                 by_key.setdefault(key, []).append(row)
         self._popularity = np.asarray(popularity, dtype=float)
-        self._rows = {key: tuple(sorted(rows, key=lambda r: -self._popularity[r])) for key, rows in by_key.items()}
+        self._rows = {key: self._most_popular_first(rows) for key, rows in by_key.items()}
         self._keys = sorted(self._rows, key=len)  # by length, so fuzzy lookup can skip impossible ones
         self._key_lengths = [len(key) for key in self._keys]  # bisect on a list: no array conversion per call
         self._key_length_array = np.array(self._key_lengths)
@@ -150,8 +150,7 @@ class TitleIndex:
         keys = self._sounds.get(jellyfish.metaphone(key))
         if not keys:
             return None
-        rows = {row for other in keys for row in self._rows[other]}
-        ordered = tuple(sorted(rows, key=lambda row: -self._popularity[row]))
+        ordered = self._most_popular_first(row for other in keys for row in self._rows[other])
         score = max(fuzz.ratio(key, other) for other in keys)
         return TitleMatch(ordered[: MAX_ALTERNATIVES + 1], "fuzzy", round(float(score), 2))
 
@@ -165,7 +164,7 @@ class TitleIndex:
         prefixes = self._prefixes(words)
         for start, score, _ in process.extract(key, list(prefixes), scorer=fuzz.ratio, score_cutoff=self.fuzzy_threshold, limit=5):
             if _word_for_word(key, start):
-                rows = tuple(sorted(set(prefixes[start]), key=lambda row: -self._popularity[row]))
+                rows = self._most_popular_first(prefixes[start])
                 return TitleMatch(rows[: MAX_ALTERNATIVES + 1], "fuzzy", round(float(score), 2))
         return None
 
@@ -231,11 +230,14 @@ class TitleIndex:
         if not exact and not longer:
             return None
         popularity = self._popularity
-        longer = tuple(sorted(longer, key=lambda row: -popularity[row]))
+        longer = self._most_popular_first(longer)
         if exact and (not longer or popularity[longer[0]] < PREFIX_OVER_EXACT * max(popularity[exact[0]], 1e-9)):
             return TitleMatch(exact, "exact", 100.0)
-        rows = tuple(sorted((*exact, *longer), key=lambda row: -popularity[row]))
-        return TitleMatch(rows[: MAX_ALTERNATIVES + 1], "partial", 100.0)
+        return TitleMatch(self._most_popular_first((*exact, *longer))[: MAX_ALTERNATIVES + 1], "partial", 100.0)
+
+    def _most_popular_first(self, rows: Iterable[int]) -> tuple[int, ...]:
+        """Distinct `rows`, the most popular first (ties in first-seen order)."""
+        return tuple(sorted(dict.fromkeys(rows), key=lambda row: -self._popularity[row]))
 
     def _candidates(self, key: str, threshold: float) -> list[str]:
         """The keys that could score `threshold` against `key` at all, in index order.
