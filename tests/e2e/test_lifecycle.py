@@ -103,7 +103,7 @@ def test_the_lifecycle_end_to_end(tmp_path: Path) -> None:
         assert registry.champion_version() == new_champion == serving(url)
 
         # 4. rollback returns to the previous champion and the API follows
-        rolled = cli(home, env, "rollback")
+        rolled = cli(home, env, "rollback", "--wait", "60")  # the agent ticks every 1.5 s and holds the lock meanwhile
         assert rolled.returncode == 0, rolled.stderr
         previous = registry.champion_version()
         assert previous != new_champion
