@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from movie_r.data import load_catalog
-from movie_r.evaluation import evaluate, proxy_sample, ranking_metrics, split_interactions
+from movie_r.evaluation import Query, evaluate, proxy_sample, ranking_metrics, split_interactions
 
 
 def test_ranking_metrics_match_hand_computed_values() -> None:
@@ -43,6 +44,51 @@ def test_split_holds_out_the_latest_positives_and_nothing_after_them_trains() ->
     assert query.movie_id == 6
     assert set(split.train["movie_id"]) == {1, 2, 3, 4, 5, 6}
     assert query.seen == {1, 2, 3, 4, 5, 6}
+
+
+def _split_per_user(frame: pd.DataFrame, test_fraction: float = 0.2) -> tuple[pd.DataFrame, list[Query]]:
+    """The split as its definition reads, one user at a time: the reference for the vectorised one."""
+    ordered = frame.sort_values(["user_id", "timestamp"], kind="stable")
+    train_parts, queries = [], []
+    for user_id, rows in ordered.groupby("user_id", sort=True):
+        positives = rows[rows["rating"] >= 4]
+        n_test = math.ceil(len(positives) * test_fraction)
+        if len(positives) < 2 or n_test >= len(positives):
+            train_parts.append(rows)
+            continue
+        cutoff = positives["timestamp"].iloc[len(positives) - n_test]
+        before = rows[rows["timestamp"] < cutoff]
+        train_parts.append(before)
+        earlier = before[before["rating"] >= 4]
+        if not earlier.empty:
+            queries.append(
+                Query(
+                    str(user_id),
+                    int(earlier["movie_id"].iloc[-1]),
+                    frozenset(positives.loc[positives["timestamp"] >= cutoff, "movie_id"].astype(int)),
+                    frozenset(before["movie_id"].astype(int)),
+                )
+            )
+    return pd.concat(train_parts, ignore_index=True), queries
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_vectorised_split_equals_the_split_user_by_user(seed: int) -> None:
+    """Ties in time, users with 0, 1 or many positives, ids that sort differently as text."""
+    rng = np.random.default_rng(seed)
+    n = 3000
+    frame = pd.DataFrame(
+        {
+            "user_id": rng.integers(0, 300, n).astype(str),
+            "movie_id": rng.integers(1, 200, n),
+            "rating": rng.choice([1.0, 2.5, 3.5, 4.0, 4.5, 5.0], n),
+            "timestamp": rng.integers(0, 50, n).astype(float),
+        }
+    )
+    expected_train, expected_queries = _split_per_user(frame)
+    split = split_interactions(frame)
+    assert split.queries == expected_queries
+    pd.testing.assert_frame_equal(split.train.reset_index(drop=True), expected_train, check_dtype=False)
 
 
 def test_users_with_one_positive_give_no_query() -> None:

@@ -7,10 +7,7 @@ with a counted warning. Nothing is written while loading, so a bad file costs no
 
 from __future__ import annotations
 
-import csv
-import gzip
 import hashlib
-import io
 import json
 import logging
 import re
@@ -26,9 +23,9 @@ from movie_r.columns import (
     INTERACTIONS_REQUIRED,
     INTERACTIONS_ROLES,
     ColumnMap,
-    map_columns,
 )
 from movie_r.errors import DataError
+from movie_r.tables import finite_floats, read_table
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +85,7 @@ def load_catalog(path: Path | str, skip_invalid: bool = False) -> Catalog:
     them named, unless `skip_invalid` drops them with a warning instead.
     """
     path = Path(path)
-    frame, columns = _read_table(path, CATALOG_ROLES, CATALOG_REQUIRED)
+    frame, columns = read_table(path, CATALOG_ROLES, CATALOG_REQUIRED)
 
     bad = _invalid_catalog_rows(frame, columns)
     warnings: list[str] = []
@@ -129,7 +126,7 @@ def load_interactions(path: Path | str, catalog: Catalog, skip_unknown: bool = F
     `skip_unknown` drops them with a warning.
     """
     path = Path(path)
-    frame, columns = _read_table(path, INTERACTIONS_ROLES, INTERACTIONS_REQUIRED)
+    frame, columns = read_table(path, INTERACTIONS_ROLES, INTERACTIONS_REQUIRED)
 
     empty_users = frame.index[frame["user_id"].str.strip() == ""]
     if len(empty_users):
@@ -186,66 +183,6 @@ def _json_genres(value: str) -> list[str] | None:
     return [name.strip() for name in names if isinstance(name, str) and name.strip()]
 
 
-def _read_table(
-    path: Path, roles: dict[str, tuple[str, ...]], required: tuple[str, ...]
-) -> tuple[pd.DataFrame, ColumnMap]:
-    """Decode (UTF-8, gzip when `.gz`) and split a CSV file into a frame of its roles' columns.
-
-    Columns are renamed to their role (`movieId` -> `id`) and the index holds spreadsheet
-    row numbers. The header is checked before any row, so a file in another shape (another
-    delimiter, other names) is refused for its columns, not for its first odd row.
-    """
-    try:
-        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a directory, expected a CSV file") from None
-    except (OSError, EOFError) as exc:
-        raise DataError(f"{path}: cannot read: {exc}") from None
-    text = _decode(path, raw)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        header = [name.strip() for name in next(reader)]
-    except StopIteration:
-        raise DataError(f"{path}: empty file, expected a header row") from None
-    except csv.Error as exc:
-        raise DataError(f"{path}: row 1: {exc}") from None
-    columns = map_columns(path, header, roles, required)
-    rows: list[list[str]] = []
-    try:
-        for record in reader:
-            if not record:
-                continue
-            if len(record) != len(header):
-                raise DataError(
-                    f"{path}: row {len(rows) + 2}: {len(record)} fields where the header has {len(header)}"
-                    f" (an unquoted comma in a title or genre list?)"
-                )
-            rows.append(record)
-    except csv.Error as exc:
-        raise DataError(f"{path}: row {len(rows) + 2}: malformed CSV: {exc}") from None
-    frame = pd.DataFrame(rows, columns=range(len(header)), dtype=object)
-    frame = frame[list(columns.positions.values())].set_axis(list(columns.positions), axis=1)
-    frame.index = np.arange(2, len(frame) + 2)  # spreadsheet row numbers, header is row 1
-    return frame, columns
-
-
-def _decode(path: Path, raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        before = raw[: exc.start].decode("utf-8", errors="replace")
-        lines = before.split("\n")
-        header = next(csv.reader([lines[0]]), [])
-        partial = next(csv.reader([lines[-1]]), [""])
-        column = header[len(partial) - 1] if 0 < len(partial) <= len(header) else "?"
-        raise DataError(
-            f"{path}: row {len(lines)}, column {column}: not UTF-8 (byte 0x{raw[exc.start]:02x}); "
-            f"re-save the file as UTF-8"
-        ) from None
-
-
 def _invalid_catalog_rows(frame: pd.DataFrame, columns: ColumnMap) -> dict[int, str]:
     """Row number -> why it cannot be used, for every such row."""
     bad: dict[int, str] = {}
@@ -266,9 +203,7 @@ def _describe_rows(bad: dict[int, str]) -> str:
     return "; ".join(listed) + (f"; and {more} more" if more > 0 else "")
 
 
-def _parse_error(
-    path: Path, frame: pd.DataFrame, columns: ColumnMap, column: str, bad: pd.Series, expected: str
-) -> DataError:
+def _parse_error(path: Path, frame: pd.DataFrame, columns: ColumnMap, column: str, bad: pd.Series, expected: str) -> DataError:
     row = bad.index[bad][0]
     return DataError(
         f"{path}: row {row}, column {columns.name(column)}: {frame.at[row, column]!r} is not {expected}"
@@ -277,6 +212,9 @@ def _parse_error(
 
 
 def _integers(path: Path, frame: pd.DataFrame, columns: ColumnMap, column: str) -> pd.Series:
+    parsed = finite_floats(frame[column])
+    if parsed is not None and (parsed == np.round(parsed)).all():
+        return pd.Series(parsed.astype("int64"), index=frame.index)
     text = frame[column].str.strip()
     values = pd.to_numeric(text, errors="coerce")
     bad = values.isna() | (values != values.round())
@@ -286,6 +224,9 @@ def _integers(path: Path, frame: pd.DataFrame, columns: ColumnMap, column: str) 
 
 
 def _numbers(path: Path, frame: pd.DataFrame, columns: ColumnMap, column: str, required: bool = False) -> pd.Series:
+    parsed = finite_floats(frame[column])
+    if parsed is not None:
+        return pd.Series(parsed, index=frame.index)
     text = frame[column].fillna("").str.strip()
     values = pd.to_numeric(text.replace("", np.nan), errors="coerce")
     bad = values.isna() & ((text != "") | required)
@@ -314,6 +255,9 @@ def _timestamps(path: Path, frame: pd.DataFrame, columns: ColumnMap) -> pd.Serie
     """Epoch seconds; ISO dates are accepted too. Without the column, file order stands in."""
     if "timestamp" not in frame:
         return pd.Series(np.arange(len(frame), dtype="float64"), index=frame.index)
+    parsed = finite_floats(frame["timestamp"])
+    if parsed is not None:
+        return pd.Series(parsed, index=frame.index)
     text = frame["timestamp"].fillna("").str.strip()
     numeric = pd.to_numeric(text, errors="coerce")
     dates = pd.to_datetime(text.where(numeric.isna(), ""), errors="coerce", utc=True, format="ISO8601")
