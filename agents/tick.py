@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 DECISIONS_ROTATE_BYTES = 10 << 20  # then decisions.<ns>.jsonl, deleted after DECISIONS_RETENTION_DAYS
 DECISIONS_RETENTION_DAYS = 365
-TFIDF_RECOMMENDER = ("recommender__n_neighbors", "recommender__block_memory_mb")
+TFIDF_RECOMMENDER = ("recommender__n_neighbors", "recommender__block_memory_mb", "recommender__candidates")
 SMOKE_TITLES = 5
 LATENCY_DESCRIPTIONS = ["space adventure with robots", "romantic comedy in paris", "dark crime thriller"]
 

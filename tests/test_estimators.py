@@ -136,6 +136,56 @@ def test_similar_is_the_best_of_every_movie_scored_with_or_without_a_mask(tmp_pa
             assert len(set(rows.tolist())) == len(rows) and (allowed is None or allowed(rows).all())
 
 
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_the_sparse_neighbour_search_finds_the_dense_searchs_top_k(tmp_path: Path, kind: str) -> None:
+    """With candidates covering the catalogue the sparse path is the dense one (up to the order
+    of equal scores); with fewer, every score it keeps is still the movie's true blended score."""
+    catalog = load_catalog(random_catalog(tmp_path)).movies
+    ratings = clustered_ratings()
+    fitted = {
+        candidates: fit_pipeline(
+            build_pipeline(kind, {"recommender__n_neighbors": 12, "recommender__candidates": candidates}), catalog, ratings
+        )[-1]
+        for candidates in (0, len(catalog), 6)
+    }
+    dense, sparse, few = fitted[0], fitted[len(catalog)], fitted[6]
+    every = dense._blocks()(0, len(catalog))
+    np.fill_diagonal(every, -np.inf)
+    for row in range(len(catalog)):
+        positive = dense.similarities_[row] > 0
+        np.testing.assert_allclose(sparse.similarities_[row][positive], dense.similarities_[row][positive], rtol=1e-5, atol=1e-7)
+        kept = sparse.similarities_[row] > 0
+        assert kept.sum() == positive.sum()
+        np.testing.assert_allclose(every[row, sparse.neighbors_[row][kept]], sparse.similarities_[row][kept], rtol=1e-5)
+        # ties aside, the same movies: any dense neighbour missing from the sparse list scores as the last kept one
+        missing = set(dense.neighbors_[row][positive].tolist()) - set(sparse.neighbors_[row][kept].tolist())
+        assert all(np.isclose(every[row, m], sparse.similarities_[row][kept].min(), rtol=1e-5) for m in missing)
+        shown = few.similarities_[row] > 0
+        assert row not in few.neighbors_[row][shown]
+        # a signal's score outside its best counts 0: never more than the true blended score
+        np.testing.assert_array_less(few.similarities_[row][shown], every[row, few.neighbors_[row][shown]] + 1e-5)
+
+
+def test_row_top_keeps_each_rows_largest_entries() -> None:
+    from scipy import sparse as sp
+
+    from movie_r.neighbours import product_top, row_top
+
+    block = sp.random(40, 60, density=0.3, format="csr", random_state=1, dtype=np.float32)
+    top = row_top(block, 5).toarray()
+    full = block.toarray()
+    for row in range(40):
+        expected = np.sort(full[row][full[row] > 0])[::-1][:5]
+        np.testing.assert_allclose(np.sort(top[row][top[row] > 0])[::-1], expected)
+    left = sp.random(30, 20, density=0.2, format="csr", random_state=2, dtype=np.float32)
+    right = sp.random(20, 50, density=0.2, format="csr", random_state=3, dtype=np.float32)
+    product = (left @ right).toarray()
+    np.testing.assert_allclose(product_top(left, right, None).toarray(), product, rtol=1e-5)
+    best = product_top(left, right, 3).toarray()
+    for row in range(30):
+        np.testing.assert_allclose(np.sort(best[row])[::-1][:3], np.sort(product[row])[::-1][:3], rtol=1e-5)
+
+
 @pytest.mark.parametrize("kind", ["rp3beta", "nextitem", "hybrid"])
 def test_the_new_kinds_answer_a_movie_nobody_rated(tmp_path: Path, kind: str) -> None:
     newcomer = (999, "Zyxx Returns", "Sci-Fi|Horror", "zyxx wakes again in the deep", 2030, 0.0)

@@ -120,3 +120,20 @@ def test_without_interactions_proxy_metrics_are_reported(small_recommender, cata
     assert 0 < report.score <= 1
     assert set(report.metrics) == {"genre_precision@10", "coverage", "title_resolution"}
     assert 0 <= report.metrics["title_resolution"] <= 1
+
+
+def test_the_split_keeps_a_fixed_sample_of_queries_when_users_give_more() -> None:
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(
+        {
+            "user_id": np.repeat(np.arange(200), 5).astype(str),
+            "movie_id": rng.integers(1, 50, 1000),
+            "rating": 5.0,
+            "timestamp": np.tile(np.arange(5.0), 200),
+        }
+    )
+    everyone = split_interactions(frame).queries
+    sampled = split_interactions(frame, max_queries=50).queries
+    assert len(everyone) == 200 and len(sampled) == 50
+    assert set(sampled) <= set(everyone) and sampled == split_interactions(frame, max_queries=50).queries
+    assert len(split_interactions(frame, max_queries=50).train) == len(split_interactions(frame).train)

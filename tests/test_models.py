@@ -112,3 +112,18 @@ def test_auto_tuning_picks_on_validation_data_and_says_why(tmp_path: Path) -> No
     assert "best validation ndcg@10" in chosen.selection["reason"]
     assert {row["kind"] for row in chosen.selection["validation"]} == {"tfidf", "itemknn"}
     assert chosen.report.protocol == "interactions"
+    assert chosen.selection["tuned_on_users"] == chosen.selection["users"] == clustered_ratings()["user_id"].nunique()
+
+
+def test_auto_tunes_on_a_sample_of_users_then_fits_on_everyone(tmp_path: Path) -> None:
+    from movie_r.settings import Settings
+    from movie_r.training import load_training_data, tune
+
+    everyone = clustered_ratings()
+    settings = Settings(home=tmp_path, neighbours=10, min_coverage=0.0, tune_users=100)
+    data = load_training_data(random_catalog(tmp_path), write_ratings(tmp_path / "r.csv", everyone))
+    chosen = tune(settings, data, ["itemknn"])
+    assert chosen.selection["tuned_on_users"] == 100 < chosen.selection["users"] == everyone["user_id"].nunique()
+    assert "tuned on 100 of" in chosen.selection["reason"]
+    # the chosen configuration is fitted on every user's training ratings, not on the sample
+    assert chosen.pipeline[-1].positives_.nnz == data.train_ratings[data.train_ratings["rating"] >= 4].shape[0]

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from movie_r.errors import ArtifactError
+from movie_r.inference import Recommender
 from movie_r.journal import read_records
 from movie_r.registry import Registry, new_version_id
 
@@ -30,6 +31,32 @@ def test_tampered_artifact_is_refused_before_unpickling(tmp_path: Path, small_re
     saved = save(registry, small_recommender.pipeline)
     with open(saved.path / "pipeline.joblib", "ab") as handle:
         handle.write(b"tampered")
+    with pytest.raises(ArtifactError, match="checksum mismatch"):
+        registry.get(saved.version).load()
+
+
+def test_loaded_arrays_are_read_only_maps_of_the_verified_file(tmp_path: Path, small_recommender) -> None:
+    """Workers share the artifact's pages: its arrays are mapped from the file, and none is writable."""
+    import numpy as np
+
+    registry = Registry(tmp_path / "models")
+    saved = save(registry, small_recommender.pipeline)
+    blend = registry.get(saved.version).load()[-1]
+    for array in (blend.neighbors_, blend.similarities_, blend.item_matrix_.data, blend.item_matrix_.indices):
+        assert isinstance(array, np.memmap) and array.filename == str(saved.path / "pipeline.joblib")
+        assert not array.flags.writeable
+    with pytest.raises(ValueError, match="read-only"):
+        blend.neighbors_[0, 0] = 1
+    # and answers still come from them
+    assert len(Recommender(registry.get(saved.version).load()).recommend(movie_id=1, k=3).recommendations) == 3
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.99])
+def test_a_truncated_artifact_is_refused(tmp_path: Path, small_recommender, keep: float) -> None:
+    registry = Registry(tmp_path / "models")
+    saved = save(registry, small_recommender.pipeline)
+    artifact = saved.path / "pipeline.joblib"
+    os.truncate(artifact, int(artifact.stat().st_size * keep))
     with pytest.raises(ArtifactError, match="checksum mismatch"):
         registry.get(saved.version).load()
 

@@ -1,12 +1,16 @@
-"""Exact top-K neighbours of every row, computed in row blocks.
+"""Top-K neighbours of every row, computed in row blocks, densely or sparsely.
 
-The full n x n similarity matrix is never built: each block of rows is scored against all
-rows, reduced to its K best with `argpartition`, and dropped, so memory is O(n*K) plus
-one block whose size follows a memory budget. Time is still quadratic in n.
+The full n x n similarity matrix is never built. The dense path scores each block of rows
+against all n rows, reduces it to its K best with `argpartition` and drops it: exact, memory
+O(n*K) plus one block, time quadratic in n. The sparse path asks each signal for only its
+best candidates per row (a sparse product with top-n selection, `sparse_dot_topn`), and
+ranks each row over the union of those candidates: no n-wide row is ever allocated, and a
+movie few people share likes with costs little.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import numpy as np
@@ -19,6 +23,7 @@ BYTES_PER_CELL = 4 + 8  # float32 similarity + int64 argpartition index
 
 BlockScores = Callable[[int, int], np.ndarray]  # (start, stop) -> dense (stop - start) x n scores
 RowMask = Callable[[np.ndarray], np.ndarray]  # rows -> which of them may be returned (filters)
+SparseScores = Callable[[int, int, int], sp.csr_matrix]  # (start, stop, n) -> each row's n best nonzero scores
 
 
 def block_rows(n_items: int, memory_mb: int) -> int:
@@ -86,4 +91,62 @@ def top_k_from_blocks(n_items: int, scores: BlockScores, k: int, memory_mb: int 
         order = np.argsort(-best_scores, axis=1, kind="stable")
         indices[start:stop] = np.take_along_axis(best, order, axis=1)
         values[start:stop] = np.take_along_axis(best_scores, order, axis=1)
+    return indices, values
+
+
+def product_top(left: sp.csr_matrix, right: sp.csr_matrix, n: int | None) -> sp.csr_matrix:
+    """`left @ right` keeping each row's `n` largest entries (all with None), on every core.
+
+    sparse_dot_topn selects while it multiplies, so a row's full product never exists as an
+    n-wide array; it needs both sides of one float kind.
+    """
+    from sparse_dot_topn import sp_matmul_topn
+
+    return sp_matmul_topn(
+        sp.csr_matrix(left, dtype=np.float32),
+        sp.csr_matrix(right, dtype=np.float32),
+        top_n=right.shape[1] if n is None else max(1, n),
+        n_threads=len(os.sched_getaffinity(0)),
+    )
+
+
+def row_top(block: sp.spmatrix, n: int) -> sp.csr_matrix:
+    """Each row's `n` largest stored entries of a sparse block (all of a row with fewer)."""
+    block = sp.csr_matrix(block, dtype=np.float32)
+    counts = np.diff(block.indptr)
+    if counts.max(initial=0) <= n:
+        return block
+    owners = np.repeat(np.arange(block.shape[0]), counts)
+    order = np.lexsort((-block.data, owners))
+    keep = order[np.arange(len(order)) - block.indptr[owners[order]] < n]
+    keep.sort()
+    kept_owners = owners[keep]
+    indptr = np.searchsorted(kept_owners, np.arange(block.shape[0] + 1))
+    return sp.csr_matrix((block.data[keep], block.indices[keep], indptr), shape=block.shape)
+
+
+def top_k_from_sparse(
+    n_items: int, scores: Callable[[int, int], sp.csr_matrix], k: int, memory_mb: int = 256
+) -> tuple[np.ndarray, np.ndarray]:
+    """`top_k_from_blocks` over sparse blocks of candidates: what a row does not store, it does
+    not rank. A row with fewer than K candidates is padded with score 0 (never answered)."""
+    k = min(k, n_items - 1)
+    indices = np.zeros((n_items, max(k, 0)), dtype=np.int32)
+    values = np.zeros((n_items, max(k, 0)), dtype=np.float32)
+    if k <= 0:
+        return indices, values
+    rows = block_rows(n_items, memory_mb)
+    starts = range(0, n_items, rows)
+    for start in progress(starts, total=len(starts), desc="neighbours"):
+        stop = min(start + rows, n_items)
+        block = sp.csr_matrix(scores(start, stop))
+        owners = np.repeat(np.arange(stop - start), np.diff(block.indptr))
+        not_self = block.indices != owners + start
+        best = row_top(sp.csr_matrix((block.data[not_self], (owners[not_self], block.indices[not_self])), shape=block.shape), k)
+        counts = np.diff(best.indptr)
+        owners = np.repeat(np.arange(stop - start), counts)
+        order = np.lexsort((-best.data, owners))
+        rank = np.arange(len(order)) - best.indptr[owners[order]]
+        indices[start + owners[order], rank] = best.indices[order]
+        values[start + owners[order], rank] = best.data[order]
     return indices, values

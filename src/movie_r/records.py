@@ -40,6 +40,8 @@ class Selection(BaseModel):
 
     reason: str
     validation: list[dict[str, Any]] = []
+    tuned_on_users: int | None = None  # the users whose ratings the grid was fitted on (a sample when fewer than `users`)
+    users: int | None = None
 
 
 class Manifest(BaseModel):

@@ -81,11 +81,16 @@ class ModelVersion:
         return self.keyring().verify(self.manifest_bytes, document, f"version {self.version}")
 
     def load(self) -> Pipeline:
-        """Unpickle the pipeline, once its signature and its SHA-256 check out."""
+        """Unpickle the pipeline, once its signature and its SHA-256 check out.
+
+        Its arrays (neighbours, TF-IDF rows, who liked what) stay in the file, memory-mapped
+        read-only: API workers on one machine share those pages through the page cache
+        instead of each holding a copy, and nothing can write to a verified artifact.
+        """
         self.verify_signature()
         artifact = self._checked(ARTIFACT, self.manifest.artifact_sha256)
         try:
-            return joblib.load(artifact)
+            return joblib.load(artifact, mmap_mode="r")
         except (AttributeError, ModuleNotFoundError) as exc:  # a class this movie_r no longer has
             raise ArtifactError(
                 f"version {self.version}: {ARTIFACT} was saved by an older movie_r ({exc}); retrain (`movie-r train`, "

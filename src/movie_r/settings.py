@@ -100,6 +100,14 @@ class TrainingSettings(BaseModel):
     neighbours: int = Field(100, ge=1, le=1000, description="Neighbours precomputed per movie.")
     min_coverage: float = Field(0.1, ge=0, le=1, description="Catalogue coverage a tuned model's lists must reach.")
     block_memory_mb: int = Field(256, ge=8, description="Memory budget of one block of the neighbour product.")
+    candidates: int = Field(
+        400,
+        ge=0,
+        description="Candidates per movie each signal hands the sparse neighbour search; 0 scores every pair densely (exact, quadratic).",
+    )
+    tune_users: int = Field(
+        20_000, ge=100, description="Users whose ratings `auto` tunes on at most (a fixed sample); the chosen model fits on all."
+    )
 
 
 class ServingSettings(BaseModel):

@@ -15,6 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
@@ -112,7 +113,8 @@ def fit_candidate(
     settings: Settings, data: TrainingData, kind: str = "tfidf", params: dict[str, Any] | None = None
 ) -> Candidate:
     """Fit one pipeline of `kind` with `params` on the training data and score it on `data.queries`."""
-    params = kind_params(kind, {"recommender__n_neighbors": settings.neighbours, **(params or {})})
+    resources = {"recommender__n_neighbors": settings.neighbours, "recommender__candidates": settings.candidates}
+    params = kind_params(kind, {**resources, **(params or {})})
     started = time.perf_counter()
     pipeline = models.fit_pipeline(
         models.build_pipeline(kind, params, settings.block_memory_mb), data.catalog.movies, data.train_ratings
@@ -134,7 +136,8 @@ def tune(settings: Settings, data: TrainingData, kinds: list[str]) -> Candidate:
         return fit_candidate(settings, data, "tfidf")
     if not isinstance(data.queries, Split):
         raise TypeError("tuning needs interaction queries")  # train_ratings implies them
-    validation = TrainingData(data.catalog, data.interactions, split_interactions(data.queries.train), data.feedback)
+    sample, n_users = user_sample(data.queries.train, settings.tune_users)
+    validation = TrainingData(data.catalog, data.interactions, split_interactions(sample), data.feedback)
     tried: list[dict[str, Any]] = []
     for kind in kinds:
         for params in GRIDS[kind]:
@@ -148,9 +151,23 @@ def tune(settings: Settings, data: TrainingData, kinds: list[str]) -> Candidate:
     reason = (
         f"{best['kind']} {best['params']} had the best validation {score_name}={best[score_name]:.4f} of {len(tried)} "
         f"configurations with catalogue coverage >= {settings.min_coverage:.0%}"
+        f", tuned on {sample['user_id'].nunique()} of {n_users} users' ratings"
     )
-    selection = {"reason": reason, "validation": tried}
+    selection = {"reason": reason, "validation": tried, "tuned_on_users": int(sample["user_id"].nunique()), "users": n_users}
     return Candidate(chosen.kind, chosen.params, chosen.pipeline, chosen.report, chosen.train_seconds, selection)
+
+
+def user_sample(ratings: pd.DataFrame, at_most: int, seed: int = 0) -> tuple[pd.DataFrame, int]:
+    """The ratings of at most `at_most` users (a fixed random sample), and how many users there were.
+
+    Tuning compares configurations, and their order settles on far fewer people than
+    fitting needs: a grid fitted on a sample, then the winner once on everyone.
+    """
+    users = ratings["user_id"].unique()
+    if len(users) <= at_most:
+        return ratings, len(users)
+    kept = np.random.default_rng(seed).choice(len(users), size=at_most, replace=False)
+    return ratings[ratings["user_id"].isin(users[kept])], len(users)
 
 
 def save_candidate(registry: Registry, candidate: Candidate, data: TrainingData, **extra: Any) -> ModelVersion:

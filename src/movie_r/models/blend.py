@@ -21,6 +21,8 @@ Inference asks this step for what it needs, through its methods (`similar`, `tex
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -29,7 +31,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from movie_r.models.content import ContentSimilarity
 from movie_r.models.evidence import Evidence
-from movie_r.neighbours import BlockScores, RowMask, best_rows, top_k_from_blocks
+from movie_r.neighbours import BlockScores, RowMask, best_rows, product_top, top_k_from_blocks, top_k_from_sparse
 from movie_r.sparse_rows import overlap, row_entries, rows_entries
 
 TermWeights = tuple[np.ndarray, np.ndarray]  # sorted term indices of a TF-IDF row, and their weights
@@ -50,6 +52,7 @@ class Blend(BaseEstimator):
         blend_shrinkage: float = 0.0,
         n_neighbors: int = 100,
         block_memory_mb: int = 256,
+        candidates: int = 400,
     ):
         self.content = content
         self.collaborative = collaborative
@@ -61,10 +64,15 @@ class Blend(BaseEstimator):
         self.blend_shrinkage = blend_shrinkage
         self.n_neighbors = n_neighbors
         self.block_memory_mb = block_memory_mb
+        self.candidates = candidates
 
     def fit(
         self, X: sp.spmatrix, y: object = None, catalog: pd.DataFrame | None = None, interactions: pd.DataFrame | None = None
     ) -> Blend:
+        return self.fit_signals(X, catalog, interactions).fit_neighbours()
+
+    def fit_signals(self, X: sp.spmatrix, catalog: pd.DataFrame | None, interactions: pd.DataFrame | None) -> Blend:
+        """Fit's first stage: each signal on the evidence (the second ranks every movie's neighbours)."""
         if catalog is None or len(catalog) != X.shape[0]:
             raise ValueError("fit needs the catalogue frame the matrix rows were built from")
         self._remember_catalog(catalog)
@@ -83,9 +91,19 @@ class Blend(BaseEstimator):
             self.cf_trust_ = counts / (counts + self.blend_shrinkage)
         else:
             self.cf_trust_ = (counts > 0).astype(np.float32)
-        self.neighbors_, self.similarities_ = top_k_from_blocks(
-            len(self.ids_), self._blocks(), self.n_neighbors, self.block_memory_mb
-        )
+        return self
+
+    def fit_neighbours(self) -> Blend:
+        """Fit's second stage: each movie's `n_neighbors` best by the blended score."""
+        check_is_fitted(self, "cf_trust_")
+        if self.candidates:
+            self.neighbors_, self.similarities_ = top_k_from_sparse(
+                len(self.ids_), self._candidate_blocks(), self.n_neighbors, self.block_memory_mb
+            )
+        else:
+            self.neighbors_, self.similarities_ = top_k_from_blocks(
+                len(self.ids_), self._blocks(), self.n_neighbors, self.block_memory_mb
+            )
         return self
 
     @property
@@ -202,6 +220,74 @@ class Blend(BaseEstimator):
             return block.astype(np.float32, copy=False)
 
         return scores
+
+    def _candidate_blocks(self) -> Callable[[int, int], sp.csr_matrix]:
+        """The blended scores of each row's candidates only, for the sparse neighbour search.
+
+        Candidates: the `candidates` best of content and prior together, found by one sparse
+        product (each TF-IDF row weighted by its content share, one more column holding the
+        prior, so the selection during the product ranks by the blend's own non-collaborative
+        part), and the `candidates` best of each collaborative signal. Each candidate's score
+        is exact but for a collaborative signal where it is not among that signal's best: it
+        counts 0 there. With `candidates` >= the catalogue this equals the dense search.
+        """
+        check_is_fitted(self, "content_")
+        n_items, n = len(self.ids_), self.candidates
+        matrix = self.content_.item_matrix_
+        collaborative = self.collaborative_.sparse_scores() if self.collaborative_ is not None else None
+        session = self.session_.sparse_scores() if self.session_ is not None else None
+        prior = self.popularity_model_.prior_ * self.popularity_weight if self.popularity_model_ is not None else None
+        right = matrix.T.tocsr() if prior is None else sp.vstack([matrix.T, prior[None, :]]).tocsr()
+        # without a prior, the most liked movies make sure every row has n_neighbors candidates
+        filler = np.argsort(-self.interaction_counts_, kind="stable")[: self.n_neighbors + 1] if prior is None else None
+
+        def non_collaborative(start: int, rows: np.ndarray, columns: np.ndarray, share: np.ndarray) -> np.ndarray:
+            """The content and prior part of the blend at (block row, column) pairs."""
+            scores = share[rows] * self.content_.pair_scores(start + rows, columns) if self.content_weight else np.zeros(len(rows))
+            return scores + (prior[columns] if prior is not None else 0.0)
+
+        def scores(start: int, stop: int) -> sp.csr_matrix:
+            trust = self.cf_trust_[start:stop] if collaborative is not None else np.zeros(stop - start)
+            share = (1.0 - trust) * self.content_weight
+            left = sp.diags(share) @ matrix[start:stop]
+            if prior is not None:
+                left = sp.hstack([left, np.ones((stop - start, 1), dtype=np.float32)])
+            base = product_top(left, right, n).tocoo()
+            parts = [(base.row, base.col, base.data)]
+            if collaborative is not None:
+                signals = [_weighted(block := collaborative(start, stop, n), trust * _row_scale(block))]
+                if session is not None:
+                    signals.append(_weighted(block := session(start, stop, n), trust * self.session_weight * _row_scale(block)))
+                rows, columns, values = _summed(*signals, width=n_items)
+                fresh = ~np.isin(rows * n_items + columns, base.row * n_items + base.col)
+                parts.append((rows, columns, values))
+                parts.append((rows[fresh], columns[fresh], non_collaborative(start, rows[fresh], columns[fresh], share)))
+            if filler is not None:
+                parts.append((np.repeat(np.arange(stop - start), len(filler)), np.tile(filler, stop - start), np.zeros((stop - start) * len(filler))))
+            rows, columns, values = _summed(*parts, width=n_items)
+            indptr = np.searchsorted(rows, np.arange(stop - start + 1))
+            return sp.csr_matrix((values.astype(np.float32), columns, indptr), shape=(stop - start, n_items))
+
+        return scores
+
+
+def _row_scale(block: sp.csr_matrix) -> np.ndarray:
+    """1 / each row's largest score, as `_row_scaled` divides; 0 where none is positive."""
+    top = block.max(axis=1).toarray().ravel()
+    return np.divide(1.0, top, out=np.zeros_like(top), where=top > 0)
+
+
+def _summed(*parts: tuple[np.ndarray, np.ndarray, np.ndarray], width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, column, value) entries with each (row, column) once, its values added, in row order."""
+    rows, columns, values = (np.concatenate(field) for field in zip(*parts, strict=True))
+    keys, where = np.unique(rows.astype(np.int64) * width + columns, return_inverse=True)
+    return keys // width, keys % width, np.bincount(where, weights=values, minlength=len(keys))
+
+
+def _weighted(block: sp.csr_matrix, row_weight: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A sparse block's entries as (row, column, value * its row's weight)."""
+    entries = block.tocoo()
+    return entries.row, entries.col, entries.data * row_weight[entries.row]
 
 
 def _row_scaled(block: np.ndarray) -> np.ndarray:

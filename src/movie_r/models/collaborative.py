@@ -15,7 +15,7 @@ from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted
 
 from movie_r.models.evidence import Evidence
-from movie_r.neighbours import BlockScores
+from movie_r.neighbours import BlockScores, SparseScores, product_top, row_top
 
 
 def _needs(evidence: Evidence | None, name: str) -> Evidence:
@@ -44,6 +44,25 @@ class ItemKNN(BaseEstimator):
         def scores(start: int, stop: int) -> np.ndarray:
             overlap = safe_sparse_dot(item_users[start:stop], transposed, dense_output=True).astype(np.float32, copy=False)
             return overlap / (norms[start:stop, None] * norms[None, :] + shrinkage + 1e-9)
+
+        return scores
+
+    def sparse_scores(self) -> SparseScores:
+        """The same scores at the pairs that share a liker, each row cut to its n best.
+
+        Shrinkage makes the score no product of two factors, so the product is complete
+        (sparse, on every core) and the cut comes after the exact scores.
+        """
+        check_is_fitted(self, "positives_")
+        item_users = self.positives_
+        norms = np.sqrt(np.asarray(item_users.getnnz(axis=1), dtype=np.float32))
+        transposed = item_users.T.tocsr()
+        shrinkage = self.shrinkage
+
+        def scores(start: int, stop: int, n: int) -> sp.csr_matrix:
+            overlap = product_top(item_users[start:stop], transposed, None).tocoo()
+            overlap.data /= norms[start + overlap.row] * norms[overlap.col] + shrinkage + 1e-9
+            return row_top(overlap, n)
 
         return scores
 
@@ -80,5 +99,20 @@ class EASE(BaseEstimator):
             inside = position[start:stop] >= 0
             block[np.ix_(inside, kept)] = weights[position[start:stop][inside]]
             return block
+
+        return scores
+
+    def sparse_scores(self) -> SparseScores:
+        """Each kept row's n best weights (EASE is dense within the kept items)."""
+        check_is_fitted(self, "weights_")
+        n_items, kept, weights = self.n_items_, self.items_, self.weights_
+        position = np.full(n_items, -1, dtype=np.int64)
+        position[kept] = np.arange(len(kept))
+
+        def scores(start: int, stop: int, n: int) -> sp.csr_matrix:
+            local = position[start:stop]
+            inside = np.flatnonzero(local >= 0)
+            best = row_top(sp.csr_matrix(weights[local[inside]]), n).tocoo()
+            return sp.csr_matrix((best.data, (inside[best.row], kept[best.col])), shape=(stop - start, n_items))
 
         return scores

@@ -23,3 +23,9 @@ class ContentSimilarity(BaseEstimator):
     def block_scores(self) -> BlockScores:
         check_is_fitted(self, "item_matrix_")
         return cosine_blocks(self.item_matrix_)
+
+    def pair_scores(self, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        """Cosine similarity of each (row, column) pair alone, not of every pair in a block."""
+        check_is_fitted(self, "item_matrix_")
+        matrix = self.item_matrix_
+        return np.asarray(matrix[rows].multiply(matrix[columns]).sum(axis=1), dtype=np.float32).ravel()

@@ -18,7 +18,7 @@ from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted
 
 from movie_r.models.evidence import Evidence
-from movie_r.neighbours import BlockScores
+from movie_r.neighbours import BlockScores, SparseScores, product_top
 
 
 class RP3beta(BaseEstimator):
@@ -50,5 +50,17 @@ class RP3beta(BaseEstimator):
         def scores(start: int, stop: int) -> np.ndarray:
             walk = safe_sparse_dot(item_to_user[start:stop], user_to_item, dense_output=True)
             return (np.asarray(walk, dtype=np.float32) * damping[None, :]).astype(np.float32, copy=False)
+
+        return scores
+
+    def sparse_scores(self) -> SparseScores:
+        """Each row's n best walks: the damping is folded into the right factor, so the
+        selection during the product is exact."""
+        check_is_fitted(self, "damping_")
+        item_to_user = self.item_to_user_
+        damped = sp.csr_matrix(self.user_to_item_ @ sp.diags(self.damping_), dtype=np.float32)
+
+        def scores(start: int, stop: int, n: int) -> sp.csr_matrix:
+            return product_top(item_to_user[start:stop], damped, n)
 
         return scores

@@ -17,7 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from movie_r.data import POSITIVE_RATING
 from movie_r.models.evidence import Evidence
-from movie_r.neighbours import BlockScores
+from movie_r.neighbours import BlockScores, SparseScores, row_top
 
 
 class SessionCoLikes(BaseEstimator):
@@ -46,6 +46,18 @@ class SessionCoLikes(BaseEstimator):
 
         return scores
 
+    def sparse_scores(self) -> SparseScores:
+        check_is_fitted(self, "matrix_")
+        matrix, shrinkage = self.matrix_, self.shrinkage
+        norms = np.sqrt(self.counts_.astype(np.float32))
+
+        def scores(start: int, stop: int, n: int) -> sp.csr_matrix:
+            block = sp.csr_matrix(matrix[start:stop], dtype=np.float32).tocoo()
+            block.data /= norms[start + block.row] * norms[block.col] + shrinkage + 1e-9
+            return row_top(block, n)
+
+        return scores
+
 
 class NextItems(BaseEstimator):
     """Directed co-occurrence: what people liked within `window` steps after each movie, a
@@ -70,6 +82,15 @@ class NextItems(BaseEstimator):
 
         def scores(start: int, stop: int) -> np.ndarray:
             return (matrix[start:stop].toarray() * damping[None, :]).astype(np.float32, copy=False)
+
+        return scores
+
+    def sparse_scores(self) -> SparseScores:
+        check_is_fitted(self, "matrix_")
+        damped = sp.csr_matrix(self.matrix_ @ sp.diags(self.damping_), dtype=np.float32)
+
+        def scores(start: int, stop: int, n: int) -> sp.csr_matrix:
+            return row_top(damped[start:stop], n)
 
         return scores
 
