@@ -18,6 +18,7 @@ worker on the same machine adds.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import subprocess
 import sys
@@ -36,7 +37,7 @@ from movie_r.evaluation import evaluate
 from movie_r.inference import Recommender
 from movie_r.models.kinds import AUTO_KINDS
 from movie_r.models.pipeline import build_pipeline
-from movie_r.ranked_lists import build
+from movie_r.ranked_lists import BODY, LISTS, build
 from movie_r.registry import Registry, new_version_id
 from movie_r.settings import Settings
 from movie_r.synthetic import GENRES, synthetic_catalog, write_catalog_csv
@@ -122,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--auto", action="store_true", help="also time `--model auto`'s tuning (every kind's grid)")
     args = parser.parse_args(argv)
+    logging.basicConfig(format="    %(message)s")  # progress every ~10 s within a stage, as `movie-r train` logs it
+    logging.getLogger("movie_r.progress").setLevel(logging.INFO)
     with tempfile.TemporaryDirectory() as scratch, Peak() as peak:
         root = Path(scratch)
         print(f"{args.movies} movies, {args.users} users, {args.ratings} ratings; {os.cpu_count()} cores")
@@ -151,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
             lists = build(recommender)
         with peak.stage("save"):
             registry = Registry(settings.models_dir)
-            saved = registry.save(pipeline, {"version": recommender.version, "kind": kind}, {"lists.npz": lists.save})
+            saved = registry.save(pipeline, {"version": recommender.version, "kind": kind}, {LISTS: lists.save, BODY: lists.save_body})
             registry.set_champion(saved.version)
         print(f"{report.score_name} {report.score:.4f} over {report.n_queries} queries; artifact "
               f"{sum(f.stat().st_size for f in saved.path.iterdir()) / 1e6:.0f} MB")  # fmt: skip

@@ -9,12 +9,12 @@ import pytest
 
 from movie_r.errors import ArtifactError
 from movie_r.inference import Filters, Recommender
-from movie_r.ranked_lists import LISTS, RankedLists, build, load, ranked
+from movie_r.ranked_lists import BODY, LISTS, RankedLists, build, load, ranked
 from movie_r.registry import ModelVersion, Registry, new_version_id
 
 
 def saved(tmp_path: Path, recommender: Recommender, lists: RankedLists | None) -> ModelVersion:
-    files = {LISTS: lists.save} if lists is not None else {}
+    files = {LISTS: lists.save, BODY: lists.save_body} if lists is not None else {}
     return Registry(tmp_path / "models").save(recommender.pipeline, {"version": new_version_id()}, files)
 
 
@@ -28,8 +28,9 @@ def test_every_row_holds_what_similar_returns(small_recommender: Recommender, k:
 
 def test_lists_survive_the_registry_and_their_checksum_is_recorded(tmp_path: Path, small_recommender: Recommender) -> None:
     version = saved(tmp_path, small_recommender, build(small_recommender))
-    assert set(version.manifest.files) == {LISTS}
+    assert set(version.manifest.files) == {LISTS, BODY}
     loaded = load(version, len(small_recommender))
+    assert isinstance(loaded.body, np.memmap) and not loaded.body.flags.writeable
     on_demand = [ranked(small_recommender.similar(row, 10, Filters())) for row in range(len(small_recommender))]
     assert [loaded.get(row) for row in range(len(loaded))] == on_demand
 
@@ -64,3 +65,31 @@ def test_versions_without_lists_or_with_another_format_answer_on_demand(tmp_path
     registry = Registry(tmp_path / "models")
     version = registry.save(small_recommender.pipeline, {"version": new_version_id()}, {LISTS: save_as_format_0})
     assert load(version, len(small_recommender)) is None
+
+
+def test_a_truncated_or_missing_body_is_refused(tmp_path: Path, small_recommender: Recommender) -> None:
+    version = saved(tmp_path, small_recommender, build(small_recommender))
+    body = version.path / BODY
+    os_size = body.stat().st_size
+    with open(body, "r+b") as handle:
+        handle.truncate(os_size - 100)
+    with pytest.raises(ArtifactError, match="lists.body.npy checksum mismatch"):
+        load(version, len(small_recommender))
+    body.unlink()
+    with pytest.raises(ArtifactError, match="lists.body.npy is missing"):
+        load(version, len(small_recommender))
+
+
+def test_lists_saved_with_their_bytes_inside_still_load(tmp_path: Path, small_recommender: Recommender) -> None:
+    """Format 1, before the bytes moved to their own file: versions on disk keep their lists."""
+    lists = build(small_recommender)
+
+    def save_as_format_1(path: Path) -> None:
+        np.savez_compressed(
+            path, format=np.int64(1), k=np.int64(lists.k), body=lists.body, offsets=lists.offsets, scores=lists.scores,
+            counts=lists.counts,
+        )  # fmt: skip
+
+    version = Registry(tmp_path / "models").save(small_recommender.pipeline, {"version": new_version_id()}, {LISTS: save_as_format_1})
+    loaded = load(version, len(small_recommender))
+    assert [loaded.get(row) for row in range(len(loaded))] == [lists.get(row) for row in range(len(lists))]

@@ -6,9 +6,11 @@ serialising) would otherwise be paid again by each API worker for every movie it
 after a restart or a swap; saved with the version, it is paid once, by the trainer, and a
 worker only checks and loads a few arrays (README, "Serving under load", for the figures).
 
-The file is a compressed `.npz` of plain arrays (JSON bytes, offsets, scores), read with
-`allow_pickle=False`, so nothing in it can execute on load. Compression trades a little
-load time for a several times smaller file on the shared volume.
+Two files of plain arrays, read with `allow_pickle=False`, so nothing in them can execute
+on load: `lists.npz` (offsets, scores, counts; compressed) and `lists.body.npy`, every
+list's JSON bytes back to back, memory-mapped read-only: it grows with the catalogue (about
+1.8 kB a movie), and mapped, the API workers of one machine share one copy of it through
+the page cache. Versions saved with the bytes inside `lists.npz` (format 1) still load.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from movie_r.registry import ModelVersion
 log = logging.getLogger(__name__)
 
 LISTS = "lists.npz"
-FORMAT = 1  # the shape of a serialised Recommendation; a file of another format is not used
+BODY = "lists.body.npy"
+FORMATS = {1, 2}  # 1: the JSON bytes inside LISTS; 2: in BODY. Another format is not used
 
 
 class Ranked(NamedTuple):
@@ -49,8 +52,8 @@ class RankedLists:
     """The `k` recommendations of every catalogue row, without filters, back to back."""
 
     k: int
-    body: bytes  # every row's JSON list, concatenated
-    offsets: list[int]  # row i is body[offsets[i]:offsets[i + 1]]
+    body: np.ndarray  # uint8: every row's JSON list, concatenated (memory-mapped once loaded)
+    offsets: np.ndarray  # row i is body[offsets[i]:offsets[i + 1]]
     scores: np.ndarray  # (rows, k) float64, NaN after a row's last recommendation
     counts: np.ndarray  # recommendations in each row's list
 
@@ -58,19 +61,18 @@ class RankedLists:
         return len(self.offsets) - 1
 
     def get(self, row: int) -> Ranked:
-        return Ranked(self.body[self.offsets[row] : self.offsets[row + 1]], tuple(self.scores[row, : self.counts[row]].tolist()))
+        start, stop = self.offsets[row : row + 2].tolist()
+        return Ranked(self.body[start:stop].tobytes(), tuple(self.scores[row, : self.counts[row]].tolist()))
 
     def save(self, path: Path) -> None:
         with open(path, "wb") as handle:
             np.savez_compressed(
-                handle,
-                format=np.int64(FORMAT),
-                k=np.int64(self.k),
-                body=np.frombuffer(self.body, dtype=np.uint8),
-                offsets=np.asarray(self.offsets, dtype=np.int64),
-                scores=self.scores,
-                counts=self.counts,
+                handle, format=np.int64(2), k=np.int64(self.k), offsets=self.offsets, scores=self.scores, counts=self.counts
             )
+
+    def save_body(self, path: Path) -> None:
+        with open(path, "wb") as handle:
+            np.save(handle, self.body, allow_pickle=False)
 
 
 def build(recommender: Recommender, k: int = DEFAULT_K) -> RankedLists:
@@ -83,8 +85,8 @@ def build(recommender: Recommender, k: int = DEFAULT_K) -> RankedLists:
         scores[row, : len(item.scores)] = item.scores
     return RankedLists(
         k=k,
-        body=b"".join(item.body for item in lists),
-        offsets=np.cumsum([0, *(len(item.body) for item in lists)]).tolist(),
+        body=np.frombuffer(b"".join(item.body for item in lists), dtype=np.uint8),
+        offsets=np.cumsum([0, *(len(item.body) for item in lists)], dtype=np.int64),
         scores=scores,
         counts=np.array([len(item.scores) for item in lists], dtype=np.int64),
     )
@@ -102,18 +104,26 @@ def load(version: ModelVersion, rows: int) -> RankedLists | None:
         return None
     try:
         with np.load(path, allow_pickle=False) as arrays:
-            if int(arrays["format"]) != FORMAT:
-                log.warning("version=%s %s has format %s, not %s; not used", version.version, LISTS, arrays["format"], FORMAT)
+            if int(arrays["format"]) not in FORMATS:
+                log.warning("version=%s %s has format %s, not one of %s; not used", version.version, LISTS, arrays["format"], FORMATS)
                 return None
+            body = arrays["body"] if int(arrays["format"]) == 1 else _mapped(version)
             lists = RankedLists(
-                k=int(arrays["k"]),
-                body=arrays["body"].tobytes(),
-                offsets=arrays["offsets"].tolist(),
-                scores=arrays["scores"],
-                counts=arrays["counts"],
+                k=int(arrays["k"]), body=body, offsets=arrays["offsets"], scores=arrays["scores"], counts=arrays["counts"]
             )
     except (OSError, ValueError, KeyError) as exc:
         raise ArtifactError(f"version {version.version}: cannot read {LISTS}: {exc}") from exc
     if len(lists) != rows or lists.offsets[-1] != len(lists.body):
         raise ArtifactError(f"version {version.version}: {LISTS} holds {len(lists)} movies, the model {rows}")
     return lists
+
+
+def _mapped(version: ModelVersion) -> np.ndarray:
+    """The JSON bytes file, verified, then memory-mapped read-only."""
+    path = version.verified_file(BODY)
+    if path is None:
+        raise ArtifactError(f"version {version.version}: {LISTS} refers to {BODY}, which its manifest does not list")
+    body = np.load(path, mmap_mode="r", allow_pickle=False)
+    if body.dtype != np.uint8 or body.ndim != 1:
+        raise ArtifactError(f"version {version.version}: {BODY} holds {body.dtype} in {body.ndim} dimensions, not bytes")
+    return body

@@ -5,6 +5,7 @@ Layout under `<home>/models/`:
     versions/<version>/manifest.json     what it is, how it scored, checksums of every file
     versions/<version>/manifest.sig      the trainer's Ed25519 signature of the manifest (`signing`)
     versions/<version>/lists.npz         each movie's default answer, precomputed (`ranked_lists`)
+    versions/<version>/lists.body.npy    their JSON bytes, memory-mapped by the API workers
     champion -> versions/<version>       relative symlink, replaced atomically
     registry.jsonl                       one JSON line per lifecycle event
 

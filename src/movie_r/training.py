@@ -25,7 +25,7 @@ from movie_r.evaluation import CUTOFF, EvaluationReport, EvaluationSet, Split, e
 from movie_r.inference import Recommender
 from movie_r.models import pipeline as models
 from movie_r.models.kinds import AUTO_KINDS, GRIDS, kind_params
-from movie_r.ranked_lists import LISTS, build
+from movie_r.ranked_lists import BODY, LISTS, build
 from movie_r.registry import ModelVersion, Registry, new_version_id, utc_now
 from movie_r.settings import Settings
 from movie_r.telemetry import feedback_positives
@@ -191,7 +191,7 @@ def save_candidate(registry: Registry, candidate: Candidate, data: TrainingData,
         "warnings": data.catalog.warnings + (data.interactions.warnings if data.interactions else []),
         **extra,
     }
-    saved = registry.save(candidate.pipeline, manifest, {LISTS: lists.save})
+    saved = registry.save(candidate.pipeline, manifest, {LISTS: lists.save, BODY: lists.save_body})
     report = candidate.report
     registry.record("trained", version, kind=candidate.kind, score=report.score, score_name=report.score_name)
     log.info("trained version=%s %s=%.4f seconds=%.1f", version, report.score_name, report.score, candidate.train_seconds)

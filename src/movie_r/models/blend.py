@@ -32,6 +32,7 @@ from sklearn.utils.validation import check_is_fitted
 from movie_r.models.content import ContentSimilarity
 from movie_r.models.evidence import Evidence
 from movie_r.neighbours import BlockScores, RowMask, best_rows, product_top, top_k_from_blocks, top_k_from_sparse
+from movie_r.progress import progress
 from movie_r.sparse_rows import overlap, row_entries, rows_entries
 
 TermWeights = tuple[np.ndarray, np.ndarray]  # sorted term indices of a TF-IDF row, and their weights
@@ -80,10 +81,14 @@ class Blend(BaseEstimator):
         learns_from_ratings = any(s is not None for s in (self.collaborative, self.session, self.popularity))
         evidence = Evidence.of(catalog, interactions if learns_from_ratings else None)
         # content is always fitted: inference explains answers and matches free text with its terms
-        self.content_ = clone(self.content if self.content is not None else ContentSimilarity()).fit(X, evidence=evidence)
-        self.collaborative_ = self._fitted(self.collaborative, X, evidence)
-        self.session_ = self._fitted(self.session if self.collaborative_ is not None and self.session_weight else None, X, evidence)
-        self.popularity_model_ = self._fitted(self.popularity if self.popularity_weight else None, X, evidence)
+        wanted = {
+            "content_": self.content if self.content is not None else ContentSimilarity(),
+            "collaborative_": self.collaborative,
+            "session_": self.session if self.collaborative is not None and self.session_weight else None,
+            "popularity_model_": self.popularity if self.popularity_weight else None,
+        }
+        for name in progress(list(wanted), total=len(wanted), desc="signals"):
+            setattr(self, name, self._fitted(wanted[name], X, evidence))
         self.positives_ = evidence.positives
         counts = evidence.like_counts
         self.interaction_counts_ = counts.astype(np.int32)

@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 from movie_r.data import POSITIVE_RATING
 from movie_r.models.evidence import Evidence
 from movie_r.neighbours import BlockScores, SparseScores, row_top
+from movie_r.progress import progress
 
 
 class SessionCoLikes(BaseEstimator):
@@ -103,22 +104,15 @@ def sequence_matrix(
     order = ["user_id", "timestamp"] if "timestamp" in ratings else ["user_id"]  # without times, file order
     liked = ratings[ratings["rating"] >= POSITIVE_RATING].sort_values(order, kind="stable")
     rows = pd.Index(ids).get_indexer(liked["movie_id"])
-    users = liked["user_id"].to_numpy()
-    sources, targets, weights = [], [], []
-    for step in range(1, window + 1):
+    users = pd.factorize(liked["user_id"])[0]  # codes: comparing millions of id strings is slow and large
+    n_items = len(ids)
+    matrix = sp.csr_matrix((n_items, n_items), dtype=np.float32)
+    # one step's pairs at a time, added into the matrix: all steps' pairs at once held
+    # window x positives x 2 coordinates, gigabytes at MovieLens-25M size
+    for step in progress(range(1, window + 1), total=window, desc="session pairs"):
         same = (users[:-step] == users[step:]) & (rows[:-step] >= 0) & (rows[step:] >= 0)
         earlier, later = rows[:-step][same], rows[step:][same]
-        pairs = [(earlier, later)] if directed else [(earlier, later), (later, earlier)]
-        for source, target in pairs:
-            sources.append(source)
-            targets.append(target)
-            weights.append(np.full(len(source), decay ** (step - 1), dtype=np.float32))
-    matrix = sp.csr_matrix(
-        (
-            np.concatenate(weights or [np.zeros(0, np.float32)]),
-            (np.concatenate(sources or [[]]).astype(np.int64), np.concatenate(targets or [[]]).astype(np.int64)),
-        ),
-        shape=(len(ids), len(ids)),
-    )
-    matrix.sum_duplicates()
-    return matrix
+        weights = np.full(len(earlier), decay ** (step - 1), dtype=np.float32)
+        pairs = sp.csr_matrix((weights, (earlier, later)), shape=(n_items, n_items))
+        matrix = matrix + (pairs if directed else pairs + pairs.T)
+    return sp.csr_matrix(matrix, dtype=np.float32)
