@@ -75,6 +75,24 @@ def top_k_from_blocks(n_items: int, scores: BlockScores, k: int, memory_mb: int 
 
     `scores(start, stop)` returns that block of the score matrix; row i never lists itself.
     """
+
+    def ranked(start: int, stop: int, k: int, indices: np.ndarray, values: np.ndarray) -> None:
+        block = scores(start, stop)
+        block[np.arange(stop - start), np.arange(start, stop)] = -np.inf
+        best = np.argpartition(block, n_items - k, axis=1)[:, n_items - k :]  # no negated copy
+        best_scores = np.take_along_axis(block, best, axis=1)
+        order = np.argsort(-best_scores, axis=1, kind="stable")
+        indices[start:stop] = np.take_along_axis(best, order, axis=1)
+        values[start:stop] = np.take_along_axis(best_scores, order, axis=1)
+
+    return _by_blocks(n_items, k, memory_mb, ranked)
+
+
+BlockRanking = Callable[[int, int, int, np.ndarray, np.ndarray], None]  # fills rows start..stop of (indices, values)
+
+
+def _by_blocks(n_items: int, k: int, memory_mb: int, ranked: BlockRanking) -> tuple[np.ndarray, np.ndarray]:
+    """The (n, K) neighbour arrays, filled one block of rows at a time, with progress."""
     k = min(k, n_items - 1)
     indices = np.zeros((n_items, max(k, 0)), dtype=np.int32)
     values = np.zeros((n_items, max(k, 0)), dtype=np.float32)
@@ -83,14 +101,7 @@ def top_k_from_blocks(n_items: int, scores: BlockScores, k: int, memory_mb: int 
     rows = block_rows(n_items, memory_mb)
     starts = range(0, n_items, rows)
     for start in progress(starts, total=len(starts), desc="neighbours"):
-        stop = min(start + rows, n_items)
-        block = scores(start, stop)
-        block[np.arange(stop - start), np.arange(start, stop)] = -np.inf
-        best = np.argpartition(block, n_items - k, axis=1)[:, n_items - k :]  # no negated copy
-        best_scores = np.take_along_axis(block, best, axis=1)
-        order = np.argsort(-best_scores, axis=1, kind="stable")
-        indices[start:stop] = np.take_along_axis(best, order, axis=1)
-        values[start:stop] = np.take_along_axis(best_scores, order, axis=1)
+        ranked(start, min(start + rows, n_items), k, indices, values)
     return indices, values
 
 
@@ -130,15 +141,8 @@ def top_k_from_sparse(
 ) -> tuple[np.ndarray, np.ndarray]:
     """`top_k_from_blocks` over sparse blocks of candidates: what a row does not store, it does
     not rank. A row with fewer than K candidates is padded with score 0 (never answered)."""
-    k = min(k, n_items - 1)
-    indices = np.zeros((n_items, max(k, 0)), dtype=np.int32)
-    values = np.zeros((n_items, max(k, 0)), dtype=np.float32)
-    if k <= 0:
-        return indices, values
-    rows = block_rows(n_items, memory_mb)
-    starts = range(0, n_items, rows)
-    for start in progress(starts, total=len(starts), desc="neighbours"):
-        stop = min(start + rows, n_items)
+
+    def ranked(start: int, stop: int, k: int, indices: np.ndarray, values: np.ndarray) -> None:
         block = sp.csr_matrix(scores(start, stop))
         owners = np.repeat(np.arange(stop - start), np.diff(block.indptr))
         not_self = block.indices != owners + start
@@ -149,4 +153,5 @@ def top_k_from_sparse(
         rank = np.arange(len(order)) - best.indptr[owners[order]]
         indices[start + owners[order], rank] = best.indices[order]
         values[start + owners[order], rank] = best.data[order]
-    return indices, values
+
+    return _by_blocks(n_items, k, memory_mb, ranked)
