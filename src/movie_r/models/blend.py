@@ -89,6 +89,7 @@ class Blend(BaseEstimator):
         }
         for name in progress(list(wanted), total=len(wanted), desc="signals"):
             setattr(self, name, self._fitted(wanted[name], X, evidence))
+        self.postings_ = self.item_matrix_.T.tocsr()
         self.positives_ = evidence.positives
         counts = evidence.like_counts
         self.interaction_counts_ = counts.astype(np.int32)
@@ -179,8 +180,12 @@ class Blend(BaseEstimator):
         return np.bincount(owners[shared], minlength=len(others))
 
     def _postings(self) -> sp.csr_matrix:
-        """Term -> movies holding it, built on first use (a race builds it twice, harmlessly)."""
-        postings = self.__dict__.get("_postings_cache")
+        """Term -> movies holding it. Saved with the model since the artifact is memory-mapped:
+        built by each worker, it was each worker's own copy. A version saved before that
+        builds it on first use (a race builds it twice, harmlessly)."""
+        postings = self.__dict__.get("postings_")
+        if postings is None:
+            postings = self.__dict__.get("_postings_cache")
         if postings is None:
             postings = self._postings_cache = self.item_matrix_.T.tocsr()
         return postings
