@@ -247,7 +247,7 @@ class Blend(BaseEstimator):
         collaborative = self.collaborative_.sparse_scores() if self.collaborative_ is not None else None
         session = self.session_.sparse_scores() if self.session_ is not None else None
         prior = self.popularity_model_.prior_ * self.popularity_weight if self.popularity_model_ is not None else None
-        right = matrix.T.tocsr() if prior is None else sp.vstack([matrix.T, prior[None, :]]).tocsr()
+        right = self._postings() if prior is None else sp.vstack([self._postings(), prior[None, :]]).tocsr()
         # without a prior, the most liked movies make sure every row has n_neighbors candidates
         filler = np.argsort(-self.interaction_counts_, kind="stable")[: self.n_neighbors + 1] if prior is None else None
 
@@ -269,7 +269,7 @@ class Blend(BaseEstimator):
                 if session is not None:
                     signals.append(_weighted(block := session(start, stop, n), trust * self.session_weight * _row_scale(block)))
                 rows, columns, values = _summed(*signals, width=n_items)
-                fresh = ~np.isin(rows * n_items + columns, base.row * n_items + base.col)
+                fresh = ~np.isin(rows * n_items + columns, base.row.astype(np.int64) * n_items + base.col)
                 parts.append((rows, columns, values))
                 parts.append((rows[fresh], columns[fresh], non_collaborative(start, rows[fresh], columns[fresh], share)))
             if filler is not None:
