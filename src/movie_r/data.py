@@ -203,7 +203,9 @@ def _describe_rows(bad: dict[int, str]) -> str:
     return "; ".join(listed) + (f"; and {more} more" if more > 0 else "")
 
 
-def _parse_error(path: Path, frame: pd.DataFrame, columns: ColumnMap, column: str, bad: pd.Series, expected: str) -> DataError:
+def _parse_error(
+    path: Path, frame: pd.DataFrame, columns: ColumnMap, column: str, bad: pd.Series, expected: str
+) -> DataError:
     row = bad.index[bad][0]
     return DataError(
         f"{path}: row {row}, column {columns.name(column)}: {frame.at[row, column]!r} is not {expected}"
@@ -211,10 +213,17 @@ def _parse_error(path: Path, frame: pd.DataFrame, columns: ColumnMap, column: st
     )
 
 
-def _integers(path: Path, frame: pd.DataFrame, columns: ColumnMap, column: str) -> pd.Series:
+def _finite(frame: pd.DataFrame, column: str) -> pd.Series | None:
+    """The column as float64 when Arrow parses every cell as a finite number (the fast path);
+    None sends the caller to the pandas parse that names the first bad row."""
     parsed = finite_floats(frame[column])
-    if parsed is not None and (parsed == np.round(parsed)).all():
-        return pd.Series(parsed.astype("int64"), index=frame.index)
+    return pd.Series(parsed, index=frame.index) if parsed is not None else None
+
+
+def _integers(path: Path, frame: pd.DataFrame, columns: ColumnMap, column: str) -> pd.Series:
+    parsed = _finite(frame, column)
+    if parsed is not None and (parsed == parsed.round()).all():
+        return parsed.astype("int64")
     text = frame[column].str.strip()
     values = pd.to_numeric(text, errors="coerce")
     bad = values.isna() | (values != values.round())
@@ -224,9 +233,9 @@ def _integers(path: Path, frame: pd.DataFrame, columns: ColumnMap, column: str) 
 
 
 def _numbers(path: Path, frame: pd.DataFrame, columns: ColumnMap, column: str, required: bool = False) -> pd.Series:
-    parsed = finite_floats(frame[column])
+    parsed = _finite(frame, column)
     if parsed is not None:
-        return pd.Series(parsed, index=frame.index)
+        return parsed
     text = frame[column].fillna("").str.strip()
     values = pd.to_numeric(text.replace("", np.nan), errors="coerce")
     bad = values.isna() & ((text != "") | required)
@@ -255,9 +264,9 @@ def _timestamps(path: Path, frame: pd.DataFrame, columns: ColumnMap) -> pd.Serie
     """Epoch seconds; ISO dates are accepted too. Without the column, file order stands in."""
     if "timestamp" not in frame:
         return pd.Series(np.arange(len(frame), dtype="float64"), index=frame.index)
-    parsed = finite_floats(frame["timestamp"])
+    parsed = _finite(frame, "timestamp")
     if parsed is not None:
-        return pd.Series(parsed, index=frame.index)
+        return parsed
     text = frame["timestamp"].fillna("").str.strip()
     numeric = pd.to_numeric(text, errors="coerce")
     dates = pd.to_datetime(text.where(numeric.isna(), ""), errors="coerce", utc=True, format="ISO8601")

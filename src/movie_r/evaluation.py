@@ -103,11 +103,17 @@ def split_interactions(
     return Split(train, _sampled(_queries(names, user, movies, queried, positive & queried, after), max_queries))
 
 
+def fixed_sample(count: int, at_most: int, seed: int = 0) -> np.ndarray | None:
+    """Sorted positions of at most `at_most` of `count` items, the same on every run; None
+    when all fit. Test queries and tuning users are sampled by it, so runs compare."""
+    if count <= at_most:
+        return None
+    return np.sort(np.random.default_rng(seed).choice(count, size=at_most, replace=False))
+
+
 def _sampled(queries: list[Query], at_most: int) -> list[Query]:
-    if len(queries) <= at_most:
-        return queries
-    kept = np.sort(np.random.default_rng(0).choice(len(queries), size=at_most, replace=False))
-    return [queries[i] for i in kept.tolist()]
+    kept = fixed_sample(len(queries), at_most)
+    return queries if kept is None else [queries[i] for i in kept.tolist()]
 
 
 def _queries(
@@ -293,9 +299,7 @@ class ResolutionScores:
     wrong: list[tuple[str, str, str | None]]  # (category, query, what it resolved to)
 
 
-def resolution_scores(
-    index: TitleIndex, titles: Sequence[str], ids: Sequence[int], cases: list[dict[str, Any]]
-) -> ResolutionScores:
+def resolution_scores(index: TitleIndex, titles: Sequence[str], ids: Sequence[int], cases: list[dict[str, Any]]) -> ResolutionScores:
     resolved_right = resolved = meant = cold_right = called_cold = meant_cold = 0
     wrong = []
     for case in cases:

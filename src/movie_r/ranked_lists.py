@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 
 LISTS = "lists.npz"
 BODY = "lists.body.npy"
-FORMATS = {1, 2}  # 1: the JSON bytes inside LISTS; 2: in BODY. Another format is not used
+FORMAT = 2  # written: the JSON bytes in BODY
+FORMATS = {1, FORMAT}  # read: 1 had them inside LISTS. Another format is not used
 
 
 class Ranked(NamedTuple):
@@ -67,7 +68,7 @@ class RankedLists:
     def save(self, path: Path) -> None:
         with open(path, "wb") as handle:
             np.savez_compressed(
-                handle, format=np.int64(2), k=np.int64(self.k), offsets=self.offsets, scores=self.scores, counts=self.counts
+                handle, format=np.int64(FORMAT), k=np.int64(self.k), offsets=self.offsets, scores=self.scores, counts=self.counts
             )
 
     def save_body(self, path: Path) -> None:

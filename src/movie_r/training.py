@@ -15,13 +15,21 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from movie_r.data import MIN_MOVIES, Catalog, Interactions, load_catalog, load_interactions
 from movie_r.errors import DataError
-from movie_r.evaluation import CUTOFF, EvaluationReport, EvaluationSet, Split, evaluate, proxy_sample, split_interactions
+from movie_r.evaluation import (
+    CUTOFF,
+    EvaluationReport,
+    EvaluationSet,
+    Split,
+    evaluate,
+    fixed_sample,
+    proxy_sample,
+    split_interactions,
+)
 from movie_r.inference import Recommender
 from movie_r.models import pipeline as models
 from movie_r.models.kinds import AUTO_KINDS, GRIDS, kind_params
@@ -142,6 +150,7 @@ def tune(settings: Settings, data: TrainingData, kinds: list[str]) -> Candidate:
     if not isinstance(data.queries, Split):
         raise TypeError("tuning needs interaction queries")  # train_ratings implies them
     sample, n_users = user_sample(data.queries.train, settings.tune_users)
+    tuned_on = int(sample["user_id"].nunique())
     validation = TrainingData(
         data.catalog, data.interactions, split_interactions(sample, max_queries=TUNING_QUERIES), data.feedback
     )
@@ -158,9 +167,9 @@ def tune(settings: Settings, data: TrainingData, kinds: list[str]) -> Candidate:
     reason = (
         f"{best['kind']} {best['params']} had the best validation {score_name}={best[score_name]:.4f} of {len(tried)} "
         f"configurations with catalogue coverage >= {settings.min_coverage:.0%}"
-        f", tuned on {sample['user_id'].nunique()} of {n_users} users' ratings"
+        f", tuned on {tuned_on} of {n_users} users' ratings"
     )
-    selection = {"reason": reason, "validation": tried, "tuned_on_users": int(sample["user_id"].nunique()), "users": n_users}
+    selection = {"reason": reason, "validation": tried, "tuned_on_users": tuned_on, "users": n_users}
     return Candidate(chosen.kind, chosen.params, chosen.pipeline, chosen.report, chosen.train_seconds, selection)
 
 
@@ -171,10 +180,8 @@ def user_sample(ratings: pd.DataFrame, at_most: int, seed: int = 0) -> tuple[pd.
     fitting needs: a grid fitted on a sample, then the winner once on everyone.
     """
     users = ratings["user_id"].unique()
-    if len(users) <= at_most:
-        return ratings, len(users)
-    kept = np.random.default_rng(seed).choice(len(users), size=at_most, replace=False)
-    return ratings[ratings["user_id"].isin(users[kept])], len(users)
+    kept = fixed_sample(len(users), at_most, seed)
+    return (ratings if kept is None else ratings[ratings["user_id"].isin(users[kept])]), len(users)
 
 
 def save_candidate(registry: Registry, candidate: Candidate, data: TrainingData, **extra: Any) -> ModelVersion:
