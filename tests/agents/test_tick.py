@@ -68,7 +68,11 @@ def test_cold_start_traffic_triggers_a_retrain_and_the_record_says_why(tmp_path:
 
 
 def test_better_challenger_is_promoted_and_worse_is_rejected(tmp_path: Path, catalog_path: Path) -> None:
-    settings = settings_for(tmp_path, catalog_path)
+    # The weak champion has almost no features, so it answers in about half the time of any
+    # real model; near the latency guardrail's 1 ms floor, timer noise then failed the better
+    # challenger about once in ten runs (already before memory-mapped artifacts). This test
+    # is about the score; the guardrail has its own tests in test_judge.py.
+    settings = settings_for(tmp_path, catalog_path, latency_budget=10.0)
     registry = Registry(settings.models_dir)
     weak = run_tick(settings, params=WORSE)["outcome"]["challenger"]
     better = run_tick(settings, force=True)
