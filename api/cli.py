@@ -57,12 +57,32 @@ def cmd_serve(args: argparse.Namespace) -> int:
         else:
             from uvicorn.supervisors import Multiprocess
 
+            fork_workers_from_preloaded_server()
             config = uvicorn.Config("movie_r_api.app:create_app", **options)
             Multiprocess(config, sockets=[tcp_listener(config)]).run()
     finally:
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
+
+
+def fork_workers_from_preloaded_server() -> None:
+    """Start uvicorn's workers from a fork server that has imported the app once.
+
+    uvicorn spawns each worker as a fresh interpreter, which imports FastAPI, scikit-learn,
+    SciPy and pandas again: pages every worker then holds privately. Forked from a server
+    that imported them (`preload.py`), the workers share those pages (copy-on-write). The fork server is a
+    clean single-threaded process, unlike the supervisor, whose signal and health-check
+    threads make a plain fork unsafe. uvicorn has no setting for its start method, so its
+    module-level multiprocessing context is replaced (tests/test_cli.py holds that it is used).
+    """
+    import multiprocessing
+
+    import uvicorn._subprocess
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["movie_r_api.preload"])
+    uvicorn._subprocess.spawn = context  # type: ignore[assignment]
 
 
 PROMETHEUS_PREFIX = "movie_r-prometheus-"

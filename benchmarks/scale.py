@@ -8,11 +8,11 @@
 Generates a deterministic MovieLens-shaped dataset (Zipf-like movie popularity, people who
 rate in sessions within a few favourite genres, ~40-word overviews), then runs the stages of
 `movie-r train --model hybrid` one by one: ingest and validation, the time-aware split,
-fitting (features, signals, neighbours), evaluation, the precomputed lists, saving, and two
-API workers loading the result. Each stage prints its wall time and the process's peak RSS
-during it (sampled every 50 ms), so a later change shows where it moved the cost. A worker's
-RSS counts the artifact pages it maps; what it holds alone (private) is what a second
-worker on the same machine adds.
+fitting (features, signals, neighbours), evaluation, the precomputed lists, saving, and
+`movie-r serve --workers 2` loading the result. Each stage prints its wall time and the
+process's peak RSS during it (sampled every 50 ms), so a later change shows where it moved
+the cost. A worker's RSS counts the artifact pages it maps and the libraries it shares with
+the fork server; what it holds alone (private) is what one more worker adds.
 """
 
 from __future__ import annotations
@@ -167,31 +167,45 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(home: Path) -> None:
-    """Two API workers on the saved version, one after the other: seconds until each is
-    ready and has answered, its RSS, and what it holds alone."""
+    """`movie-r serve --workers 2` on the saved version: seconds until it is ready and has
+    answered, then for each worker its RSS and what it holds alone (what one more worker
+    adds), and the same for the fork server the workers are forked from."""
     env = {**os.environ, "MOVIE_R_HOME": str(home), "MOVIE_R_INTERACTIONS": ""}
-    workers = []
+    port = 8000 + os.getpid() % 1000
+    started = time.perf_counter()
+    server = subprocess.Popen([sys.executable, "-m", "movie_r.cli", "serve", "--workers", "2", "--port", str(port), "-q"], env=env)
     try:
-        for name in ("API worker 1", "API worker 2"):
-            port = 8000 + (os.getpid() + len(workers)) % 1000
-            started = time.perf_counter()
-            workers.append(subprocess.Popen([sys.executable, "-m", "movie_r.cli", "serve", "--port", str(port), "-q"], env=env))
-            while time.perf_counter() - started < 600:
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.2)
-            for movie in ("toy story", "heat", "alien"):  # touch the answer path, as traffic would
-                httpx.get(f"http://127.0.0.1:{port}/recommend", params={"movie": movie, "k": 10}, timeout=60)
-            pid = workers[-1].pid
-            print(f"{name + ' ready':<28}{time.perf_counter() - started:>10.1f} s{rss_mb(pid):>10.0f} MB RSS"
-                  f"{private_mb(pid):>8.0f} MB its own", flush=True)  # fmt: skip
+        while time.perf_counter() - started < 600:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        with httpx.Client() as client:  # touch the answer path in both workers, as traffic would
+            for _ in range(10):
+                for movie in ("toy story", "heat", "alien"):
+                    client.get(f"http://127.0.0.1:{port}/recommend", params={"movie": movie, "k": 10}, timeout=60)
+        print(f"{'API, 2 workers: ready':<28}{time.perf_counter() - started:>10.1f} s", flush=True)
+        for name, pid in _descendants(server.pid):
+            print(f"{'  ' + name:<28}{'':>12}{rss_mb(pid):>10.0f} MB RSS{private_mb(pid):>8.0f} MB its own", flush=True)
     finally:
-        for worker in workers:
-            worker.terminate()
-            worker.wait(30)
+        server.terminate()
+        server.wait(30)
+
+
+def _descendants(pid: int) -> list[tuple[str, int]]:
+    """The server's processes below its supervisor, named by role, workers last."""
+    found: list[tuple[str, int]] = []
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    for child in map(int, children):
+        command = Path(f"/proc/{child}/cmdline").read_bytes()
+        if b"resource_tracker" in command:
+            continue
+        role = "fork server" if b"forkserver" in command else "worker"
+        found.append((role, child))
+        found.extend(("worker", grandchild) for grandchild in map(int, Path(f"/proc/{child}/task/{child}/children").read_text().split()))
+    return sorted(found, key=lambda item: item[0] == "worker")
 
 
 if __name__ == "__main__":

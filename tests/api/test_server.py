@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from pathlib import Path
 
 import httpx
 import pytest
@@ -101,8 +102,16 @@ def test_two_workers_share_one_metrics_view_and_write_their_own_event_files(trai
         assert 'movie_r_requests_total{endpoint="/recommend",outcome="200"} 60.0' in text
         assert 'movie_r_model_reloads_total{result="success"} 2.0' in text  # each worker loaded the champion
         assert wait_until(lambda: len(list((trained_home.metrics_dir / "events").glob("*.jsonl"))) == 2, timeout=5)
+        # forked from one server that imported the app, so they share its libraries' pages
+        (fork_server,) = [pid for pid in _children(process.pid) if b"forkserver" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        assert len(_children(fork_server)) == 2
+        assert "/sklearn/" in Path(f"/proc/{fork_server}/maps").read_text(), "the fork server did not import the app"
     finally:
         stop(process)
+
+
+def _children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
 def test_every_workers_log_lines_reach_the_console(two_versions: tuple[Settings, str, str]) -> None:
