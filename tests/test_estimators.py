@@ -166,6 +166,26 @@ def test_the_sparse_neighbour_search_finds_the_dense_searchs_top_k(tmp_path: Pat
         np.testing.assert_array_less(few.similarities_[row][shown], every[row, few.neighbors_[row][shown]] + 1e-5)
 
 
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_neighbours_of_some_movies_are_those_of_the_full_fit_and_the_rest_answer_on_demand(tmp_path: Path, kind: str) -> None:
+    """Tuning ranks only its queries' movies; their lists must be the full fit's, exactly."""
+    catalog = load_catalog(random_catalog(tmp_path)).movies
+    ratings = clustered_ratings()
+    chosen = catalog["id"].to_numpy()[[3, 0, 17, 40, 41]]  # unordered, and one block holds them all
+    full, some = (
+        fit_pipeline(build_pipeline(kind, {"recommender__n_neighbors": 12}), catalog, ratings, neighbours_of=ids)
+        for ids in (None, chosen)
+    )
+    rows = np.flatnonzero(catalog["id"].isin(chosen))
+    np.testing.assert_array_equal(some[-1].neighbors_[rows], full[-1].neighbors_[rows])
+    np.testing.assert_array_equal(some[-1].similarities_[rows], full[-1].similarities_[rows])
+    others = np.setdiff1d(np.arange(len(catalog)), rows)
+    assert (some[-1].similarities_[others] == 0).all()
+    # a movie left out still answers, every movie scored on demand
+    answer = Recommender(some).recommend(movie_id=int(catalog["id"].iloc[others[0]]), k=5).recommendations
+    assert answer and all(r.score > 0 for r in answer)
+
+
 def test_row_top_keeps_each_rows_largest_entries() -> None:
     from scipy import sparse as sp
 

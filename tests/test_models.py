@@ -127,3 +127,17 @@ def test_auto_tunes_on_a_sample_of_users_then_fits_on_everyone(tmp_path: Path) -
     assert "tuned on 100 of" in chosen.selection["reason"]
     # the chosen configuration is fitted on every user's training ratings, not on the sample
     assert chosen.pipeline[-1].positives_.nnz == data.train_ratings[data.train_ratings["rating"] >= 4].shape[0]
+
+
+@pytest.mark.parametrize("kind", ["hybrid", "rp3beta"])
+def test_a_grid_point_scores_the_same_with_only_its_queries_movies_ranked(tmp_path: Path, kind: str) -> None:
+    from movie_r.settings import Settings
+    from movie_r.training import fit_candidate, load_training_data
+
+    settings = Settings(home=tmp_path, neighbours=10)
+    data = load_training_data(random_catalog(tmp_path), write_ratings(tmp_path / "r.csv", clustered_ratings()))
+    queried = {query.movie_id for query in data.queries.queries}
+    assert len(queried) < len(data.catalog.movies)  # so the shortcut leaves some out
+    full, some = (fit_candidate(settings, data, kind, queried_only=flag) for flag in (False, True))
+    assert some.report.metrics == full.report.metrics
+    assert (some.pipeline[-1].similarities_.max(axis=1) > 0).sum() <= len(queried)

@@ -23,7 +23,7 @@ BYTES_PER_CELL = 4 + 8  # float32 similarity + int64 argpartition index
 
 BlockScores = Callable[[int, int], np.ndarray]  # (start, stop) -> dense (stop - start) x n scores
 RowMask = Callable[[np.ndarray], np.ndarray]  # rows -> which of them may be returned (filters)
-SparseScores = Callable[[int, int, int], sp.csr_matrix]  # (start, stop, n) -> each row's n best nonzero scores
+SparseScores = Callable[[np.ndarray, int], sp.csr_matrix]  # (rows, n) -> each of those rows' n best nonzero scores
 
 
 def block_rows(n_items: int, memory_mb: int) -> int:
@@ -76,7 +76,8 @@ def top_k_from_blocks(n_items: int, scores: BlockScores, k: int, memory_mb: int 
     `scores(start, stop)` returns that block of the score matrix; row i never lists itself.
     """
 
-    def ranked(start: int, stop: int, k: int, indices: np.ndarray, values: np.ndarray) -> None:
+    def ranked(rows: np.ndarray, k: int, indices: np.ndarray, values: np.ndarray) -> None:
+        start, stop = int(rows[0]), int(rows[-1]) + 1  # every row, so each block is a range
         block = scores(start, stop)
         block[np.arange(stop - start), np.arange(start, stop)] = -np.inf
         best = np.argpartition(block, n_items - k, axis=1)[:, n_items - k :]  # no negated copy
@@ -88,20 +89,24 @@ def top_k_from_blocks(n_items: int, scores: BlockScores, k: int, memory_mb: int 
     return _by_blocks(n_items, k, memory_mb, ranked)
 
 
-BlockRanking = Callable[[int, int, int, np.ndarray, np.ndarray], None]  # fills rows start..stop of (indices, values)
+BlockRanking = Callable[[np.ndarray, int, np.ndarray, np.ndarray], None]  # fills those rows of (indices, values)
 
 
-def _by_blocks(n_items: int, k: int, memory_mb: int, ranked: BlockRanking) -> tuple[np.ndarray, np.ndarray]:
-    """The (n, K) neighbour arrays, filled one block of rows at a time, with progress."""
+def _by_blocks(
+    n_items: int, k: int, memory_mb: int, ranked: BlockRanking, rows: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The (n, K) neighbour arrays, filled one block of `rows` (all by default) at a time,
+    with progress; rows not asked for stay empty (score 0)."""
     k = min(k, n_items - 1)
     indices = np.zeros((n_items, max(k, 0)), dtype=np.int32)
     values = np.zeros((n_items, max(k, 0)), dtype=np.float32)
     if k <= 0:
         return indices, values
-    rows = block_rows(n_items, memory_mb)
-    starts = range(0, n_items, rows)
+    wanted = np.arange(n_items) if rows is None else np.asarray(rows, dtype=np.int64)
+    size = block_rows(n_items, memory_mb)
+    starts = range(0, len(wanted), size)
     for start in progress(starts, total=len(starts), desc="neighbours"):
-        ranked(start, min(start + rows, n_items), k, indices, values)
+        ranked(wanted[start : start + size], k, indices, values)
     return indices, values
 
 
@@ -137,21 +142,26 @@ def row_top(block: sp.spmatrix, n: int) -> sp.csr_matrix:
 
 
 def top_k_from_sparse(
-    n_items: int, scores: Callable[[int, int], sp.csr_matrix], k: int, memory_mb: int = 256
+    n_items: int,
+    scores: Callable[[np.ndarray], sp.csr_matrix],
+    k: int,
+    memory_mb: int = 256,
+    rows: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """`top_k_from_blocks` over sparse blocks of candidates: what a row does not store, it does
-    not rank. A row with fewer than K candidates is padded with score 0 (never answered)."""
+    not rank. A row with fewer than K candidates is padded with score 0 (never answered).
+    With `rows`, only those rows are ranked; the rest stay empty."""
 
-    def ranked(start: int, stop: int, k: int, indices: np.ndarray, values: np.ndarray) -> None:
-        block = sp.csr_matrix(scores(start, stop))
-        owners = np.repeat(np.arange(stop - start), np.diff(block.indptr))
-        not_self = block.indices != owners + start
+    def ranked(block_rows: np.ndarray, k: int, indices: np.ndarray, values: np.ndarray) -> None:
+        block = sp.csr_matrix(scores(block_rows))
+        owners = np.repeat(np.arange(len(block_rows)), np.diff(block.indptr))
+        not_self = block.indices != block_rows[owners]
         best = row_top(sp.csr_matrix((block.data[not_self], (owners[not_self], block.indices[not_self])), shape=block.shape), k)
         counts = np.diff(best.indptr)
-        owners = np.repeat(np.arange(stop - start), counts)
+        owners = np.repeat(np.arange(len(block_rows)), counts)
         order = np.lexsort((-best.data, owners))
         rank = np.arange(len(order)) - best.indptr[owners[order]]
-        indices[start + owners[order], rank] = best.indices[order]
-        values[start + owners[order], rank] = best.data[order]
+        indices[block_rows[owners[order]], rank] = best.indices[order]
+        values[block_rows[owners[order]], rank] = best.data[order]
 
-    return _by_blocks(n_items, k, memory_mb, ranked)
+    return _by_blocks(n_items, k, memory_mb, ranked, rows)

@@ -15,6 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
@@ -123,14 +124,25 @@ class Candidate:
 
 
 def fit_candidate(
-    settings: Settings, data: TrainingData, kind: str = "tfidf", params: dict[str, Any] | None = None
+    settings: Settings,
+    data: TrainingData,
+    kind: str = "tfidf",
+    params: dict[str, Any] | None = None,
+    queried_only: bool = False,
 ) -> Candidate:
-    """Fit one pipeline of `kind` with `params` on the training data and score it on `data.queries`."""
+    """Fit one pipeline of `kind` with `params` on the training data and score it on `data.queries`.
+
+    `queried_only` ranks the neighbours of the queries' movies alone: the same score, for a
+    pipeline that is compared and dropped, never saved.
+    """
     resources = {"recommender__n_neighbors": settings.neighbours, "recommender__candidates": settings.candidates}
     params = kind_params(kind, {**resources, **(params or {})})
+    queried = None
+    if queried_only and isinstance(data.queries, Split):
+        queried = np.unique(np.fromiter((query.movie_id for query in data.queries.queries), dtype=np.int64))
     started = time.perf_counter()
     pipeline = models.fit_pipeline(
-        models.build_pipeline(kind, params, settings.block_memory_mb), data.catalog.movies, data.train_ratings
+        models.build_pipeline(kind, params, settings.block_memory_mb), data.catalog.movies, data.train_ratings, queried
     )
     train_seconds = time.perf_counter() - started
     report = evaluate(Recommender(pipeline, "candidate", settings.fuzzy_threshold), data.queries)
@@ -157,7 +169,7 @@ def tune(settings: Settings, data: TrainingData, kinds: list[str]) -> Candidate:
     tried: list[dict[str, Any]] = []
     for kind in kinds:
         for params in GRIDS[kind]:
-            candidate = fit_candidate(settings, validation, kind, params)
+            candidate = fit_candidate(settings, validation, kind, params, queried_only=True)
             tried.append({"kind": kind, "params": models.json_params(params), **candidate.report.metrics})
             log.info("validation kind=%s params=%s %s=%.4f", kind, params, candidate.report.score_name, candidate.report.score)
     score_name = f"ndcg@{CUTOFF}"

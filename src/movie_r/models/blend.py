@@ -68,9 +68,14 @@ class Blend(BaseEstimator):
         self.candidates = candidates
 
     def fit(
-        self, X: sp.spmatrix, y: object = None, catalog: pd.DataFrame | None = None, interactions: pd.DataFrame | None = None
+        self,
+        X: sp.spmatrix,
+        y: object = None,
+        catalog: pd.DataFrame | None = None,
+        interactions: pd.DataFrame | None = None,
+        neighbours_of: np.ndarray | None = None,
     ) -> Blend:
-        return self.fit_signals(X, catalog, interactions).fit_neighbours()
+        return self.fit_signals(X, catalog, interactions).fit_neighbours(neighbours_of)
 
     def fit_signals(self, X: sp.spmatrix, catalog: pd.DataFrame | None, interactions: pd.DataFrame | None) -> Blend:
         """Fit's first stage: each signal on the evidence (the second ranks every movie's neighbours)."""
@@ -99,12 +104,19 @@ class Blend(BaseEstimator):
             self.cf_trust_ = (counts > 0).astype(np.float32)
         return self
 
-    def fit_neighbours(self) -> Blend:
-        """Fit's second stage: each movie's `n_neighbors` best by the blended score."""
+    def fit_neighbours(self, movie_ids: np.ndarray | None = None) -> Blend:
+        """Fit's second stage: each movie's `n_neighbors` best by the blended score.
+
+        With `movie_ids` (and candidates), only those movies' lists are ranked and the others
+        left empty, which `similar` answers by scoring every movie on demand: tuning scores a
+        grid point on its validation queries' few thousand movies, not the whole catalogue.
+        The dense path ranks every movie.
+        """
         check_is_fitted(self, "cf_trust_")
         if self.candidates:
+            rows = None if movie_ids is None else np.flatnonzero(np.isin(self.ids_, movie_ids))
             self.neighbors_, self.similarities_ = top_k_from_sparse(
-                len(self.ids_), self._candidate_blocks(), self.n_neighbors, self.block_memory_mb
+                len(self.ids_), self._candidate_blocks(), self.n_neighbors, self.block_memory_mb, rows
             )
         else:
             self.neighbors_, self.similarities_ = top_k_from_blocks(
@@ -231,7 +243,7 @@ class Blend(BaseEstimator):
 
         return scores
 
-    def _candidate_blocks(self) -> Callable[[int, int], sp.csr_matrix]:
+    def _candidate_blocks(self) -> Callable[[np.ndarray], sp.csr_matrix]:
         """The blended scores of each row's candidates only, for the sparse neighbour search.
 
         Candidates: the `candidates` best of content and prior together, found by one sparse
@@ -251,32 +263,33 @@ class Blend(BaseEstimator):
         # without a prior, the most liked movies make sure every row has n_neighbors candidates
         filler = np.argsort(-self.interaction_counts_, kind="stable")[: self.n_neighbors + 1] if prior is None else None
 
-        def non_collaborative(start: int, rows: np.ndarray, columns: np.ndarray, share: np.ndarray) -> np.ndarray:
-            """The content and prior part of the blend at (block row, column) pairs."""
-            scores = share[rows] * self.content_.pair_scores(start + rows, columns) if self.content_weight else np.zeros(len(rows))
+        def non_collaborative(block: np.ndarray, local: np.ndarray, columns: np.ndarray, share: np.ndarray) -> np.ndarray:
+            """The content and prior part of the blend at (block's row `local`, column) pairs."""
+            scores = share[local] * self.content_.pair_scores(block[local], columns) if self.content_weight else np.zeros(len(local))
             return scores + (prior[columns] if prior is not None else 0.0)
 
-        def scores(start: int, stop: int) -> sp.csr_matrix:
-            trust = self.cf_trust_[start:stop] if collaborative is not None else np.zeros(stop - start)
+        def scores(block: np.ndarray) -> sp.csr_matrix:
+            size = len(block)
+            trust = self.cf_trust_[block] if collaborative is not None else np.zeros(size)
             share = (1.0 - trust) * self.content_weight
-            left = sp.diags(share) @ matrix[start:stop]
+            left = sp.diags(share) @ matrix[block]
             if prior is not None:
-                left = sp.hstack([left, np.ones((stop - start, 1), dtype=np.float32)])
+                left = sp.hstack([left, np.ones((size, 1), dtype=np.float32)])
             base = product_top(left, right, n).tocoo()
             parts = [(base.row, base.col, base.data)]
             if collaborative is not None:
-                signals = [_weighted(block := collaborative(start, stop, n), trust * _row_scale(block))]
+                signals = [_weighted(found := collaborative(block, n), trust * _row_scale(found))]
                 if session is not None:
-                    signals.append(_weighted(block := session(start, stop, n), trust * self.session_weight * _row_scale(block)))
+                    signals.append(_weighted(found := session(block, n), trust * self.session_weight * _row_scale(found)))
                 rows, columns, values = _summed(*signals, width=n_items)
                 fresh = ~np.isin(rows * n_items + columns, base.row.astype(np.int64) * n_items + base.col)
                 parts.append((rows, columns, values))
-                parts.append((rows[fresh], columns[fresh], non_collaborative(start, rows[fresh], columns[fresh], share)))
+                parts.append((rows[fresh], columns[fresh], non_collaborative(block, rows[fresh], columns[fresh], share)))
             if filler is not None:
-                parts.append((np.repeat(np.arange(stop - start), len(filler)), np.tile(filler, stop - start), np.zeros((stop - start) * len(filler))))
+                parts.append((np.repeat(np.arange(size), len(filler)), np.tile(filler, size), np.zeros(size * len(filler))))
             rows, columns, values = _summed(*parts, width=n_items)
-            indptr = np.searchsorted(rows, np.arange(stop - start + 1))
-            return sp.csr_matrix((values.astype(np.float32), columns, indptr), shape=(stop - start, n_items))
+            indptr = np.searchsorted(rows, np.arange(size + 1))
+            return sp.csr_matrix((values.astype(np.float32), columns, indptr), shape=(size, n_items))
 
         return scores
 

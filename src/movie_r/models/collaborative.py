@@ -59,9 +59,9 @@ class ItemKNN(BaseEstimator):
         transposed = item_users.T.tocsr()
         shrinkage = self.shrinkage
 
-        def scores(start: int, stop: int, n: int) -> sp.csr_matrix:
-            overlap = product_top(item_users[start:stop], transposed, None).tocoo()
-            overlap.data /= norms[start + overlap.row] * norms[overlap.col] + shrinkage + 1e-9
+        def scores(rows: np.ndarray, n: int) -> sp.csr_matrix:
+            overlap = product_top(item_users[rows], transposed, None).tocoo()
+            overlap.data /= norms[rows[overlap.row]] * norms[overlap.col] + shrinkage + 1e-9
             return row_top(overlap, n)
 
         return scores
@@ -109,10 +109,10 @@ class EASE(BaseEstimator):
         position = np.full(n_items, -1, dtype=np.int64)
         position[kept] = np.arange(len(kept))
 
-        def scores(start: int, stop: int, n: int) -> sp.csr_matrix:
-            local = position[start:stop]
+        def scores(rows: np.ndarray, n: int) -> sp.csr_matrix:
+            local = position[rows]
             inside = np.flatnonzero(local >= 0)
             best = row_top(sp.csr_matrix(weights[local[inside]]), n).tocoo()
-            return sp.csr_matrix((best.data, (inside[best.row], kept[best.col])), shape=(stop - start, n_items))
+            return sp.csr_matrix((best.data, (inside[best.row], kept[best.col])), shape=(len(rows), n_items))
 
         return scores

@@ -53,10 +53,15 @@ def build_pipeline(kind: str = "tfidf", params: dict[str, Any] | None = None, bl
     return pipeline.set_params(**_with_signals(kind_params(kind, params)))
 
 
-def fit_pipeline(pipeline: Pipeline, movies: pd.DataFrame, interactions: pd.DataFrame | None = None) -> Pipeline:
-    """Fit on a catalogue frame; the blend also gets the frame and the ratings."""
+def fit_pipeline(
+    pipeline: Pipeline, movies: pd.DataFrame, interactions: pd.DataFrame | None = None, neighbours_of: np.ndarray | None = None
+) -> Pipeline:
+    """Fit on a catalogue frame; the blend also gets the frame and the ratings, and which
+    movies' neighbour lists to rank (`Blend.fit_neighbours`; all by default)."""
     try:
-        return pipeline.fit(movies, recommender__catalog=movies, recommender__interactions=interactions)
+        return pipeline.fit(
+            movies, recommender__catalog=movies, recommender__interactions=interactions, recommender__neighbours_of=neighbours_of
+        )
     except ValueError as exc:
         if "empty vocabulary" not in str(exc):
             raise

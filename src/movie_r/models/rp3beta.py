@@ -60,7 +60,7 @@ class RP3beta(BaseEstimator):
         item_to_user = self.item_to_user_
         damped = sp.csr_matrix(self.user_to_item_ @ sp.diags(self.damping_), dtype=np.float32)
 
-        def scores(start: int, stop: int, n: int) -> sp.csr_matrix:
-            return product_top(item_to_user[start:stop], damped, n)
+        def scores(rows: np.ndarray, n: int) -> sp.csr_matrix:
+            return product_top(item_to_user[rows], damped, n)
 
         return scores

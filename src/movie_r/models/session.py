@@ -52,9 +52,9 @@ class SessionCoLikes(BaseEstimator):
         matrix, shrinkage = self.matrix_, self.shrinkage
         norms = np.sqrt(self.counts_.astype(np.float32))
 
-        def scores(start: int, stop: int, n: int) -> sp.csr_matrix:
-            block = sp.csr_matrix(matrix[start:stop], dtype=np.float32).tocoo()
-            block.data /= norms[start + block.row] * norms[block.col] + shrinkage + 1e-9
+        def scores(rows: np.ndarray, n: int) -> sp.csr_matrix:
+            block = sp.csr_matrix(matrix[rows], dtype=np.float32).tocoo()
+            block.data /= norms[rows[block.row]] * norms[block.col] + shrinkage + 1e-9
             return row_top(block, n)
 
         return scores
@@ -90,8 +90,8 @@ class NextItems(BaseEstimator):
         check_is_fitted(self, "matrix_")
         damped = sp.csr_matrix(self.matrix_ @ sp.diags(self.damping_), dtype=np.float32)
 
-        def scores(start: int, stop: int, n: int) -> sp.csr_matrix:
-            return row_top(damped[start:stop], n)
+        def scores(rows: np.ndarray, n: int) -> sp.csr_matrix:
+            return row_top(damped[rows], n)
 
         return scores
 
