@@ -6,6 +6,9 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 from movie_r.promotion import apply_retention, previous_champion, promote, rollback
 from movie_r.records import Decision, RequestEvent
 from movie_r.registry import Registry
@@ -121,3 +124,50 @@ def test_rollback_returns_to_the_previous_champion_and_retention_keeps_both(tmp_
     assert registry.champion_version() == first
     promote(registry, second, "by hand")
     assert registry.champion_version() == second
+
+
+def linked_pairs(folder: Path, ordered: bool, n_movies: int = 60, seed: int = 0) -> tuple[Path, Path]:
+    """A catalogue where movie m's neighbours are m - 1 and m + 1 (by overview words and by
+    who liked them), and ratings in which each person likes such a pair: first the lower
+    and then the higher movie if `ordered`, else in random order. 400 people like their pair
+    first and three random movies after it; 200 like three random movies and then their
+    pair, so their test query is the pair's first movie and the second is what they like next.
+    """
+    rng = np.random.default_rng(seed)
+    catalog = write_csv(folder / "linked.csv", HEADER, [
+        (m + 1, f"Film {m + 1}", "Drama", f"link{m} link{m - 1} filler{m % 7}", 2000, 1.0) for m in range(n_movies)
+    ])  # fmt: skip
+    rows = []
+    for user in range(600):
+        m = int(rng.integers(0, n_movies - 1))
+        pair = [m, m + 1] if ordered or rng.random() < 0.5 else [m + 1, m]
+        others = [int(x) for x in rng.choice(np.setdiff1d(np.arange(n_movies), pair), 3, replace=False)]
+        liked = pair + others if user < 400 else others + pair
+        rows += [(user, movie + 1, 5.0, 1e9 + user * 1000 + 60 * step) for step, movie in enumerate(liked)]
+    return catalog, write_csv(folder / "linked-ratings.csv", ["user_id", "movie_id", "rating", "timestamp"], rows)
+
+
+@pytest.mark.parametrize("ordered", [True, False])
+def test_next_item_is_promoted_over_the_hybrid_where_order_tells_what_comes_next_and_not_elsewhere(
+    tmp_path: Path, ordered: bool
+) -> None:
+    """The symmetric hybrid sees m - 1 and m + 1 alike after m; directed next-item co-occurrence
+    knows m + 1 follows when people like pairs in order, and has half the evidence when not."""
+    catalog, ratings = linked_pairs(tmp_path, ordered)
+    settings = Settings(home=tmp_path / "home", catalog=catalog, interactions=ratings, neighbours=10, min_requests=20)
+    registry = Registry(settings.models_dir)
+    hybrid = run_tick(settings, kind="hybrid")["outcome"]["challenger"]
+    decision = run_tick(settings, kind="nextitem", force=True)
+    outcome = decision["outcome"]
+    report = json.loads(Path(outcome["report"]).with_suffix(".json").read_text())
+    scores = {side: report[side]["evaluation"]["score"] for side in ("champion", "challenger")}
+    kinds = {side: registry.get(report[side]["version"]).manifest.kind for side in scores}
+    assert kinds == {"champion": "hybrid", "challenger": "nextitem"}
+    if ordered:
+        assert scores["challenger"] > scores["champion"] * 1.1, scores
+        assert outcome["result"] == "promoted", outcome
+        assert registry.champion_version() == outcome["challenger"]
+    else:
+        assert scores["challenger"] < scores["champion"], scores
+        assert outcome["result"] == "rejected", outcome
+        assert registry.champion_version() == hybrid
