@@ -136,15 +136,15 @@ def test_similar_is_the_best_of_every_movie_scored_with_or_without_a_mask(tmp_pa
             assert len(set(rows.tolist())) == len(rows) and (allowed is None or allowed(rows).all())
 
 
-@pytest.mark.parametrize("kind", list(KINDS))
-def test_the_sparse_neighbour_search_finds_the_dense_searchs_top_k(tmp_path: Path, kind: str) -> None:
+@pytest.mark.parametrize(("kind", "extra"), [(kind, {}) for kind in KINDS] + [("hybrid", {"recommender__genre_boost": 0.3})])
+def test_the_sparse_neighbour_search_finds_the_dense_searchs_top_k(tmp_path: Path, kind: str, extra: dict) -> None:
     """With candidates covering the catalogue the sparse path is the dense one (up to the order
     of equal scores); with fewer, every score it keeps is still the movie's true blended score."""
     catalog = load_catalog(random_catalog(tmp_path)).movies
     ratings = clustered_ratings()
     fitted = {
         candidates: fit_pipeline(
-            build_pipeline(kind, {"recommender__n_neighbors": 12, "recommender__candidates": candidates}), catalog, ratings
+            build_pipeline(kind, {"recommender__n_neighbors": 12, "recommender__candidates": candidates, **extra}), catalog, ratings
         )[-1]
         for candidates in (0, len(catalog), 6)
     }
@@ -184,6 +184,30 @@ def test_neighbours_of_some_movies_are_those_of_the_full_fit_and_the_rest_answer
     # a movie left out still answers, every movie scored on demand
     answer = Recommender(some).recommend(movie_id=int(catalog["id"].iloc[others[0]]), k=5).recommendations
     assert answer and all(r.score > 0 for r in answer)
+
+
+def test_the_genre_boost_multiplies_the_score_of_movies_sharing_a_genre_and_only_theirs(tmp_path: Path) -> None:
+    catalog = load_catalog(random_catalog(tmp_path)).movies
+    plain, boosted = (
+        fit_pipeline(build_pipeline("hybrid", {"recommender__genre_boost": boost}), catalog, clustered_ratings())[-1]
+        for boost in (0.0, 0.5)
+    )
+    before, after = plain._blocks()(0, len(catalog)), boosted._blocks()(0, len(catalog))
+    genres = [set(movie) for movie in catalog["genres"]]
+    share = np.array([[bool(a & b) for b in genres] for a in genres])
+    assert share.any() and not share.all()
+    np.testing.assert_allclose(after[share], before[share] * 1.5, rtol=1e-6)
+    np.testing.assert_array_equal(after[~share], before[~share])
+
+
+def test_a_version_saved_before_the_genre_boost_answers_without_it(tmp_path: Path) -> None:
+    """Older artifacts unpickle without the parameter or the genre bits: they answer as they did."""
+    catalog = load_catalog(random_catalog(tmp_path)).movies
+    model = fit_pipeline(build_pipeline("hybrid"), catalog, clustered_ratings())[-1]
+    del model.__dict__["genre_boost"], model.__dict__["genre_bits_"]
+    assert model.get_params()["genre_boost"] == 0.0
+    rows, scores = model.similar(0, 5, allowed=lambda rows: rows % 7 == 0)  # filters past the lists: every movie scored
+    assert len(rows) and (rows % 7 == 0).all() and (scores > 0).all()
 
 
 def test_row_top_keeps_each_rows_largest_entries() -> None:
