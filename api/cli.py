@@ -71,10 +71,11 @@ def fork_workers_from_preloaded_server() -> None:
 
     uvicorn spawns each worker as a fresh interpreter, which imports FastAPI, scikit-learn,
     SciPy and pandas again: pages every worker then holds privately. Forked from a server
-    that imported them (`preload.py`), the workers share those pages (copy-on-write). The fork server is a
-    clean single-threaded process, unlike the supervisor, whose signal and health-check
-    threads make a plain fork unsafe. uvicorn has no setting for its start method, so its
-    module-level multiprocessing context is replaced (tests/test_cli.py holds that it is used).
+    that imported them (`preload.py`), the workers share those pages (copy-on-write). The
+    fork server is a clean single-threaded process, unlike the supervisor, whose signal and
+    health-check threads make a plain fork unsafe. uvicorn has no setting for its start
+    method, so its module-level multiprocessing context is replaced
+    (`tests/api/test_server.py` checks the workers are the preloaded fork server's children).
     """
     import multiprocessing
 

@@ -305,7 +305,6 @@ class Blend(BaseEstimator):
 
         return scores
 
-
     def _share_genre(self, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
         """Whether each (row, column) pair of movies shares a genre (arrays broadcast)."""
         bits = self.genre_bits_
