@@ -140,12 +140,13 @@ def linked_pairs(folder: Path, ordered: bool, heavy: int = 0, n_movies: int = 60
     ])  # fmt: skip
     rows = []
     for user in range(600 + heavy):
-        m = int(rng.integers(0, n_movies - 1))
-        pair = [m, m + 1] if ordered or rng.random() < 0.5 else [m + 1, m]
-        others = [int(x) for x in rng.choice(np.setdiff1d(np.arange(n_movies), pair), 3, replace=False)]
-        liked = pair + others if user < 400 else others + pair
         if user >= 600:
-            liked = [int(x) for x in rng.choice(n_movies, 40, replace=False)]
+            liked = rng.choice(n_movies, 40, replace=False).tolist()
+        else:
+            m = int(rng.integers(0, n_movies - 1))
+            pair = [m, m + 1] if ordered or rng.random() < 0.5 else [m + 1, m]
+            others = rng.choice(np.setdiff1d(np.arange(n_movies), pair), 3, replace=False).tolist()
+            liked = pair + others if user < 400 else others + pair
         rows += [(user, movie + 1, 5.0, 1e9 + user * 1000 + 60 * step) for step, movie in enumerate(liked)]
     return catalog, write_csv(folder / "linked-ratings.csv", ["user_id", "movie_id", "rating", "timestamp"], rows)
 
