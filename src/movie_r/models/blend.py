@@ -270,6 +270,10 @@ class Blend(BaseEstimator):
         session = self.session_.sparse_scores() if self.session_ is not None else None
         prior = self.popularity_model_.prior_ * self.popularity_weight if self.popularity_model_ is not None else None
         right = self._postings() if prior is None else sp.vstack([self._postings(), prior[None, :]]).tocsr()
+        if collaborative is None and prior is None and not self.genre_boost:
+            # content alone: the product's own best are the lists, the movie itself among them;
+            # selecting more would only cost time, most of a content-only fit's
+            n = min(n, self.n_neighbors + 1)
         # without a prior, the most liked movies make sure every row has n_neighbors candidates
         filler = np.argsort(-self.interaction_counts_, kind="stable")[: self.n_neighbors + 1] if prior is None else None
 
