@@ -77,20 +77,24 @@ class RankedLists:
 
 
 def build(recommender: Recommender, k: int = DEFAULT_K) -> RankedLists:
-    """Rank every row with `Recommender.similar`, the same call a request without the lists makes."""
+    """Rank every row with `Recommender.similar`, the same call a request without the lists makes.
+
+    Each row's bytes go straight into one growing buffer and its scores into the array: a
+    list of every row's bytes, joined at the end, held the body twice at its peak.
+    """
     no_filters = Filters()
-    rows = range(len(recommender))
-    lists = [ranked(recommender.similar(row, k, no_filters)) for row in progress(rows, total=len(rows), desc="lists")]
-    scores = np.full((len(lists), k), np.nan)
-    for row, item in enumerate(lists):
-        scores[row, : len(item.scores)] = item.scores
-    return RankedLists(
-        k=k,
-        body=np.frombuffer(b"".join(item.body for item in lists), dtype=np.uint8),
-        offsets=np.cumsum([0, *(len(item.body) for item in lists)], dtype=np.int64),
-        scores=scores,
-        counts=np.array([len(item.scores) for item in lists], dtype=np.int64),
-    )
+    n_rows = len(recommender)
+    body = bytearray()
+    offsets = np.zeros(n_rows + 1, dtype=np.int64)
+    scores = np.full((n_rows, k), np.nan)
+    counts = np.zeros(n_rows, dtype=np.int64)
+    for row in progress(range(n_rows), total=n_rows, desc="lists"):
+        item = ranked(recommender.similar(row, k, no_filters))
+        body += item.body
+        offsets[row + 1] = len(body)
+        counts[row] = len(item.scores)
+        scores[row, : counts[row]] = item.scores
+    return RankedLists(k=k, body=np.frombuffer(body, dtype=np.uint8), offsets=offsets, scores=scores, counts=counts)
 
 
 def load(version: ModelVersion, rows: int) -> RankedLists | None:
