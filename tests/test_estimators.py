@@ -264,3 +264,14 @@ def test_novelty_trades_the_models_ranking_for_content_likeness(tmp_path: Path) 
         every[row] = -np.inf
         assert sorted(every[likeness].round(5).tolist()) == sorted(np.sort(every)[-5:].round(5).tolist())
         assert blend.similar(row, 5, novelty=0.0)[0].tolist() == plain.tolist()
+
+
+def test_movies_with_the_same_genres_share_one_tuple_once_saved_and_loaded(tmp_path: Path) -> None:
+    """A worker unpickles one tuple (and one string per genre) per distinct genre set, not per movie."""
+    catalog = load_catalog(random_catalog(tmp_path)).movies
+    pipeline = fit_pipeline(build_pipeline("tfidf", {"recommender__n_neighbors": 5}), catalog)
+    registry = Registry(tmp_path / "models")
+    genres = registry.get(registry.save(pipeline, {"version": new_version_id(), "kind": "tfidf"}).version).load()[-1].genres_
+    assert genres == [tuple(movie) for movie in catalog["genres"]]
+    assert len({id(movie) for movie in genres}) == len(set(genres)) < len(genres)
+    assert len({id(genre) for movie in genres for genre in movie}) == len({genre for movie in genres for genre in movie})

@@ -94,7 +94,7 @@ class ModelVersion:
         self.verify_signature()
         artifact = self._checked(ARTIFACT, self.manifest.artifact_sha256)
         try:
-            return _plain_views(joblib.load(artifact, mmap_mode="r"), set())
+            return _plain_views(joblib.load(artifact, mmap_mode="r"), {})
         except (AttributeError, ModuleNotFoundError) as exc:  # a class this movie_r no longer has
             raise ArtifactError(
                 f"version {self.version}: {ARTIFACT} was saved by an older movie_r ({exc}); retrain (`movie-r train`, "
@@ -127,28 +127,37 @@ class ModelVersion:
         return path
 
 
-def _plain_views(value: Any, seen: set[int]) -> Any:
+def _plain_views(value: Any, done: dict[int, Any]) -> Any:
     """`value` with every `np.memmap` in it replaced by a plain ndarray view of the same
     mapped, read-only pages. The memmap subclass costs microseconds on every slice, and
-    answering a query slices many times: enough to fail the judge's latency guardrail."""
+    answering a query slices many times: enough to fail the judge's latency guardrail.
+
+    Containers are changed in place, or rebuilt (tuples) only when an item changed: an
+    object the artifact shares between several places (each genre set is one tuple for
+    all its movies) stays one object, and no list of the catalogue's size is copied."""
     if isinstance(value, np.memmap):
         return np.asarray(value)
-    if id(value) in seen or isinstance(value, (str, bytes, int, float, type)):
+    if isinstance(value, (str, bytes, int, float, type)):
         return value
-    seen.add(id(value))
-    if isinstance(value, (list, tuple)):
-        return type(value)([_plain_views(item, seen) for item in value]) if type(value) in (list, tuple) else value
-    if isinstance(value, dict):
-        return {key: _plain_views(item, seen) for key, item in value.items()}
-    if sp.issparse(value):
+    if id(value) in done:
+        return done[id(value)]
+    done[id(value)] = value
+    if type(value) is list:
+        value[:] = [_plain_views(item, done) for item in value]
+    elif type(value) is tuple:
+        items = [_plain_views(item, done) for item in value]
+        if any(new is not old for new, old in zip(items, value, strict=True)):
+            done[id(value)] = value = tuple(items)
+    elif type(value) is dict:
+        for key, item in value.items():
+            value[key] = _plain_views(item, done)
+    elif sp.issparse(value):
         for name in ("data", "indices", "indptr"):
             if hasattr(value, name):
-                setattr(value, name, _plain_views(getattr(value, name), seen))
-        return value
-    state = getattr(value, "__dict__", None)
-    if isinstance(state, dict):
-        for key, item in list(state.items()):
-            state[key] = _plain_views(item, seen)
+                setattr(value, name, _plain_views(getattr(value, name), done))
+    elif isinstance(getattr(value, "__dict__", None), dict):
+        for key, item in list(value.__dict__.items()):
+            value.__dict__[key] = _plain_views(item, done)
     return value
 
 

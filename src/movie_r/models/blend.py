@@ -24,7 +24,8 @@ Inference asks this step for what it needs, through its methods (`similar`, `tex
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -221,7 +222,7 @@ class Blend(BaseEstimator):
         """What inference needs to describe and filter movies, in row order."""
         self.ids_ = catalog["id"].to_numpy(dtype=np.int64)
         self.titles_ = catalog["title"].tolist()
-        self.genres_ = [tuple(genres) for genres in catalog["genres"]]
+        self.genres_ = shared_genre_sets(catalog["genres"])
         self.genre_bits_ = genre_bits(self.genres_)
         self.years_ = catalog["year"].to_numpy(dtype=np.float64)
         self.popularity_ = catalog["popularity"].to_numpy(dtype=np.float64)
@@ -313,6 +314,16 @@ class Blend(BaseEstimator):
         """Whether each (row, column) pair of movies shares a genre (arrays broadcast)."""
         bits = self.genre_bits_
         return (bits[rows] & bits[columns]) != 0
+
+
+def shared_genre_sets(genres: Iterable[Iterable[str]]) -> list[tuple[str, ...]]:
+    """Each movie's genres, movies with the same genres holding one tuple of shared strings.
+
+    A catalogue has a few hundred distinct genre sets; pickle keeps shared objects shared,
+    so each API worker unpickles those few hundred instead of a tuple and its strings per
+    movie: memory every worker holds of its own, growing with the catalogue."""
+    distinct: dict[tuple[str, ...], tuple[str, ...]] = {}
+    return [distinct.setdefault(key := tuple(map(sys.intern, movie)), key) for movie in genres]
 
 
 def genre_bits(genres: list[tuple[str, ...]]) -> np.ndarray:
