@@ -127,7 +127,7 @@ class ModelVersion:
         return path
 
 
-def _plain_views(value: Any, done: dict[int, Any]) -> Any:
+def _plain_views(value: Any, done: dict[int, tuple[Any, Any]]) -> Any:
     """`value` with every `np.memmap` in it replaced by a plain ndarray view of the same
     mapped, read-only pages. The memmap subclass costs microseconds on every slice, and
     answering a query slices many times: enough to fail the judge's latency guardrail.
@@ -140,14 +140,15 @@ def _plain_views(value: Any, done: dict[int, Any]) -> Any:
     if isinstance(value, (str, bytes, int, float, type)):
         return value
     if id(value) in done:
-        return done[id(value)]
-    done[id(value)] = value
+        return done[id(value)][1]
+    done[id(value)] = (value, value)  # the original kept alive, so its id cannot be reused meanwhile
     if type(value) is list:
         value[:] = [_plain_views(item, done) for item in value]
     elif type(value) is tuple:
         items = [_plain_views(item, done) for item in value]
         if any(new is not old for new, old in zip(items, value, strict=True)):
-            done[id(value)] = value = tuple(items)
+            done[id(value)] = (value, tuple(items))
+            return done[id(value)][1]
     elif type(value) is dict:
         for key, item in value.items():
             value[key] = _plain_views(item, done)
