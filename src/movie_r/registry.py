@@ -147,8 +147,9 @@ def _plain_views(value: Any, done: dict[int, tuple[Any, Any]]) -> Any:
     elif type(value) is tuple:
         items = [_plain_views(item, done) for item in value]
         if any(new is not old for new, old in zip(items, value, strict=True)):
-            done[id(value)] = (value, tuple(items))
-            return done[id(value)][1]
+            rebuilt = tuple(items)
+            done[id(value)] = (value, rebuilt)
+            return rebuilt
     elif type(value) is dict:
         for key, item in value.items():
             value[key] = _plain_views(item, done)
