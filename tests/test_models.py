@@ -109,10 +109,27 @@ def test_auto_tuning_picks_on_validation_data_and_says_why(tmp_path: Path) -> No
     data = load_training_data(random_catalog(tmp_path), ratings)
     chosen = tune(settings, data, ["tfidf", "itemknn"])
     assert chosen.kind == "itemknn"
-    assert "best validation ndcg@10" in chosen.selection["reason"]
+    assert "best mean validation ndcg@10" in chosen.selection["reason"]
+    assert "over 3 validation folds (the latest 20%/30%/40%" in chosen.selection["reason"]
     assert {row["kind"] for row in chosen.selection["validation"]} == {"tfidf", "itemknn"}
+    for row in chosen.selection["validation"]:
+        assert [fold["fraction"] for fold in row["folds"]] == [0.2, 0.3, 0.4]
+        assert row["ndcg@10"] == pytest.approx(np.mean([fold["ndcg@10"] for fold in row["folds"]]))
+        assert row["lowest_coverage"] == min(fold["coverage"] for fold in row["folds"])
     assert chosen.report.protocol == "interactions"
     assert chosen.selection["tuned_on_users"] == chosen.selection["users"] == clustered_ratings()["user_id"].nunique()
+
+
+def test_tuning_passes_over_a_configuration_that_covers_too_little_on_any_fold() -> None:
+    from movie_r.training import best_tried
+
+    def tried(name: str, ndcg: float, coverages: list[float]) -> dict:
+        return {"kind": name, "ndcg@10": ndcg, "lowest_coverage": min(coverages)}
+
+    narrow = tried("narrow", 0.30, [0.2, 0.05, 0.2])  # best on average, but one fold's lists are narrow
+    broad = tried("broad", 0.25, [0.12, 0.11, 0.15])
+    assert best_tried([narrow, broad, tried("weak", 0.1, [0.5, 0.5, 0.5])], 0.1)["kind"] == "broad"
+    assert best_tried([narrow], 0.1)["kind"] == "narrow"  # when none covers enough, the best of all
 
 
 def test_auto_tunes_on_a_sample_of_users_then_fits_on_everyone(tmp_path: Path) -> None:

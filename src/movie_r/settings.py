@@ -108,6 +108,12 @@ class TrainingSettings(BaseModel):
     tune_users: int = Field(
         20_000, ge=100, description="Users whose ratings `auto` tunes on at most (a fixed sample); the chosen model fits on all."
     )
+    tune_folds: int = Field(
+        3,
+        ge=1,
+        le=3,
+        description="Temporal validation folds `auto` averages over (the latest 20, 30, 40 % of each user's training positives).",
+    )
 
 
 class ServingSettings(BaseModel):
