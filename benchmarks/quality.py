@@ -1,6 +1,6 @@
 """Recommendation quality of every model kind on the default data, under the agent's protocol.
 
-    python benchmarks/quality.py                 # three temporal cut points (about 14 minutes)
+    python benchmarks/quality.py                 # three temporal cut points (about 8 minutes)
     python benchmarks/quality.py --cuts 0.2      # one
 
 For each cut point (the latest 20 %, 30 %, 40 % of each user's positives are test), item-to-

@@ -106,6 +106,15 @@ def test_interactions_protocol_scores_a_model_that_finds_the_held_out_movie(smal
     assert report.per_query == [1.0, 1.0, 1.0]
 
 
+def test_evaluation_ranks_what_the_recommender_answers(small_recommender) -> None:
+    from movie_r.inference import Filters
+
+    for movie_id in small_recommender.model.ids_.tolist():
+        for filters in (Filters(), Filters(exclude=frozenset({2, 3})), Filters(novelty=0.5)):
+            answered = small_recommender.recommend(movie_id=movie_id, k=3, filters=filters).recommendations
+            assert small_recommender.similar_ids(movie_id, 3, filters) == [item.id for item in answered]
+
+
 def test_queries_about_movies_a_model_does_not_know_score_zero(small_recommender) -> None:
     frame = ratings([("u", 1, 5, 1), ("u", 2, 5, 2), ("v", 404, 5, 1), ("v", 2, 5, 2)])
     report = evaluate(small_recommender, split_interactions(frame))

@@ -120,6 +120,22 @@ def test_auto_tuning_picks_on_validation_data_and_says_why(tmp_path: Path) -> No
     assert chosen.selection["tuned_on_users"] == chosen.selection["users"] == clustered_ratings()["user_id"].nunique()
 
 
+def test_reused_text_steps_fit_the_same_model_as_a_fresh_fit(tmp_path: Path) -> None:
+    catalog = load_catalog(random_catalog(tmp_path))
+    fitted_text: dict = {}
+    for kind in ("itemknn", "hybrid", "tfidf"):  # the first fit fills the cache, the others reuse it
+        fresh = fit_pipeline(build_pipeline(kind, {"recommender__n_neighbors": 10}), catalog.movies, clustered_ratings())
+        reused = fit_pipeline(
+            build_pipeline(kind, {"recommender__n_neighbors": 10}), catalog.movies, clustered_ratings(), fitted_text=fitted_text
+        )
+        np.testing.assert_array_equal(fresh[-1].neighbors_, reused[-1].neighbors_)
+        np.testing.assert_allclose(fresh[-1].similarities_, reused[-1].similarities_)
+    assert len(fitted_text) == 1
+    other = build_pipeline("tfidf", {"text__genre_weight": 5})
+    fit_pipeline(other, catalog.movies, fitted_text=fitted_text)  # other text parameters: fitted anew
+    assert len(fitted_text) == 2 and other[-1].item_matrix_.shape[0] == len(catalog)
+
+
 def test_tuning_passes_over_a_configuration_that_covers_too_little_on_any_fold() -> None:
     from movie_r.training import best_tried
 

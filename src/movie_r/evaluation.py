@@ -223,9 +223,7 @@ def evaluate(recommender: Recommender, queries: EvaluationSet, cutoff: int = CUT
     for query in progress(queries.queries, total=len(queries.queries), desc="evaluate"):
         ranked: list[int] = []
         if query.movie_id in recommender.row_of_id:
-            filters = Filters(exclude=query.seen, novelty=novelty)
-            result = recommender.recommend(movie_id=query.movie_id, k=cutoff, filters=filters)
-            ranked = [item.id for item in result.recommendations]
+            ranked = recommender.similar_ids(query.movie_id, cutoff, Filters(exclude=query.seen, novelty=novelty))
             likeness.add(query.movie_id, ranked)
         recommended.update(ranked)
         per_query.append(ranking_metrics(ranked, query.relevant, cutoff))

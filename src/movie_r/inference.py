@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -115,7 +116,7 @@ class Recommender:
         self.pipeline = pipeline
         self.version = version
         self.model = pipeline[-1]
-        self.titles = TitleIndex(self.model.titles_, self.model.popularity_, fuzzy_threshold)
+        self.fuzzy_threshold = fuzzy_threshold
         self.row_of_id = {int(movie_id): row for row, movie_id in enumerate(self.model.ids_)}
         self._by_popularity = np.argsort(-self.model.popularity_, kind="stable")
         self._genre_tokens = {genre_token(g): g for genres in self.model.genres_ for g in genres}
@@ -126,6 +127,12 @@ class Recommender:
 
     def __len__(self) -> int:
         return len(self.model.ids_)
+
+    @cached_property
+    def titles(self) -> TitleIndex:
+        """Built on first use: evaluation asks by id only, and the API builds it while it warms
+        up, before it serves (a race of two first users would only build it twice)."""
+        return TitleIndex(self.model.titles_, self.model.popularity_, self.fuzzy_threshold)
 
     def recommend(
         self, query: str | None = None, movie_id: int | None = None, k: int = DEFAULT_K, filters: Filters | None = None
@@ -192,6 +199,12 @@ class Recommender:
             if together:
                 why.insert(0, f"liked by {together} people who liked {self.model.titles_[row]}")
         return [self._recommendation(r, s, why) for r, s, why in zip(rows, scores, reasons, strict=True)]
+
+    def similar_ids(self, movie_id: int, k: int, filters: Filters) -> list[int]:
+        """The ids `recommend(movie_id=movie_id)` answers, in its order, without their reasons:
+        all evaluation scores, and the reasons were most of an answer's cost."""
+        rows, _ = self.model.similar(self.row_index(movie_id), k, self._mask(filters), filters.novelty)
+        return self.model.ids_[rows].tolist()
 
     def alternatives(self, rows: tuple[int, ...]) -> list[dict[str, Any]]:
         """Other movies with the same title: id, title and year."""

@@ -134,11 +134,13 @@ def fit_candidate(
     kind: str = "tfidf",
     params: dict[str, Any] | None = None,
     queried_only: bool = False,
+    fitted_text: models.FittedText | None = None,
 ) -> Candidate:
     """Fit one pipeline of `kind` with `params` on the training data and score it on `data.queries`.
 
     `queried_only` ranks the neighbours of the queries' movies alone: the same score, for a
-    pipeline that is compared and dropped, never saved.
+    pipeline that is compared and dropped, never saved. `fitted_text` reuses text steps
+    fitted on the same catalogue (`models.fit_pipeline`).
     """
     resources = {"recommender__n_neighbors": settings.neighbours, "recommender__candidates": settings.candidates}
     params = kind_params(kind, {**resources, **(params or {})})
@@ -147,7 +149,7 @@ def fit_candidate(
         queried = np.unique(np.fromiter((query.movie_id for query in data.queries.queries), dtype=np.int64))
     started = time.perf_counter()
     pipeline = models.fit_pipeline(
-        models.build_pipeline(kind, params, settings.block_memory_mb), data.catalog.movies, data.train_ratings, queried
+        models.build_pipeline(kind, params, settings.block_memory_mb), data.catalog.movies, data.train_ratings, queried, fitted_text
     )
     train_seconds = time.perf_counter() - started
     report = evaluate(Recommender(pipeline, "candidate", settings.fuzzy_threshold), data.queries)
@@ -175,9 +177,10 @@ def tune(settings: Settings, data: TrainingData, kinds: list[str]) -> Candidate:
         for fraction in fractions
     ]
     tried: list[dict[str, Any]] = []
+    fitted_text: models.FittedText = {}  # every fold and grid point has the same catalogue
     for kind in kinds:
         for params in GRIDS[kind]:
-            reports = [fit_candidate(settings, fold, kind, params, queried_only=True).report for fold in folds]
+            reports = [fit_candidate(settings, fold, kind, params, True, fitted_text).report for fold in folds]
             tried.append({"kind": kind, "params": models.json_params(params), **_across_folds(fractions, reports)})
             log.info("validation kind=%s params=%s %s=%s", kind, params, reports[0].score_name, [round(r.score, 4) for r in reports])
     best = best_tried(tried, settings.min_coverage)
