@@ -15,7 +15,7 @@ from movie_r.registry import Registry
 from movie_r.synthetic import synthetic_catalog, write_catalog_csv
 
 from ..processes import movie_r_process, stop, wait_until
-from .test_tick import WORSE
+from .test_tick import AFTER_A_WEAK_CHAMPION, WORSE
 
 pytestmark = pytest.mark.slow
 
@@ -54,10 +54,7 @@ def test_scheduler_ticks_on_its_interval_and_stops_cleanly_on_sigterm(tmp_path: 
 
 def test_forced_retrain_promotes_a_better_challenger_and_rejects_a_worse_one(tmp_path: Path, catalog_path: Path) -> None:
     home = tmp_path / "home"
-    # the weak champion has almost no terms and answers in half the time of a real model, so
-    # the latency guardrail's 2x failed the better challenger on timer noise (as in
-    # test_tick.py); this test is about the verdicts, the guardrail has tests of its own
-    env = {**environment(catalog_path), "MOVIE_R_LATENCY_BUDGET": "10"}
+    env = {**environment(catalog_path), **{f"MOVIE_R_{k.upper()}": str(v) for k, v in AFTER_A_WEAK_CHAMPION.items()}}
     assert cli(home, "retrain", *worse_params(), env=env).returncode == 0  # a weak first champion
     link = home / "models" / "champion"
     weak = os.readlink(link)

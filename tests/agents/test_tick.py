@@ -19,6 +19,11 @@ from movie_r_agents.tick import read_decisions, run_tick
 from ..conftest import HEADER, MOVIES, write_csv
 
 WORSE = {"text__title_weight": 0, "text__genre_weight": 0, "text__overview_weight": 0}
+# A WORSE champion has almost no features, so it answers in about half the time of any real
+# model; near the latency guardrail's 1 ms floor, timer noise then fails the better challenger
+# (once in ten runs, and two in three on a busy machine). Tests that need that challenger
+# promoted are about the score; the guardrail has its own tests in test_judge.py.
+AFTER_A_WEAK_CHAMPION = {"latency_budget": 10.0}
 
 
 def settings_for(tmp_path: Path, catalog: Path, **changes) -> Settings:
@@ -71,11 +76,7 @@ def test_cold_start_traffic_triggers_a_retrain_and_the_record_says_why(tmp_path:
 
 
 def test_better_challenger_is_promoted_and_worse_is_rejected(tmp_path: Path, catalog_path: Path) -> None:
-    # The weak champion has almost no features, so it answers in about half the time of any
-    # real model; near the latency guardrail's 1 ms floor, timer noise then failed the better
-    # challenger about once in ten runs (already before memory-mapped artifacts). This test
-    # is about the score; the guardrail has its own tests in test_judge.py.
-    settings = settings_for(tmp_path, catalog_path, latency_budget=10.0)
+    settings = settings_for(tmp_path, catalog_path, **AFTER_A_WEAK_CHAMPION)
     registry = Registry(settings.models_dir)
     weak = run_tick(settings, params=WORSE)["outcome"]["challenger"]
     better = run_tick(settings, force=True)
@@ -110,7 +111,7 @@ def test_a_bad_catalogue_is_rejected_and_the_champion_keeps_serving(tmp_path: Pa
 
 
 def test_rollback_returns_to_the_previous_champion_and_retention_keeps_both(tmp_path: Path, catalog_path: Path) -> None:
-    settings = settings_for(tmp_path, catalog_path)
+    settings = settings_for(tmp_path, catalog_path, **AFTER_A_WEAK_CHAMPION)
     registry = Registry(settings.models_dir)
     first = run_tick(settings, params=WORSE)["outcome"]["challenger"]
     second = run_tick(settings, force=True)["outcome"]["challenger"]
