@@ -136,6 +136,18 @@ def test_reused_text_steps_fit_the_same_model_as_a_fresh_fit(tmp_path: Path) -> 
     assert len(fitted_text) == 2 and other[-1].item_matrix_.shape[0] == len(catalog)
 
 
+def test_tuning_takes_one_fold_when_it_holds_enough_queries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from movie_r import training
+    from movie_r.settings import Settings
+
+    monkeypatch.setattr(training, "TUNING_QUERIES", 50)  # the clustered users give about 120 queries a fold
+    settings = Settings(home=tmp_path, neighbours=10, min_coverage=0.0)
+    data = training.load_training_data(random_catalog(tmp_path), write_ratings(tmp_path / "r.csv", clustered_ratings()))
+    chosen = training.tune(settings, data, ["itemknn"])
+    assert all([fold["fraction"] for fold in row["folds"]] == [0.2] for row in chosen.selection["validation"])
+    assert "over 1 validation fold (the latest 20%" in chosen.selection["reason"]
+
+
 def test_tuning_passes_over_a_configuration_that_covers_too_little_on_any_fold() -> None:
     from movie_r.training import best_tried
 

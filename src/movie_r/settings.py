@@ -112,7 +112,8 @@ class TrainingSettings(BaseModel):
         3,
         ge=1,
         le=3,
-        description="Temporal validation folds `auto` averages over (the latest 20, 30, 40 % of each user's training positives).",
+        description="Temporal validation folds `auto` averages over at most (the latest 20, 30, 40 % of each user's "
+        "training positives), while their queries number fewer than 5,000.",
     )
 
 

@@ -109,9 +109,10 @@ def load_training_data(
 # Validation queries per grid point at most: every grid point answers them all, and the grid
 # compares configurations whose order settles on fewer queries than a promotion needs.
 TUNING_QUERIES = 5_000
-# Validation horizons tuning averages over (at most `settings.tune_folds` of them): one fold
-# of a few hundred queries moves by more than neighbouring grid points differ, so a single
-# fold picked among near-equals by chance; a configuration ahead at several horizons is ahead.
+# Validation horizons tuning averages over, until their queries reach TUNING_QUERIES (at most
+# `settings.tune_folds` of them): one fold of a few hundred queries moves by more than
+# neighbouring grid points differ, so it picked among near-equals by chance; a fold of
+# thousands does not, and more folds there would only triple the cost of tuning.
 VALIDATION_FRACTIONS = (0.2, 0.3, 0.4)
 SCORE = f"ndcg@{CUTOFF}"
 
@@ -160,7 +161,8 @@ def tune(settings: Settings, data: TrainingData, kinds: list[str]) -> Candidate:
     """Pick kind and parameters on validation splits carved from the training interactions only.
 
     Every grid point of every kind is fitted on each validation fold's training part and
-    scored on its queries; the best by mean NDCG@10 over the folds (among those whose lists
+    scored on its queries (one fold when it has TUNING_QUERIES queries, else up to
+    `settings.tune_folds` at other horizons); the best by mean NDCG@10 over the folds (among those whose lists
     cover at least `settings.min_coverage` of the catalogue on every fold) is refitted on all
     training interactions and scored on the real test queries. Without interactions there
     is nothing to tune: TF-IDF.
@@ -171,11 +173,13 @@ def tune(settings: Settings, data: TrainingData, kinds: list[str]) -> Candidate:
         raise TypeError("tuning needs interaction queries")  # train_ratings implies them
     sample, n_users = user_sample(data.queries.train, settings.tune_users)
     tuned_on = int(sample["user_id"].nunique())
-    fractions = VALIDATION_FRACTIONS[: settings.tune_folds]
-    folds = [
-        TrainingData(data.catalog, data.interactions, split_interactions(sample, fraction, TUNING_QUERIES), data.feedback)
-        for fraction in fractions
-    ]
+    splits: list[Split] = []
+    for fraction in VALIDATION_FRACTIONS[: settings.tune_folds]:
+        if sum(len(split.queries) for split in splits) >= TUNING_QUERIES:
+            break  # enough queries to order the grid: another fold would only cost its fits
+        splits.append(split_interactions(sample, fraction, TUNING_QUERIES))
+    fractions = VALIDATION_FRACTIONS[: len(splits)]
+    folds = [TrainingData(data.catalog, data.interactions, split, data.feedback) for split in splits]
     tried: list[dict[str, Any]] = []
     fitted_text: models.FittedText = {}  # every fold and grid point has the same catalogue
     for kind in kinds:
