@@ -162,10 +162,10 @@ def tune(settings: Settings, data: TrainingData, kinds: list[str]) -> Candidate:
 
     Every grid point of every kind is fitted on each validation fold's training part and
     scored on its queries (one fold when it has TUNING_QUERIES queries, else up to
-    `settings.tune_folds` at other horizons); the best by mean NDCG@10 over the folds (among those whose lists
-    cover at least `settings.min_coverage` of the catalogue on every fold) is refitted on all
-    training interactions and scored on the real test queries. Without interactions there
-    is nothing to tune: TF-IDF.
+    `settings.tune_folds` at other horizons). The best by mean NDCG@10 over the folds, among
+    those whose lists cover at least `settings.min_coverage` of the catalogue on every fold,
+    is refitted on all training interactions and scored on the real test queries. Without
+    interactions there is nothing to tune: TF-IDF.
     """
     if data.train_ratings is None:
         return fit_candidate(settings, data, "tfidf")
