@@ -193,7 +193,7 @@ class Recommender:
 
     def similar(self, row: int, k: int, filters: Filters) -> list[Recommendation]:
         """Up to `k` movies like catalogue row `row`, with the reasons for each."""
-        rows, scores = self.model.similar(row, k, self._mask(filters), filters.novelty)
+        rows, scores = self._ranked(row, k, filters)
         reasons = self._explain(rows, self.model.terms_of(row), self.model.genres_[row])
         for why, together in zip(reasons, self.model.co_liked(row, rows).tolist(), strict=True):
             if together:
@@ -203,8 +203,12 @@ class Recommender:
     def similar_ids(self, movie_id: int, k: int, filters: Filters) -> list[int]:
         """The ids `recommend(movie_id=movie_id)` answers, in its order, without their reasons:
         all evaluation scores, and the reasons were most of an answer's cost."""
-        rows, _ = self.model.similar(self.row_index(movie_id), k, self._mask(filters), filters.novelty)
+        rows, _ = self._ranked(self.row_index(movie_id), k, filters)
         return self.model.ids_[rows].tolist()
+
+    def _ranked(self, row: int, k: int, filters: Filters) -> tuple[np.ndarray, np.ndarray]:
+        """The one ranking both answers and evaluation read, so they cannot drift apart."""
+        return self.model.similar(row, k, self._mask(filters), filters.novelty)
 
     def alternatives(self, rows: tuple[int, ...]) -> list[dict[str, Any]]:
         """Other movies with the same title: id, title and year."""
