@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from movie_r.records import Decision
+from movie_r.storage.records import Decision
 
 
 @dataclass(frozen=True)

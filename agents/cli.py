@@ -7,10 +7,10 @@ import argparse
 import json
 from typing import Any
 
-from movie_r.cli import settings_from
+from movie_r.cli.main import settings_from
 from movie_r.errors import MovieRError
-from movie_r.models.kinds import KINDS
-from movie_r.records import Decision
+from movie_r.recommenders.kinds import KINDS
+from movie_r.storage.records import Decision
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -75,8 +75,8 @@ def cmd_promote(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    from movie_r.promotion import rollback, trainer_lock
-    from movie_r.registry import Registry
+    from movie_r.lifecycle.promotion import rollback, trainer_lock
+    from movie_r.storage.registry import Registry
 
     settings = settings_from(args)
     registry = Registry(settings.models_dir, settings.keys_path)

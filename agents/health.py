@@ -5,7 +5,7 @@ status file is still there) has not stopped, its scheduler wrote a heartbeat wit
 `STALE_AFTER` seconds, and, between ticks, the next tick is not overdue. A tick that trains
 for an hour is alive as long as the heartbeat goes on. The standard library only: the check
 runs every few seconds and must cost a fraction of a core, so it imports neither pydantic
-nor anything of the core but the storage layout (`movie_r.agent_status` defines the record
+nor anything of the core but the storage layout (`movie_r.storage.agent_status` defines the record
 this reads).
 """
 
@@ -18,7 +18,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from movie_r.store import StorageLayout
+from movie_r.storage.layout import StorageLayout
 
 HEARTBEAT_SECONDS = 10.0  # how often the agent's main thread rewrites its status (agents/scheduler.py)
 STALE_AFTER = 3 * HEARTBEAT_SECONDS

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from movie_r.evaluation import EvaluationReport
-from movie_r.inference import Recommender
+from movie_r.answering.inference import Recommender
+from movie_r.lifecycle.evaluation import EvaluationReport
 from movie_r.settings import AgentSettings
 
 BOOTSTRAP_SAMPLES = 1000

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from movie_r.registry import write_json_atomic, write_text_atomic
-from movie_r.store import ReportsLayout
+from movie_r.storage.files import write_json_atomic, write_text_atomic
+from movie_r.storage.layout import ReportsLayout
 
 BAR_WIDTH, BAR_GAP, CHART_HEIGHT = 28, 70, 220
 COLOURS = {"champion": "#7a869a", "challenger": "#2f80ed"}

@@ -26,12 +26,12 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from movie_r.agent_status import AgentStatus, write_status
-from movie_r.ownership import storage_problem
 from movie_r.progress import current_stage
-from movie_r.records import Decision
 from movie_r.settings import Settings
-from movie_r.signing import load_signer
+from movie_r.storage.agent_status import AgentStatus, write_status
+from movie_r.storage.ownership import storage_problem
+from movie_r.storage.records import Decision
+from movie_r.storage.signing import load_signer
 from movie_r_agents.health import HEARTBEAT_SECONDS
 from movie_r_agents.tick import record_abandoned, run_tick
 

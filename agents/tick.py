@@ -18,21 +18,22 @@ from typing import Any
 
 from filelock import Timeout
 
-from movie_r import journal
-from movie_r.data_match import cached_fingerprint
+from movie_r.answering.inference import Recommender
+from movie_r.answering.titles import TitleIndex
 from movie_r.errors import ArtifactError, Cancelled, DataError, MovieRError
-from movie_r.evaluation import EvaluationReport, evaluate
-from movie_r.inference import Recommender
-from movie_r.models import pipeline as models
-from movie_r.models.kinds import AUTO_KINDS, DEFAULT_PARAMS
+from movie_r.lifecycle.data_match import cached_fingerprint
+from movie_r.lifecycle.evaluation import EvaluationReport, evaluate
+from movie_r.lifecycle.promotion import ChampionChanged, apply_retention, promote, restore_servable_champion, trainer_lock
+from movie_r.lifecycle.telemetry import feedback_stats, read_events, read_feedback, summarise
+from movie_r.lifecycle.training import Candidate, TrainingData, fit_candidate, load_training_data, save_candidate, train, tune
 from movie_r.progress import cancellable, checkpoint
-from movie_r.promotion import ChampionChanged, apply_retention, promote, restore_servable_champion, trainer_lock
-from movie_r.records import Decision, RegistryEvent, read_file
-from movie_r.registry import ModelVersion, Registry, utc_now
+from movie_r.recommenders.kinds import AUTO_KINDS, DEFAULT_PARAMS
+from movie_r.recommenders.pipeline import json_params, restore_params
 from movie_r.settings import Settings
-from movie_r.telemetry import feedback_stats, read_events, read_feedback, summarise
-from movie_r.titles import TitleIndex
-from movie_r.training import Candidate, TrainingData, fit_candidate, load_training_data, save_candidate, train, tune
+from movie_r.storage import journal
+from movie_r.storage.files import utc_now
+from movie_r.storage.records import Decision, RegistryEvent, read_file
+from movie_r.storage.registry import ModelVersion, Registry
 from movie_r_agents.backoff import backoff
 from movie_r_agents.judge import Guardrail, Verdict, decide, latency_check, p95_latency_ms, smoke_check
 from movie_r_agents.report import write_report
@@ -289,7 +290,7 @@ def challenger_configs(
 ) -> list[tuple[str, str, dict[str, Any] | None]]:
     """(name, kind, params) of each challenger; kind "auto" with no params means "tune all kinds"."""
     champion_kind = champion.manifest.kind
-    base = models.restore_params(champion.manifest.params)
+    base = restore_params(champion.manifest.params)
     if not has_interactions and champion_kind != "tfidf":
         # the champion's kind learned from ratings there no longer are: refit its text settings only
         champion_kind = "tfidf"
@@ -359,7 +360,7 @@ def _report(
             {
                 "name": candidate_name,
                 "kind": c.kind,
-                "params_changed": models.json_params(
+                "params_changed": json_params(
                     {k: v for k, v in c.params.items() if DEFAULT_PARAMS.get(k) != v}
                 ),
                 "score": c.report.score,

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from movie_r.records import Manifest, Summary
 from movie_r.settings import TriggerSettings
+from movie_r.storage.records import Manifest, Summary
 
 
 @dataclass(frozen=True)

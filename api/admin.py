@@ -2,7 +2,7 @@
 
 Enabled only when `MOVIE_R_ADMIN_TOKEN` is set, and only with it as a bearer token.
 Promotion and rollback take the trainer lock like `movie-r promote` and `movie-r rollback`
-(`movie_r.promotion`), so they never race a tick's promotion; they need `models/` writable,
+(`movie_r.lifecycle.promotion`), so they never race a tick's promotion; they need `models/` writable,
 which compose's API containers do not have (it is mounted read-only there), and say so.
 """
 
@@ -17,9 +17,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from movie_r.errors import ArtifactError, MovieRError
-from movie_r.promotion import promote, rollback, trainer_lock
-from movie_r.records import RegistryEvent
-from movie_r.registry import Registry
+from movie_r.lifecycle.promotion import promote, rollback, trainer_lock
+from movie_r.storage.records import RegistryEvent
+from movie_r.storage.registry import Registry
 from movie_r_api.problems import UNEXPECTED, problem
 from movie_r_api.schemas import VERSION_PATTERN, Problem, RegistryChange, Reloaded
 

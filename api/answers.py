@@ -17,8 +17,8 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from movie_r.inference import DEFAULT_K, Filters, Match, Recommender
-from movie_r.ranked_lists import Ranked, RankedLists, ranked
+from movie_r.answering.inference import DEFAULT_K, Filters, Match, Recommender
+from movie_r.answering.ranked_lists import Ranked, RankedLists, ranked
 from movie_r_api.lru import BoundedMemo
 from movie_r_api.schemas import RecommendQuery
 

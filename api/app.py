@@ -15,10 +15,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from movie_r.ownership import storage_problem
-from movie_r.registry import Registry
+from movie_r.lifecycle.telemetry import EventWriter
 from movie_r.settings import Settings
-from movie_r.telemetry import EventWriter
+from movie_r.storage.ownership import storage_problem
+from movie_r.storage.registry import Registry
 from movie_r_api import admin, catalogue, operations, recommend
 from movie_r_api.champion import ChampionWatcher
 from movie_r_api.console import Console

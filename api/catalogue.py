@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 
+from movie_r.answering.inference import MAX_QUERY_LENGTH
 from movie_r.errors import UnknownMovieError
-from movie_r.inference import MAX_QUERY_LENGTH
 from movie_r_api.problems import NO_CHAMPION, UNEXPECTED, problem
 from movie_r_api.schemas import Movie, MovieHit, Problem
 

@@ -18,14 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from movie_r.answering.inference import Recommender
+from movie_r.answering.ranked_lists import load as load_lists
 from movie_r.errors import MovieRError
-from movie_r.evaluation import typo
-from movie_r.inference import Recommender
+from movie_r.lifecycle.evaluation import typo
 from movie_r.periodic import Periodic
-from movie_r.ranked_lists import load as load_lists
-from movie_r.records import Manifest
-from movie_r.registry import Registry
-from movie_r.signing import SignatureError
+from movie_r.storage.records import Manifest
+from movie_r.storage.registry import Registry
+from movie_r.storage.signing import SignatureError
 from movie_r_api.answers import AnswerCache
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ import time
 from collections import OrderedDict
 from pathlib import Path
 
-from movie_r import journal
-from movie_r.records import FeedbackEvent
+from movie_r.storage import journal
+from movie_r.storage.records import FeedbackEvent
 
 
 class FeedbackLog:

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
-from movie_r.agent_status import read_status
-from movie_r.data_match import data_match
+from movie_r.lifecycle.data_match import data_match
+from movie_r.storage.agent_status import read_status
 from movie_r_api.problems import NO_CHAMPION, UNEXPECTED, problem
 from movie_r_api.routing import RawRoute
 from movie_r_api.schemas import Health, ModelInfo, Problem, Ready

@@ -7,7 +7,7 @@ each object's header and so copy every page it shares with its siblings.
 
 import gc
 
-from movie_r.models import collaborative, kinds, popularity, rp3beta, session  # noqa: F401
+from movie_r.recommenders import collaborative, kinds, popularity, rp3beta, session  # noqa: F401
 from movie_r_api import app  # noqa: F401
 
 gc.freeze()

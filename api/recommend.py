@@ -11,9 +11,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 
+from movie_r.answering.inference import MAX_QUERY_LENGTH
 from movie_r.errors import QueryError, UnknownMovieError
-from movie_r.inference import MAX_QUERY_LENGTH
-from movie_r.records import FeedbackEvent, RequestEvent
+from movie_r.storage.records import FeedbackEvent, RequestEvent
 from movie_r_api.answers import Answer, response_body
 from movie_r_api.problems import NO_CHAMPION, UNEXPECTED, problem
 from movie_r_api.routing import RawRoute

@@ -21,7 +21,7 @@ import secrets
 import time
 from pathlib import Path
 
-from movie_r.signing import REQUEST_ID_SECRET
+from movie_r.storage.signing import REQUEST_ID_SECRET
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from movie_r.answering.inference import DEFAULT_K, MAX_K, MAX_QUERY_LENGTH, Filters, validate_query
 from movie_r.errors import QueryError
-from movie_r.inference import DEFAULT_K, MAX_K, MAX_QUERY_LENGTH, Filters, validate_query
 
 
 class RecommendQuery(BaseModel):

@@ -26,7 +26,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from movie_r.registry import Registry
+from movie_r.storage.registry import Registry
 from tests.processes import start_api, stop
 
 
@@ -42,7 +42,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=5000)
     n = parser.parse_args().requests
     home = Path(tempfile.mkdtemp(prefix="movie_r-abuse-"))
-    command = [sys.executable, "-m", "movie_r.cli", "train", "--model", "tfidf", "-q", "--home", str(home)]
+    command = [sys.executable, "-m", "movie_r.cli.main", "train", "--model", "tfidf", "-q", "--home", str(home)]
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     titles = Registry(home / "models").champion().load()[-1].titles_
     process, url = start_api(home, {"MOVIE_R_WARM_ANSWERS": "0"})

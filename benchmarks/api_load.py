@@ -33,8 +33,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from movie_r.evaluation import typo
-from movie_r.registry import Registry
+from movie_r.lifecycle.evaluation import typo
+from movie_r.storage.registry import Registry
 from tests.processes import free_port, movie_r_process, stop, wait_until
 
 DESCRIPTIONS = [
@@ -159,7 +159,7 @@ def main() -> None:
 
     home = Path(tempfile.mkdtemp(prefix="movie_r-bench-"))
     subprocess.run(
-        [sys.executable, "-m", "movie_r.cli", "train", "-q", "--home", str(home)], check=True, stdout=subprocess.DEVNULL
+        [sys.executable, "-m", "movie_r.cli.main", "train", "-q", "--home", str(home)], check=True, stdout=subprocess.DEVNULL
     )
     script = lua_script(request_mix(home, args.mix_size), home)
     print(f"wrk -t2 -c{args.connections} -d{args.duration}s, default data, k=10, {os.cpu_count()} cores")

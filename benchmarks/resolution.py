@@ -17,10 +17,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from movie_r.data import load_catalog
-from movie_r.evaluation import resolution_scores
+from movie_r.answering.titles import TitleIndex
+from movie_r.data.loading import load_catalog
+from movie_r.lifecycle.evaluation import resolution_scores
 from movie_r.settings import Settings
-from movie_r.titles import TitleIndex
 
 SET = Path(__file__).resolve().parents[1] / "tests" / "data" / "resolution_set.json"
 REPEATS = 20

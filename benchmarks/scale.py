@@ -33,15 +33,15 @@ import httpx
 import numpy as np
 import pandas as pd
 
-from movie_r.evaluation import evaluate
-from movie_r.inference import Recommender
-from movie_r.models.kinds import AUTO_KINDS
-from movie_r.models.pipeline import build_pipeline
-from movie_r.ranked_lists import BODY, LISTS, build
-from movie_r.registry import Registry, new_version_id
+from movie_r.answering.inference import Recommender
+from movie_r.answering.ranked_lists import BODY, LISTS, build
+from movie_r.lifecycle.evaluation import evaluate
+from movie_r.lifecycle.training import load_training_data, tune
+from movie_r.recommenders.kinds import AUTO_KINDS
+from movie_r.recommenders.pipeline import build_pipeline
 from movie_r.settings import Settings
-from movie_r.synthetic import GENRES, synthetic_catalog, write_catalog_csv
-from movie_r.training import load_training_data, tune
+from movie_r.storage.registry import Registry, new_version_id
+from tests.synthetic import GENRES, synthetic_catalog, write_catalog_csv
 
 SESSION = 20  # ratings a session holds at most
 
@@ -173,7 +173,7 @@ def _serve(home: Path) -> None:
     env = {**os.environ, "MOVIE_R_HOME": str(home), "MOVIE_R_INTERACTIONS": ""}
     port = 8000 + os.getpid() % 1000
     started = time.perf_counter()
-    server = subprocess.Popen([sys.executable, "-m", "movie_r.cli", "serve", "--workers", "2", "--port", str(port), "-q"], env=env)
+    server = subprocess.Popen([sys.executable, "-m", "movie_r.cli.main", "serve", "--workers", "2", "--port", str(port), "-q"], env=env)
     try:
         while time.perf_counter() - started < 600:
             try:

@@ -25,15 +25,15 @@ def child(size: str, method: str) -> dict[str, float]:
     import numpy as np
     from sklearn.metrics.pairwise import cosine_similarity
 
-    from movie_r.models.pipeline import build_pipeline, fit_pipeline
+    from movie_r.recommenders.pipeline import build_pipeline, fit_pipeline
 
     if size == "default":
-        from movie_r.data import load_catalog
+        from movie_r.data.loading import load_catalog
         from movie_r.settings import Settings
 
         movies = load_catalog(Settings().catalog).movies
     else:
-        from movie_r.synthetic import synthetic_catalog
+        from tests.synthetic import synthetic_catalog
 
         movies = synthetic_catalog(int(size))
     baseline_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from movie_r.data import load_catalog
-from movie_r.inference import Recommender
-from movie_r.models.pipeline import build_pipeline, fit_pipeline
-from movie_r.registry import Registry
+from movie_r.answering.inference import Recommender
+from movie_r.data.loading import load_catalog
+from movie_r.recommenders.pipeline import build_pipeline, fit_pipeline
+from movie_r.storage.registry import Registry
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -56,8 +56,8 @@ def small_recommender(catalog_path: Path) -> Recommender:
 @pytest.fixture
 def trained_home(tmp_path: Path, catalog_path: Path):
     """A storage root holding one champion trained on the small catalogue (no interactions)."""
+    from movie_r.lifecycle.training import load_training_data, train
     from movie_r.settings import Settings
-    from movie_r.training import load_training_data, train
 
     settings = Settings(home=tmp_path / "home", catalog=catalog_path, interactions=None, neighbours=5)
     train(settings, load_training_data(catalog_path, None))

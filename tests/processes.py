@@ -40,7 +40,7 @@ def movie_r_process(args: list[str], home: Path, env: dict[str, str] | None = No
     home.mkdir(parents=True, exist_ok=True)
     output = open(log or home / f"{args[0]}.log", "ab")  # noqa: SIM115 -- the child writes to it until stopped
     return subprocess.Popen(
-        [sys.executable, "-m", "movie_r.cli", *args, "--home", str(home)],
+        [sys.executable, "-m", "movie_r.cli.main", *args, "--home", str(home)],
         env=environment,
         stdout=output,
         stderr=subprocess.STDOUT,

@@ -15,7 +15,7 @@ from .conftest import HEADER, MOVIES, write_csv
 
 def movie_r(*args: str, home: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     environment = {**os.environ, **(env or {})}
-    command = [sys.executable, "-m", "movie_r.cli", *args]
+    command = [sys.executable, "-m", "movie_r.cli.main", *args]
     if home is not None:
         command += ["--home", str(home)]
     return subprocess.run(command, capture_output=True, text=True, env=environment, timeout=300)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from movie_r.data import load_catalog, load_interactions, parse_genres
+from movie_r.data.loading import load_catalog, load_interactions, parse_genres
 from movie_r.errors import DataError
 
 from .conftest import write_csv

@@ -12,14 +12,14 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from movie_r.data import load_catalog
+from movie_r.answering.inference import Recommender
+from movie_r.data.loading import load_catalog
 from movie_r.errors import ArtifactError
-from movie_r.inference import Recommender
-from movie_r.models.blend import Blend
-from movie_r.models.evidence import Evidence
-from movie_r.models.kinds import KINDS
-from movie_r.models.pipeline import SIGNALS, build_pipeline, fit_pipeline, restore_params
-from movie_r.registry import Registry, new_version_id
+from movie_r.recommenders.blend import Blend
+from movie_r.recommenders.evidence import Evidence
+from movie_r.recommenders.kinds import KINDS
+from movie_r.recommenders.pipeline import SIGNALS, build_pipeline, fit_pipeline, restore_params
+from movie_r.storage.registry import Registry, new_version_id
 
 from .test_models import clustered_ratings, random_catalog
 
@@ -98,7 +98,7 @@ def test_parameters_of_older_manifests_build_the_same_model(tmp_path: Path, kind
 
 def test_a_pipeline_saved_with_classes_this_version_lacks_is_refused_with_retrain(tmp_path: Path, monkeypatch) -> None:
     """A version saved by an older movie_r, signed and intact, names a class that is gone."""
-    old_module = types.ModuleType("movie_r.models.hybrid")  # where BlendedRecommender lived
+    old_module = types.ModuleType("movie_r.recommenders.hybrid")  # where BlendedRecommender lived
 
     class BlendedRecommender(Blend):
         pass
@@ -213,7 +213,7 @@ def test_a_version_saved_before_the_genre_boost_answers_without_it(tmp_path: Pat
 def test_row_top_keeps_each_rows_largest_entries() -> None:
     from scipy import sparse as sp
 
-    from movie_r.neighbours import product_top, row_top
+    from movie_r.recommenders.neighbours import product_top, row_top
 
     block = sp.random(40, 60, density=0.3, format="csr", random_state=1, dtype=np.float32)
     top = row_top(block, 5).toarray()
@@ -243,7 +243,7 @@ def test_the_new_kinds_answer_a_movie_nobody_rated(tmp_path: Path, kind: str) ->
 
 def test_next_items_count_only_what_came_after() -> None:
     """Directed: a pair liked in order a -> b counts for a's row only; the symmetric signal counts both."""
-    from movie_r.models.session import sequence_matrix
+    from movie_r.recommenders.session import sequence_matrix
 
     ratings = pd.DataFrame({"user_id": ["u"] * 3, "movie_id": [10, 20, 30], "rating": [5.0] * 3, "timestamp": [1.0, 2.0, 3.0]})
     ids = np.array([10, 20, 30])

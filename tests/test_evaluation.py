@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from movie_r.data import load_catalog
-from movie_r.evaluation import Query, evaluate, proxy_sample, ranking_metrics, split_interactions
+from movie_r.data.loading import load_catalog
+from movie_r.lifecycle.evaluation import Query, evaluate, proxy_sample, ranking_metrics, split_interactions
 
 
 def test_ranking_metrics_match_hand_computed_values() -> None:
@@ -107,7 +107,7 @@ def test_interactions_protocol_scores_a_model_that_finds_the_held_out_movie(smal
 
 
 def test_evaluation_ranks_what_the_recommender_answers(small_recommender) -> None:
-    from movie_r.inference import Filters
+    from movie_r.answering.inference import Filters
 
     for movie_id in small_recommender.model.ids_.tolist():
         for filters in (Filters(), Filters(exclude=frozenset({2, 3})), Filters(novelty=0.5)):

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from movie_r.data import load_catalog
-from movie_r.inference import Recommender
-from movie_r.models.pipeline import build_pipeline, fit_pipeline
+from movie_r.answering.inference import Recommender
+from movie_r.data.loading import load_catalog
+from movie_r.recommenders.pipeline import build_pipeline, fit_pipeline
 from movie_r.settings import Settings
 
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from movie_r import journal
-from movie_r.records import RequestEvent
+from movie_r.lifecycle.telemetry import EventWriter, read_events
 from movie_r.settings import Settings
-from movie_r.telemetry import EventWriter, read_events
+from movie_r.storage import journal
+from movie_r.storage.records import RequestEvent
 from movie_r_api.app import create_app
 
 from .api.test_routes import changed

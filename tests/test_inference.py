@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from movie_r.answering.inference import Filters, Recommender
 from movie_r.errors import QueryError, UnknownMovieError
-from movie_r.inference import Filters, Recommender
 
 
 def ids(result) -> list[int]:
@@ -90,7 +90,7 @@ def test_unusable_requests_name_their_parameter(small_recommender: Recommender, 
 def test_the_fast_query_vector_equals_the_pipeline_transform(small_recommender: Recommender, text: str) -> None:
     import math
 
-    from movie_r.features import QueryVectorizer
+    from movie_r.recommenders.features import QueryVectorizer
 
     expected = small_recommender.pipeline[:-1].transform(
         {"title": [""], "genres": [()], "overview": [text], "year": [math.nan]}

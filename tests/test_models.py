@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from movie_r.data import load_catalog
-from movie_r.inference import Recommender
-from movie_r.models.kinds import KINDS
-from movie_r.models.pipeline import build_pipeline, fit_pipeline
-from movie_r.registry import Registry, new_version_id
+from movie_r.answering.inference import Recommender
+from movie_r.data.loading import load_catalog
+from movie_r.recommenders.kinds import KINDS
+from movie_r.recommenders.pipeline import build_pipeline, fit_pipeline
+from movie_r.storage.registry import Registry, new_version_id
 
 from .conftest import write_csv
 
@@ -32,7 +32,7 @@ def clustered_ratings(seed: int = 0, users: int = 120, per_user: int = 8) -> pd.
 
 
 def random_catalog(tmp_path: Path, extra: list[tuple] = ()) -> Path:
-    from movie_r.synthetic import synthetic_catalog, write_catalog_csv
+    from tests.synthetic import synthetic_catalog, write_catalog_csv
 
     movies = synthetic_catalog(N_MOVIES, seed=7)
     path = write_catalog_csv(movies, tmp_path / "random.csv")
@@ -101,8 +101,8 @@ def write_ratings(path: Path, ratings: pd.DataFrame) -> Path:
 
 
 def test_auto_tuning_picks_on_validation_data_and_says_why(tmp_path: Path) -> None:
+    from movie_r.lifecycle.training import load_training_data, tune
     from movie_r.settings import Settings
-    from movie_r.training import load_training_data, tune
 
     ratings = write_ratings(tmp_path / "r.csv", clustered_ratings())
     settings = Settings(home=tmp_path, neighbours=10, min_coverage=0.0)
@@ -137,7 +137,7 @@ def test_reused_text_steps_fit_the_same_model_as_a_fresh_fit(tmp_path: Path) -> 
 
 
 def test_tuning_takes_one_fold_when_it_holds_enough_queries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from movie_r import training
+    from movie_r.lifecycle import training
     from movie_r.settings import Settings
 
     monkeypatch.setattr(training, "TUNING_QUERIES", 50)  # the clustered users give about 120 queries a fold
@@ -149,7 +149,7 @@ def test_tuning_takes_one_fold_when_it_holds_enough_queries(tmp_path: Path, monk
 
 
 def test_tuning_passes_over_a_configuration_that_covers_too_little_on_any_fold() -> None:
-    from movie_r.training import best_tried
+    from movie_r.lifecycle.training import best_tried
 
     def tried(name: str, ndcg: float, coverages: list[float]) -> dict:
         return {"kind": name, "ndcg@10": ndcg, "lowest_coverage": min(coverages)}
@@ -161,8 +161,8 @@ def test_tuning_passes_over_a_configuration_that_covers_too_little_on_any_fold()
 
 
 def test_auto_tunes_on_a_sample_of_users_then_fits_on_everyone(tmp_path: Path) -> None:
+    from movie_r.lifecycle.training import load_training_data, tune
     from movie_r.settings import Settings
-    from movie_r.training import load_training_data, tune
 
     everyone = clustered_ratings()
     settings = Settings(home=tmp_path, neighbours=10, min_coverage=0.0, tune_users=100)
@@ -176,8 +176,8 @@ def test_auto_tunes_on_a_sample_of_users_then_fits_on_everyone(tmp_path: Path) -
 
 @pytest.mark.parametrize("kind", ["hybrid", "rp3beta"])
 def test_a_grid_point_scores_the_same_with_only_its_queries_movies_ranked(tmp_path: Path, kind: str) -> None:
+    from movie_r.lifecycle.training import fit_candidate, load_training_data
     from movie_r.settings import Settings
-    from movie_r.training import fit_candidate, load_training_data
 
     settings = Settings(home=tmp_path, neighbours=10)
     data = load_training_data(random_catalog(tmp_path), write_ratings(tmp_path / "r.csv", clustered_ratings()))

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from movie_r import progress as progress_module
-from movie_r.lineage import previous_champion, statuses
-from movie_r.promotion import promote, rollback
-from movie_r.registry import Registry
+from movie_r.lifecycle.promotion import promote, rollback
+from movie_r.lifecycle.training import load_training_data, train
 from movie_r.settings import Settings
-from movie_r.training import load_training_data, train
+from movie_r.storage.lineage import previous_champion, statuses
+from movie_r.storage.registry import Registry
 
 from .conftest import HEADER, MOVIES, REPO, write_csv
 from .test_cli import movie_r

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from movie_r.data import load_catalog, load_interactions
-from movie_r.inference import Recommender
-from movie_r.models.kinds import GRIDS, KINDS
-from movie_r.models.pipeline import build_pipeline, fit_pipeline
+from movie_r.answering.inference import Recommender
+from movie_r.data.loading import load_catalog, load_interactions
+from movie_r.recommenders.kinds import GRIDS, KINDS
+from movie_r.recommenders.pipeline import build_pipeline, fit_pipeline
 from movie_r.settings import Settings, default_catalog
 
 from .conftest import write_csv

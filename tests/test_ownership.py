@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from movie_r.ownership import storage_problem
+from movie_r.storage.ownership import storage_problem
 
 
 def test_missing_parts_are_created_and_pass(tmp_path: Path) -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from movie_r.answering.inference import Filters, Recommender
+from movie_r.answering.ranked_lists import BODY, LISTS, RankedLists, build, load, ranked
 from movie_r.errors import ArtifactError
-from movie_r.inference import Filters, Recommender
-from movie_r.ranked_lists import BODY, LISTS, RankedLists, build, load, ranked
-from movie_r.registry import ModelVersion, Registry, new_version_id
+from movie_r.storage.registry import ModelVersion, Registry, new_version_id
 
 
 def saved(tmp_path: Path, recommender: Recommender, lists: RankedLists | None) -> ModelVersion:

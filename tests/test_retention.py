@@ -8,9 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-from movie_r.promotion import apply_retention
-from movie_r.registry import Registry
-from movie_r.telemetry import EventWriter
+from movie_r.lifecycle.promotion import apply_retention
+from movie_r.lifecycle.telemetry import EventWriter
+from movie_r.storage.registry import Registry
 from movie_r_agents.tick import run_tick
 from movie_r_api.cli import PROMETHEUS_PREFIX, remove_stale_prometheus_dirs
 

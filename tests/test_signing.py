@@ -8,10 +8,10 @@ from pathlib import Path
 import joblib
 import pytest
 
-from movie_r.data import file_fingerprint
-from movie_r.registry import Registry
 from movie_r.settings import Settings
-from movie_r.signing import SIGNATURE_FILE, SignatureError, create_key, load_keyring
+from movie_r.storage.files import file_fingerprint
+from movie_r.storage.registry import Registry
+from movie_r.storage.signing import SIGNATURE_FILE, SignatureError, create_key, load_keyring
 
 from .test_cli import movie_r
 
@@ -71,7 +71,7 @@ def test_the_first_training_creates_the_key_pair_with_a_private_key_only_its_own
 
 
 def test_rotation_keeps_old_versions_loadable_and_reaches_a_running_reader(trained_home: Settings) -> None:
-    from movie_r.training import load_training_data, train
+    from movie_r.lifecycle.training import load_training_data, train
 
     running = Registry(trained_home.models_dir)  # as an API process holds it
     running.champion().load()

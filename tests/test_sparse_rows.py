@@ -7,8 +7,8 @@ import math
 import numpy as np
 import scipy.sparse as sp
 
-from movie_r.inference import Recommender
-from movie_r.sparse_rows import overlap, row_entries, rows_entries, sorted_csr
+from movie_r.answering.inference import Recommender
+from movie_r.recommenders.sparse_rows import overlap, row_entries, rows_entries, sorted_csr
 
 
 def random_csr(seed: int = 0) -> sp.csr_matrix:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from movie_r.records import RequestEvent
-from movie_r.registry import Registry
-from movie_r.telemetry import EventWriter, feedback_positives, feedback_stats, read_feedback, summarise, write_summary
+from movie_r.lifecycle.telemetry import EventWriter, feedback_positives, feedback_stats, read_feedback, summarise, write_summary
+from movie_r.storage.records import RequestEvent
+from movie_r.storage.registry import Registry
 
 
 def emit(metrics: Path, **event) -> None:
@@ -80,7 +80,7 @@ def test_an_event_json_cannot_hold_is_counted_as_dropped_not_raised(tmp_path: Pa
 
 
 def test_failed_resolutions_are_counted_apart_from_titles_the_catalogue_lacks(tmp_path: Path) -> None:
-    from movie_r.titles import TitleIndex
+    from movie_r.answering.titles import TitleIndex
 
     titles = TitleIndex(["Star Wars: Episode IV - A New Hope", "Toy Story"], np.array([10.0, 5.0]))
     for query in ["star wars episode iv a new hop", "star wars episode iv a new hop", "dune 3"]:  # the first misses lookup

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 from rapidfuzz import fuzz, process
 
-from movie_r.data import load_catalog
-from movie_r.evaluation import typo
+from movie_r.answering.titles import SEARCH_THRESHOLD, TitleIndex
+from movie_r.data.loading import load_catalog
+from movie_r.data.title_keys import normalise_title
+from movie_r.lifecycle.evaluation import typo
 from movie_r.settings import Settings
-from movie_r.titles import SEARCH_THRESHOLD, TitleIndex, normalise_title
 
 
 @pytest.mark.parametrize(

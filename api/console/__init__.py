@@ -23,9 +23,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from movie_r.registry import Registry
+from movie_r.lifecycle.telemetry import read_events
 from movie_r.settings import Settings
-from movie_r.telemetry import read_events
+from movie_r.storage.registry import Registry
 from movie_r_api.console import state as panels
 from movie_r_api.console.traffic import WINDOWS, traffic
 from movie_r_api.problems import UNEXPECTED, problem

@@ -1,7 +1,7 @@
 """What the console shows, read from the storage root through its typed records.
 
 Each panel is built by one function from the files the services already write
-(`movie_r.store`): the champion's manifest and the registry log, the agent's status file,
+(`movie_r.storage.layout`): the champion's manifest and the registry log, the agent's status file,
 the decisions log, every process's events file. Nothing here writes.
 """
 
@@ -13,15 +13,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from movie_r.agent_status import AgentStatus, read_status
-from movie_r.data_match import data_match
+from movie_r.answering.inference import Recommender
 from movie_r.errors import ArtifactError
-from movie_r.inference import Recommender
-from movie_r.lineage import statuses
-from movie_r.records import Decision, Manifest, RegistryEvent, RequestEvent, read_file
-from movie_r.registry import Registry
+from movie_r.lifecycle.data_match import data_match
+from movie_r.lifecycle.telemetry import unanswered
 from movie_r.settings import Settings
-from movie_r.telemetry import unanswered
+from movie_r.storage.agent_status import AgentStatus, read_status
+from movie_r.storage.lineage import statuses
+from movie_r.storage.records import Decision, Manifest, RegistryEvent, RequestEvent, read_file
+from movie_r.storage.registry import Registry
 from movie_r_api.console.charts import Box, nice_ceiling, x_of, y_of
 
 HEARTBEAT_STALE = timedelta(seconds=30)  # the agent rewrites its status every 10 s

@@ -1,6 +1,6 @@
 """The console's traffic panel: what the API's event files say about the last hour and day.
 
-Every serving process writes its own events file (`movie_r.telemetry`), so "this process"
+Every serving process writes its own events file (`movie_r.lifecycle.telemetry`), so "this process"
 reads one file family and "all replicas" reads every file on the shared volume. Each
 window is cut into fixed buckets; percentiles are per bucket, rates per minute.
 """
@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from movie_r.records import RequestEvent
+from movie_r.storage.records import RequestEvent
 from movie_r_api.console.charts import Chart, bar_chart, line_chart
 
 SIMILARITY_BINS = 10

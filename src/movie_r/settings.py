@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from movie_r.store import StorageLayout
+from movie_r.storage.layout import StorageLayout
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -70,7 +70,7 @@ class StorageSettings(BaseModel):
 
     @property
     def storage(self) -> StorageLayout:
-        """Every path under the storage root (`movie_r.store`)."""
+        """Every path under the storage root (`movie_r.storage.layout`)."""
         return StorageLayout(self.home, self.keys_dir)
 
     @property

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from movie_r.registry import Registry
-from movie_r.synthetic import synthetic_catalog, write_catalog_csv
+from movie_r.storage.registry import Registry
+from tests.synthetic import synthetic_catalog, write_catalog_csv
 
 from ..processes import movie_r_process, stop, wait_until
 from .test_tick import AFTER_A_WEAK_CHAMPION, WORSE
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 
 
 def cli(home: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "movie_r.cli", *args, "--home", str(home), "-q"]
+    command = [sys.executable, "-m", "movie_r.cli.main", *args, "--home", str(home), "-q"]
     return subprocess.run(command, capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})
 
 
@@ -77,7 +77,7 @@ def test_two_concurrent_retrains_do_not_both_train(tmp_path: Path) -> None:
     catalog = write_catalog_csv(synthetic_catalog(6000, seed=1), tmp_path / "big.csv")
     env = environment(catalog)
     assert cli(home, "retrain", env=env).returncode == 0
-    command = [sys.executable, "-m", "movie_r.cli", "retrain", "--force", "--home", str(home), "-q"]
+    command = [sys.executable, "-m", "movie_r.cli.main", "retrain", "--force", "--home", str(home), "-q"]
     both = [subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.PIPE, text=True) for _ in range(2)]
     outputs = [process.communicate(timeout=300)[0] for process in both]
     verdicts = sorted(d["verdict"] for d in decisions(home)[1:])

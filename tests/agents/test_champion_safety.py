@@ -12,12 +12,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from movie_r.promotion import ChampionChanged, promote
-from movie_r.registry import Registry
+from movie_r.lifecycle.promotion import ChampionChanged, promote
+from movie_r.lifecycle.training import load_training_data, train
 from movie_r.settings import Settings
-from movie_r.synthetic import synthetic_catalog, write_catalog_csv
-from movie_r.training import load_training_data, train
+from movie_r.storage.registry import Registry
 from movie_r_agents.tick import read_decisions, run_tick
+from tests.synthetic import synthetic_catalog, write_catalog_csv
 
 from ..processes import movie_r_process, start_api, stop, wait_until
 from ..test_cli import movie_r

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from movie_r.agent_status import read_status
-from movie_r.data import file_fingerprint
-from movie_r.registry import Registry
+from movie_r.lifecycle.training import load_training_data, train
 from movie_r.settings import Settings
-from movie_r.training import load_training_data, train
+from movie_r.storage.agent_status import read_status
+from movie_r.storage.files import file_fingerprint
+from movie_r.storage.registry import Registry
 from movie_r_agents.tick import read_decisions, run_tick
 from movie_r_api.app import create_app
 

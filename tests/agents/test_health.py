@@ -10,7 +10,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from movie_r.agent_status import AgentStatus, write_status
+from movie_r.storage.agent_status import AgentStatus, write_status
 from movie_r_agents.health import OVERDUE_AFTER, STALE_AFTER, problem
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)

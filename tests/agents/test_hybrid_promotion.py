@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from movie_r.registry import Registry
 from movie_r.settings import Settings
+from movie_r.storage.registry import Registry
 from movie_r_agents.tick import run_tick
 
 from ..conftest import write_csv

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from movie_r.evaluation import EvaluationReport
-from movie_r.inference import Recommender
+from movie_r.answering.inference import Recommender
+from movie_r.lifecycle.evaluation import EvaluationReport
 from movie_r.settings import Settings
 from movie_r_agents.judge import Guardrail, decide, latency_check, p95_latency_ms, paired_bootstrap
 

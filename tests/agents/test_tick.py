@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from movie_r.promotion import apply_retention, previous_champion, promote, rollback
-from movie_r.records import Decision, RequestEvent
-from movie_r.registry import Registry
+from movie_r.lifecycle.promotion import apply_retention, previous_champion, promote, rollback
+from movie_r.lifecycle.telemetry import EventWriter
 from movie_r.settings import Settings
-from movie_r.telemetry import EventWriter
+from movie_r.storage.records import Decision, RequestEvent
+from movie_r.storage.registry import Registry
 from movie_r_agents.tick import read_decisions, run_tick
 
 from ..conftest import HEADER, MOVIES, write_csv

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from movie_r.records import Summary, UnknownQuery
 from movie_r.settings import Settings
+from movie_r.storage.records import Summary, UnknownQuery
 from movie_r_agents.triggers import (
     cold_start_rate,
     data_changed,

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from movie_r.agent_status import AgentStatus
-from movie_r.records import RequestEvent
-from movie_r.registry import Registry
+from movie_r.lifecycle.training import load_training_data, train
 from movie_r.settings import Settings
-from movie_r.training import load_training_data, train
+from movie_r.storage.agent_status import AgentStatus
+from movie_r.storage.records import RequestEvent
+from movie_r.storage.registry import Registry
 from movie_r_api.app import create_app
 from movie_r_api.console import brief
 from movie_r_api.console.state import agent_view, gaps

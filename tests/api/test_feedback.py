@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from movie_r.lifecycle.telemetry import feedback_positives, feedback_stats, read_feedback
 from movie_r.settings import Settings
-from movie_r.telemetry import feedback_positives, feedback_stats, read_feedback
 from movie_r_agents.triggers import negative_feedback
 from movie_r_api.app import create_app
 from movie_r_api.feedback import FeedbackLog
@@ -116,7 +116,7 @@ def test_feedback_files_rotate_and_old_ones_are_deleted(tmp_path: Path) -> None:
 
 def test_a_process_without_the_shared_secret_adopts_it_once_it_appears(tmp_path: Path, monkeypatch) -> None:
     """API replicas may start before the agent made the secret; they must not keep a private one."""
-    from movie_r.signing import REQUEST_ID_SECRET
+    from movie_r.storage.signing import REQUEST_ID_SECRET
     from movie_r_api import request_ids
     from movie_r_api.request_ids import RequestIds
 

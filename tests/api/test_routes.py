@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from movie_r.registry import Registry
 from movie_r.settings import Settings
+from movie_r.storage.registry import Registry
 from movie_r_api.app import create_app
 
 from .versions import corrupt_copy
@@ -72,8 +72,8 @@ def test_recommend_by_id_with_filters(client: TestClient) -> None:
 )
 def test_answers_are_the_librarys_answers(client: TestClient, trained_home: Settings, params: dict) -> None:
     """Cached, pieced-together bodies hold exactly what `Recommender.recommend` returns."""
-    from movie_r.inference import Filters, Recommender
-    from movie_r.registry import Registry
+    from movie_r.answering.inference import Filters, Recommender
+    from movie_r.storage.registry import Registry
 
     champion = Registry(trained_home.models_dir).champion()
     recommender = Recommender(champion.load(), champion.version)

@@ -10,9 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from movie_r.registry import Registry
+from movie_r.lifecycle.training import load_training_data, train
 from movie_r.settings import Settings
-from movie_r.training import load_training_data, train
+from movie_r.storage.registry import Registry
 
 from ..processes import start_api, stop, wait_until
 from .versions import corrupt_copy

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import shutil
 
-from movie_r.registry import Registry
-from movie_r.signing import SIGNATURE_FILE, load_signer
+from movie_r.storage.registry import Registry
+from movie_r.storage.signing import SIGNATURE_FILE, load_signer
 
 
 def corrupt_copy(registry: Registry, source: str, version: str, file: str) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from movie_r.registry import Registry
+from movie_r.storage.registry import Registry
 
 from ..conftest import HEADER, MOVIES, champion_and_other, write_csv
 from ..processes import start_api, stop, wait_until
@@ -25,7 +25,7 @@ TOKEN = "console-test-token"
 
 
 def cli(home: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "movie_r.cli", *args, "--home", str(home), "-q"]
+    command = [sys.executable, "-m", "movie_r.cli.main", *args, "--home", str(home), "-q"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, env={**os.environ, **env})
     assert done.returncode == 0, done.stderr
     return done

@@ -18,8 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from movie_r.registry import Registry
-from movie_r.synthetic import synthetic_catalog, write_catalog_csv
+from movie_r.storage.registry import Registry
+from tests.synthetic import synthetic_catalog, write_catalog_csv
 
 from ..conftest import HEADER, MOVIES, write_csv
 from ..processes import Traffic, movie_r_process, start_api, stop, wait_until
@@ -46,7 +46,7 @@ def serving(url: str) -> str | None:
 
 
 def cli(home: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "movie_r.cli", *args, "--home", str(home), "-q"]
+    command = [sys.executable, "-m", "movie_r.cli.main", *args, "--home", str(home), "-q"]
     return subprocess.run(command, capture_output=True, text=True, timeout=300, env={**os.environ, **env})
 
 

@@ -16,8 +16,8 @@ import httpx
 import numpy as np
 import pytest
 
-from movie_r.registry import Registry
-from movie_r.synthetic import synthetic_catalog
+from movie_r.storage.registry import Registry
+from tests.synthetic import synthetic_catalog
 
 from ..processes import free_port, wait_until
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from movie_r.registry import Registry
-from movie_r.synthetic import synthetic_catalog, write_catalog_csv
+from movie_r.storage.registry import Registry
+from tests.synthetic import synthetic_catalog, write_catalog_csv
 
 from ..processes import free_port, movie_r_process, wait_until
 
@@ -37,7 +37,7 @@ def homes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     small = write_catalog_csv(synthetic_catalog(300, seed=4), root / "small.csv")
     big = write_catalog_csv(synthetic_catalog(8000, seed=3), root / "big.csv")
     home = root / "home"
-    command = [sys.executable, "-m", "movie_r.cli", "train", "--home", str(home), "--catalog", str(small), "-q"]
+    command = [sys.executable, "-m", "movie_r.cli.main", "train", "--home", str(home), "--catalog", str(small), "-q"]
     trained = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     assert trained.returncode == 0, trained.stderr
     return {"home": home, "small": small, "big": big}

@@ -1,0 +1,260 @@
+"""Turning what people type into a catalogue row: normalisation, exact and fuzzy lookup.
+
+Normalisation makes "The Dark Knight", "Dark Knight, The", "the dark knight (2008)" and
+"Amélie" / "Amelie" the same key, so most queries resolve by a dictionary lookup; rapidfuzz
+only sees what is left (typos), over keys normalised once when the index is built, and
+only those keys that could reach the score asked for at all (see `TitleIndex._candidates`).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import jellyfish
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from movie_r.data.title_keys import normalise_title, title_keys
+
+# Prefix matches ("star wars" for every Star Wars film) only for queries at least this long,
+# and a more popular prefix match wins over an exact one only when this many times as popular.
+MIN_PREFIX_QUERY = 4
+PREFIX_OVER_EXACT = 2.0
+MAX_ALTERNATIVES = 10
+# A fuzzy match must match word for word: each query word this close to a word of the title
+# ("unknown film" is not a typo of "The Unknown Girl").
+WORD_SIMILARITY = 70.0
+MIN_PHONETIC_QUERY = 6
+RESEMBLING = 90.0  # partial_ratio at which an unresolved query looks like part of a title
+MAX_REMEMBERED = 10_000  # queries whose resemblance is remembered (a few ms each to find)
+LIKE_CUES = (("like",), ("similar", "to"), ("such", "as"), ("in", "style", "of"))
+
+# Characters counted one by one in the fuzzy pre-filter (the catalogue's most frequent);
+# the rest share one count, which keeps the bound valid and the table O(keys).
+COUNTED_CHARACTERS = 47
+MAX_COUNT = np.iinfo(np.uint16).max
+# Autocomplete shows looser look-alikes than lookup accepts as the movie meant.
+SEARCH_THRESHOLD = 60.0
+
+
+@dataclass(frozen=True)
+class TitleMatch:
+    """Rows a query resolved to, best first; `score` is 100 for exact matches."""
+
+    rows: tuple[int, ...]
+    method: str  # "exact" | "partial" (the start of titles) | "fuzzy"
+    score: float
+
+
+class TitleIndex:
+    """Exact and fuzzy lookup of titles; rows with one title are ordered by popularity."""
+
+    def __init__(self, titles: Sequence[str], popularity: np.ndarray, fuzzy_threshold: float = 80.0) -> None:
+        self.fuzzy_threshold = fuzzy_threshold
+        by_key: dict[str, list[int]] = {}
+        for row, title in enumerate(titles):
+            for key in title_keys(title):
+                by_key.setdefault(key, []).append(row)
+        self._popularity = np.asarray(popularity, dtype=float)
+        self._rows = {key: self._most_popular_first(rows) for key, rows in by_key.items()}
+        self._keys = sorted(self._rows, key=len)  # by length, so fuzzy lookup can skip impossible ones
+        self._key_lengths = [len(key) for key in self._keys]  # bisect on a list: no array conversion per call
+        self._key_length_array = np.array(self._key_lengths)
+        self._alphabetical = sorted(self._rows)  # keys sharing a prefix are one run of it
+        self._columns, self._char_counts = _character_counts(self._keys)
+        self._prefix_cache: dict[int, dict[str, list[int]]] = {}
+        self._sounds: dict[str, list[str]] | None = None
+        self._resembling: dict[str, int | None] = {}
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def lookup(self, query: str) -> TitleMatch | None:
+        """Exact key or the start of titles (the most popular of those first), then the
+        closest key by `fuzz.ratio` above the threshold, word for word."""
+        key = normalise_title(query)
+        if not key:
+            return None
+        whole = self._prefixed(key)
+        if whole is not None:
+            return whole
+        candidates = self._candidates(key, self.fuzzy_threshold)
+        for matched_key, score, _ in process.extract(key, candidates, scorer=fuzz.ratio, score_cutoff=self.fuzzy_threshold, limit=5):
+            if _word_for_word(key, matched_key):
+                meant = self._prefixed(matched_key)  # the title as if typed right: its longer namesakes too
+                return TitleMatch(meant.rows if meant else self._rows[matched_key], "fuzzy", round(float(score), 2))
+        return self._fuzzy_prefix(key) or self._sounding_like(key)
+
+    def _sounding_like(self, key: str) -> TitleMatch | None:
+        """A title spelt as it sounds ("incepshun" for Inception): the same Metaphone code,
+        for queries of `MIN_PHONETIC_QUERY` letters or more (short codes collide). Reached
+        only when nothing else matched."""
+        if sum(char.isalpha() for char in key) < MIN_PHONETIC_QUERY:
+            return None
+        if self._sounds is None:  # built on the first miss; a race builds it twice, harmlessly
+            sounds: dict[str, list[str]] = {}
+            for other in self._rows:
+                sounds.setdefault(jellyfish.metaphone(other), []).append(other)
+            self._sounds = sounds
+        keys = self._sounds.get(jellyfish.metaphone(key))
+        if not keys:
+            return None
+        ordered = self._most_popular_first(row for other in keys for row in self._rows[other])
+        score = max(fuzz.ratio(key, other) for other in keys)
+        return TitleMatch(ordered[: MAX_ALTERNATIVES + 1], "fuzzy", round(float(score), 2))
+
+    def _fuzzy_prefix(self, key: str) -> TitleMatch | None:
+        """A typo in the start of titles: "harry poter" for the Harry Potter films, compared
+        with the first as many words of every title. Only queries of two words or more: one
+        word is too short a start to tell a typo from another title. Reached on misses only."""
+        words = len(key.split())
+        if words < 2:
+            return None
+        prefixes = self._prefixes(words)
+        for start, score, _ in process.extract(key, list(prefixes), scorer=fuzz.ratio, score_cutoff=self.fuzzy_threshold, limit=5):
+            if _word_for_word(key, start):
+                rows = self._most_popular_first(prefixes[start])
+                return TitleMatch(rows[: MAX_ALTERNATIVES + 1], "fuzzy", round(float(score), 2))
+        return None
+
+    def _prefixes(self, words: int) -> dict[str, list[int]]:
+        """The first `words` words of every longer key -> the rows of those keys; built on first use."""
+        found = self._prefix_cache.get(words)
+        if found is None:
+            found = {}
+            for key, rows in self._rows.items():
+                parts = key.split()
+                if len(parts) > words:
+                    found.setdefault(" ".join(parts[:words]), []).extend(rows)
+            self._prefix_cache[words] = found
+        return found
+
+    def resembling(self, query: str) -> int | None:
+        """The row of a title that holds (nearly) all of `query` although lookup found none:
+        the sign of a resolution that failed, not of a movie the catalogue lacks.
+
+        A title that is only part of the query ("unknown" in "zzzz unknown") does not count:
+        partial_ratio scores the shorter string inside the longer, so shorter titles are skipped.
+        """
+        wanted = normalise_title(query)
+        if not wanted:
+            return None
+        remembered = self._resembling.get(wanted, -1)  # the console and `movie-r metrics` ask the same again
+        if remembered != -1:
+            return remembered
+        found = process.extract(wanted, self._keys, scorer=fuzz.partial_ratio, score_cutoff=RESEMBLING, limit=50)
+        row = next((self._rows[key][0] for key, _, _ in found if len(key) >= len(wanted)), None)
+        if len(self._resembling) >= MAX_REMEMBERED:
+            self._resembling.clear()  # bounded: outside input fills it
+        self._resembling[wanted] = row
+        return row
+
+    def named_after_cue(self, text: str) -> int | None:
+        """The catalogue row a description names as its model: "something like inception but
+        funny" -> Inception. Only after a cue (`LIKE_CUES`), the longest title that follows it
+        word for word, the most popular of that title; a title word alone is not a reference
+        ("funny movie for kids" names no movie *Kids*)."""
+        words = normalise_title(text).split()
+        for start in range(len(words)):
+            cue = next((c for c in LIKE_CUES if words[start : start + len(c)] == list(c)), None)
+            if cue is None:
+                continue
+            after = start + len(cue)
+            for stop in range(len(words), after, -1):
+                rows = self._rows.get(normalise_title(" ".join(words[after:stop])))  # "the matrix" -> "matrix"
+                if rows:
+                    return rows[0]
+        return None
+
+    def _prefixed(self, key: str) -> TitleMatch | None:
+        """Titles whose key is `key` or starts with its words: "star wars" names every Star
+        Wars film. The most popular answers; an exact title keeps precedence unless a longer
+        one is `PREFIX_OVER_EXACT` times as popular ("lord of the rings": the trilogy, not
+        the 1978 film)."""
+        exact = self._rows.get(key, ())
+        longer: tuple[int, ...] = ()
+        if len(key) >= MIN_PREFIX_QUERY:
+            starting = self._with_prefix(key + " ")
+            longer = tuple(dict.fromkeys(row for k in starting for row in self._rows[k] if row not in exact))
+        if not exact and not longer:
+            return None
+        popularity = self._popularity
+        longer = self._most_popular_first(longer)
+        if exact and (not longer or popularity[longer[0]] < PREFIX_OVER_EXACT * max(popularity[exact[0]], 1e-9)):
+            return TitleMatch(exact, "exact", 100.0)
+        return TitleMatch(self._most_popular_first((*exact, *longer))[: MAX_ALTERNATIVES + 1], "partial", 100.0)
+
+    def _most_popular_first(self, rows: Iterable[int]) -> tuple[int, ...]:
+        """Distinct `rows`, the most popular first (ties in first-seen order)."""
+        return tuple(sorted(dict.fromkeys(rows), key=lambda row: -self._popularity[row]))
+
+    def _candidates(self, key: str, threshold: float) -> list[str]:
+        """The keys that could score `threshold` against `key` at all, in index order.
+
+        `fuzz.ratio` is 200 * LCS / (a + b) for lengths a and b, and the longest common
+        subsequence can neither exceed the shorter string (so lengths outside a window are
+        skipped) nor the characters the two strings share, counted with repetition. Both
+        bounds are exact, so rapidfuzz picks the same best key from the survivors as from
+        all keys (tested), typically from a handful instead of thousands.
+        """
+        length = len(key)
+        bound = threshold / (200.0 - threshold)
+        low = bisect.bisect_left(self._key_lengths, math.ceil(length * bound - 1e-9))
+        high = bisect.bisect_right(self._key_lengths, math.floor(length / bound + 1e-9)) if bound > 0 else len(self)
+        counts = Counter(self._columns.get(char, COUNTED_CHARACTERS) for char in key)
+        wanted = np.array([min(count, MAX_COUNT) for count in counts.values()], dtype=np.uint16)
+        shared = np.minimum(self._char_counts[low:high, list(counts)], wanted).sum(axis=1, dtype=np.int32)
+        needed = threshold / 200.0 * (length + self._key_length_array[low:high])
+        return [self._keys[row] for row in np.flatnonzero(shared >= needed - 1e-9) + low]
+
+    def search(self, query: str, limit: int = 10) -> list[tuple[int, float]]:
+        """Rows whose titles start with `query` (by popularity), then fuzzy look-alikes, for autocomplete."""
+        key = normalise_title(query)
+        if not key:
+            return []
+        found = dict.fromkeys(row for candidate in sorted(self._with_prefix(key), key=len) for row in self._rows[candidate])
+        prefixed = sorted(found, key=lambda row: -self._popularity[row])[:limit]
+        hits = dict.fromkeys(prefixed, 100.0)
+        if len(hits) < limit:
+            candidates = self._candidates(key, SEARCH_THRESHOLD)
+            similar = process.extract(key, candidates, scorer=fuzz.ratio, limit=limit, score_cutoff=SEARCH_THRESHOLD)
+            for matched_key, score, _ in similar:
+                for row in self._rows[matched_key]:
+                    hits.setdefault(row, round(float(score), 2))
+        return sorted(hits.items(), key=lambda item: -item[1])[:limit]
+
+    def _with_prefix(self, prefix: str) -> list[str]:
+        """Keys starting with `prefix`, found by binary search: autocomplete runs on every keystroke."""
+        start = stop = bisect.bisect_left(self._alphabetical, prefix)
+        while stop < len(self._alphabetical) and self._alphabetical[stop].startswith(prefix):
+            stop += 1
+        return self._alphabetical[start:stop]
+
+
+def _word_for_word(query: str, key: str) -> bool:
+    """Whether every word of `query` is close to some word of `key` (a typo, not a different word)."""
+    words = key.split()
+    return all(process.extractOne(word, words, scorer=fuzz.ratio, score_cutoff=WORD_SIMILARITY) for word in query.split())
+
+
+def _character_counts(keys: Sequence[str]) -> tuple[dict[str, int], np.ndarray]:
+    """Each key's count of each frequent character, the rest summed in one last column.
+
+    Returns the column of each counted character and a (keys, COUNTED_CHARACTERS + 1)
+    table, column-major so the filter reads a query's few columns contiguously; 96 bytes a
+    key (counts stop at MAX_COUNT, far beyond any title or the 200 characters of a query).
+    """
+    codes = np.frombuffer("".join(keys).encode("utf-32-le"), dtype=np.uint32)  # one code point per character
+    distinct, where, frequency = np.unique(codes, return_inverse=True, return_counts=True)
+    column_of = np.full(len(distinct), COUNTED_CHARACTERS)
+    frequent = np.argsort(-frequency, kind="stable")[:COUNTED_CHARACTERS]
+    column_of[frequent] = np.arange(len(frequent))
+    columns = {chr(code): column for column, code in enumerate(distinct[frequent].tolist())}
+    rows = np.repeat(np.arange(len(keys)), [len(key) for key in keys])
+    width = COUNTED_CHARACTERS + 1
+    counts = np.bincount(rows * width + column_of[where], minlength=len(keys) * width).reshape(len(keys), width)
+    return columns, np.minimum(counts, MAX_COUNT).astype(np.uint16, order="F")

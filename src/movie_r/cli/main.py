@@ -1,0 +1,364 @@
+"""The `movie-r` command: train, evaluate, recommend and inspect models.
+
+Every command runs with no arguments on the embedded default data; flags override the
+environment (`MOVIE_R_*`), which overrides the defaults. Errors exit non-zero with one line.
+Commands import the library parts they use when they run: `serve --workers N` then starts
+its workers without first loading scikit-learn and pandas (~1.7 s) in the supervisor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from movie_r.cli.keys import add_keys_parser
+from movie_r.errors import MovieRError, SettingsError
+from movie_r.recommenders.kinds import KINDS
+from movie_r.settings import Settings
+
+if TYPE_CHECKING:
+    from movie_r.answering.inference import RecommendResult
+    from movie_r.storage.agent_status import AgentStatus
+    from movie_r.storage.records import Manifest
+    from movie_r.storage.registry import ModelVersion, Registry
+
+log = logging.getLogger("movie_r")
+
+COMMANDS_GROUP = "movie_r.commands"  # entry points: register(subparsers, common parent parser)
+LOG_FORMAT = "%(asctime)s level=%(levelname)s pid=%(process)d logger=%(name)s %(message)s"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=log_level(args), format=LOG_FORMAT, stream=sys.stderr)
+    try:
+        if getattr(args, "keys_handler", None) is not None:
+            return args.keys_handler(args, settings_from(args))
+        return args.handler(args)
+    except SettingsError as exc:
+        for line in str(exc).splitlines():
+            print(f"movie-r: error: {line}", file=sys.stderr)
+        return 2
+    except MovieRError as exc:
+        print(f"movie-r: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a full disk, a directory it may not write: one line, not a traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"movie-r: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("movie-r: interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--home", type=Path, help="storage root (default: $MOVIE_R_HOME or the repo root)")
+    common.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors on stderr")
+
+    data = argparse.ArgumentParser(add_help=False)
+    data.add_argument("--catalog", type=Path, help="catalogue CSV (default: the embedded MovieLens data)")
+    data.add_argument(
+        "--interactions", metavar="CSV",
+        help="ratings CSV user_id,movie_id,rating[,timestamp] (default: the embedded ratings, with the embedded "
+        "catalogue only; an empty value means none)",
+    )  # fmt: skip
+    data.add_argument("--no-interactions", action="store_true", help="train without ratings")
+    data.add_argument("--skip-invalid", action="store_true", help="drop unusable catalogue rows instead of failing")
+    data.add_argument("--skip-unknown", action="store_true", help="drop ratings of movies not in the catalogue")
+
+    parser = argparse.ArgumentParser(prog="movie-r", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    sub = commands.add_parser("train", parents=[common, data], help="train a model version and print its scores")
+    sub.add_argument(
+        "--model", choices=["auto", *KINDS], default="auto",
+        help="model kind (default auto: with interactions, the best on a validation split; else tfidf)",
+    )  # fmt: skip
+    sub.set_defaults(handler=cmd_train)
+
+    sub = commands.add_parser("evaluate", parents=[common, data], help="score a version on the current data")
+    sub.add_argument("version", nargs="?", help="version to score (default: the champion)")
+    sub.set_defaults(handler=cmd_evaluate)
+
+    sub = commands.add_parser("recommend", parents=[common], help="movies like a title, an id or a description")
+    sub.add_argument("movie", nargs="?", help="a title (typos welcome) or free text")
+    sub.add_argument("--id", dest="movie_id", type=int, help="a catalogue id instead of a title")
+    sub.add_argument("-k", type=int, default=10, help="how many movies (1..100, default 10)")
+    sub.add_argument("--genre", help="only movies of this genre")
+    sub.add_argument("--year-min", type=int)
+    sub.add_argument("--year-max", type=int)
+    sub.add_argument("--exclude", type=int, nargs="*", default=[], help="ids never to recommend")
+    sub.add_argument("--version", help="ask this version instead of the champion")
+    sub.add_argument("--json", action="store_true", help="print the API's /recommend response body")
+    sub.set_defaults(handler=cmd_recommend)
+
+    sub = commands.add_parser("models", parents=[common], help="list versions with scores; mark the champion")
+    sub.set_defaults(handler=cmd_models)
+
+    sub = commands.add_parser("status", parents=[common], help="storage root, champion and its age")
+    sub.set_defaults(handler=cmd_status)
+
+    add_keys_parser(commands, common)
+    for entry in entry_points(group=COMMANDS_GROUP):  # the services' own: `serve`, `agent`, ...
+        entry.load()(commands, common)
+
+    sub = commands.add_parser("metrics", parents=[common], help="summarise the API's runtime events")
+    sub.add_argument("--window", type=float, help="hours to summarise (default: $MOVIE_R_SUMMARY_WINDOW_HOURS or 24)")
+    sub.add_argument("--json", action="store_true", help="print metrics/summary.json as written")
+    sub.set_defaults(handler=cmd_metrics)
+    return parser
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """Environment settings with command-line flags on top."""
+    overrides: dict[str, Any] = {}
+    if args.home:
+        overrides["home"] = args.home
+    if getattr(args, "catalog", None):
+        overrides["catalog"] = args.catalog
+    if getattr(args, "interactions", None) is not None:
+        overrides["interactions"] = args.interactions  # "" means none
+    if getattr(args, "no_interactions", False):
+        overrides["interactions"] = None
+    for name in ("host", "port", "workers", "loop"):
+        if getattr(args, name, None) is not None:
+            overrides[name] = getattr(args, name)
+    if getattr(args, "window", None) is not None:
+        overrides["summary_window_hours"] = args.window
+    if getattr(args, "interval", None) is not None:
+        overrides["agent_interval_seconds"] = args.interval
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = [
+            f"MOVIE_R_{'_'.join(str(part) for part in error['loc']).upper()}={error.get('input')!r}: {error['msg']}"
+            for error in exc.errors()
+        ]
+        raise SettingsError("\n".join(lines)) from None
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from movie_r.lifecycle.training import load_training_data, train
+    from movie_r.storage.registry import Registry
+
+    settings = settings_from(args)
+    data = load_training_data(
+        settings.catalog, settings.interactions, args.skip_invalid, args.skip_unknown, settings.metrics_dir
+    )
+    registry = Registry(settings.models_dir, settings.keys_path)
+    with registry.trainer_lock():
+        result = train(settings, data, args.model, registry=registry)
+    manifest = result.version.manifest
+    print(f"version {result.version.version} ({manifest.kind}){' champion' if result.champion else ''}")
+    if manifest.selection:
+        print(f"chosen: {manifest.selection.reason}")
+    print(f"trained in {manifest.train_seconds or 0:.1f}s on {len(data.catalog)} movies")
+    _print_metrics(result.report.metrics, result.report.score_name, result.report.n_queries)
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from movie_r.answering.inference import Recommender
+    from movie_r.lifecycle.evaluation import evaluate
+    from movie_r.lifecycle.training import load_training_data
+    from movie_r.storage.registry import Registry
+
+    settings = settings_from(args)
+    version = _version(Registry(settings.models_dir, settings.keys_path), args.version)
+    data = load_training_data(settings.catalog, settings.interactions, args.skip_invalid, args.skip_unknown)
+    report = evaluate(Recommender(version.load(), version.version, settings.fuzzy_threshold), data.queries)
+    print(f"version {version.version} on {settings.catalog}")
+    _print_metrics(report.metrics, report.score_name, report.n_queries)
+    return 0
+
+
+def cmd_recommend(args: argparse.Namespace) -> int:
+    from movie_r.answering.inference import Filters, Recommender
+    from movie_r.storage.registry import Registry
+
+    settings = settings_from(args)
+    version = _version(Registry(settings.models_dir, settings.keys_path), args.version)
+    recommender = Recommender(version.load(), version.version, settings.fuzzy_threshold)
+    filters = Filters(args.genre, args.year_min, args.year_max, frozenset(args.exclude))
+    result = recommender.recommend(args.movie, args.movie_id, args.k, filters)
+    if args.json:
+        print(json.dumps({"model_version": version.version, **result.to_dict()}, indent=2))
+    else:
+        _print_result(result)
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from movie_r.storage.lineage import statuses
+    from movie_r.storage.registry import Registry
+
+    settings = settings_from(args)
+    registry = Registry(settings.models_dir, settings.keys_path)
+    versions = registry.versions()
+    if not versions:
+        print(f"no models in {registry.root}; run `movie-r train`")
+        return 0
+    status = statuses(registry)
+    datasets: dict[str, str] = {}  # short data fingerprint -> what it stands for
+    print(f"  {'version':<24} {'kind':<10} {'metric':<19} {'score':>7}  {'data':<13} {'status':<9} created")
+    for version in versions:
+        manifest = version.manifest
+        evaluation = manifest.evaluation
+        data = _data_label(manifest.data)
+        datasets.setdefault(data, _describe_data(manifest.data))
+        state = status.get(version.version, "trained")
+        mark = "*" if state == "champion" else " "
+        print(
+            f"{mark} {version.version:<24} {manifest.kind:<10} {evaluation.score_name:<19} "
+            f"{evaluation.score:>7.4f}  {data:<13} {state:<9} {_created(manifest)}"
+        )
+    champion = registry.champion_version()
+    if champion is not None and champion not in {v.version for v in versions}:
+        print(f"! {champion:<24} the champion link points at a version whose manifest cannot be read")
+    print()
+    for label, described in datasets.items():
+        print(f"  data {label}: {described}")
+    groups = {(v.manifest.evaluation.score_name, _data_label(v.manifest.data)) for v in versions}
+    if len(groups) > 1:
+        print(f"  scores compare only within one metric on one data: {len(groups)} such groups above")
+    return 0
+
+
+def _created(manifest: Manifest) -> str:
+    return f"{manifest.created_at:%Y-%m-%dT%H:%M:%S}" if manifest.created_at else "?"
+
+
+def _data_label(data: dict[str, Any]) -> str:
+    """`catalog/ratings` SHA-256 prefixes: the same label means the same training data."""
+    catalog = (data.get("catalog") or {}).get("sha256", "?")[:6]
+    interactions = (data.get("interactions") or {}).get("sha256", "-")[:6]
+    return f"{catalog}/{interactions}"
+
+
+def _describe_data(data: dict[str, Any]) -> str:
+    catalog = data.get("catalog") or {}
+    interactions = data.get("interactions")
+    ratings = f"{interactions.get('path')} ({interactions.get('rows')} ratings)" if interactions else "no ratings"
+    return f"{catalog.get('path', '?')} ({catalog.get('rows', '?')} movies), {ratings}"
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from movie_r.lifecycle.data_match import data_match
+    from movie_r.storage.agent_status import read_status
+    from movie_r.storage.files import utc_now
+    from movie_r.storage.registry import Registry
+
+    settings = settings_from(args)
+    registry = Registry(settings.models_dir, settings.keys_path)
+    print(f"home         {settings.home}")
+    print(f"catalog      {settings.catalog}")
+    print(f"interactions {settings.interactions or '-'}")
+    print(f"versions     {len(registry.versions())}")
+    try:
+        champion = registry.champion()
+    except MovieRError as exc:
+        print(f"champion     {registry.champion_version()} CANNOT BE READ: {exc}; the agent restores the last good one")
+        champion = None
+    else:
+        if champion is None:
+            print("champion     none (run `movie-r train`)")
+    if champion is None:
+        print(f"agent        {_describe_agent(read_status(settings.metrics_dir))}")
+        return 0
+    manifest = champion.manifest
+    age = f"{(utc_now() - manifest.created_at).total_seconds() / 3600:.1f} h old" if manifest.created_at else "age unknown"
+    print(f"champion     {champion.version} ({manifest.kind}), {age}")
+    print(f"score        {manifest.evaluation.score_name}={manifest.evaluation.score:.4f}")
+    match = data_match(manifest.data, settings.catalog, settings.interactions)
+    if match.matches:
+        print(f"data         {match.detail}")
+    else:
+        retrain = "" if match.catalog else " (another catalogue: the agent retrains on its next tick)"
+        print(f"data         DOES NOT MATCH: {match.detail}{retrain}")
+    agent = read_status(settings.metrics_dir)
+    print(f"agent        {_describe_agent(agent)}")
+    return 0
+
+
+def _describe_agent(agent: AgentStatus | None) -> str:
+    if agent is None:
+        return "no status written yet (metrics/agent.json)"
+    described = f"{agent.state} (pid {agent.pid} on {agent.host}), {agent.ticks} ticks, {agent.failed_ticks} failed"
+    if agent.last_tick_at:
+        described += f"; last tick {agent.last_tick_at:%Y-%m-%d %H:%M:%S} UTC: {agent.last_verdict}"
+    if agent.next_tick_at and agent.state != "stopped":
+        described += f"; next {agent.next_tick_at:%H:%M:%S} UTC"
+    return described
+
+
+def log_level(args: argparse.Namespace) -> int:
+    return logging.WARNING if getattr(args, "quiet", False) else logging.INFO
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    from movie_r.answering.titles import TitleIndex
+    from movie_r.data.loading import load_catalog
+    from movie_r.lifecycle.telemetry import write_summary
+    from movie_r.storage.registry import Registry
+
+    settings = settings_from(args)
+    movies = load_catalog(settings.catalog, skip_invalid=True).movies  # the catalogue operators configured
+    titles = TitleIndex(movies["title"].tolist(), movies["popularity"].to_numpy())
+    registry = Registry(settings.models_dir, settings.keys_path)
+    summary = write_summary(settings.metrics_dir, registry, settings.summary_window_hours, titles)
+    if args.json:
+        print(summary.model_dump_json(indent=2))
+        return 0
+    print(f"last {summary.window_hours:g} h, written to {settings.storage.metrics.summary}")
+    for name in ("requests", "served", "errors", "cold_starts", "cold_start_rate", "mean_similarity",
+                 "latency_ms_p50", "latency_ms_p95", "champion_version", "hours_since_retrain"):
+        value = getattr(summary, name)
+        print(f"  {name:<20}{value:.4f}" if isinstance(value, float) else f"  {name:<20}{value}")
+    print(f"  {'methods':<20}{summary.methods}")
+    for unknown in summary.top_unknown_queries:
+        print(f"  not in the catalogue x{unknown.count:<5} {unknown.query!r}")
+    for failed in summary.top_failed_resolutions:
+        print(f"  resolution missed x{failed.count:<5} {failed.query!r} (a catalogue title contains it)")
+    return 0
+
+
+def _version(registry: Registry, version: str | None) -> ModelVersion:
+    if version:
+        return registry.get(version)
+    champion = registry.champion()
+    if champion is None:
+        raise MovieRError(f"no champion model in {registry.root}; run `movie-r train` first")
+    return champion
+
+
+def _print_metrics(metrics: dict[str, float], score_name: str, n_queries: int) -> None:
+    print(f"score {score_name}={metrics[score_name]:.4f} over {n_queries} queries")
+    for name, value in metrics.items():
+        print(f"  {name:<22}{value:.4f}")
+
+
+def _print_result(result: RecommendResult) -> None:
+    match = result.match
+    if match.method in ("exact", "partial", "fuzzy"):
+        print(f"{match.title} [{match.id}] ({match.method} match, score {match.score:.0f})")
+    else:
+        print(f"cold start: answered by {match.method} for {result.query!r}")
+    for other in result.alternatives:
+        print(f"  also titled so: {other['title']} ({other['year']}) [{other['id']}]")
+    for rank, item in enumerate(result.recommendations, start=1):
+        year = f" ({item.year})" if item.year else ""
+        print(f"{rank:>3}. {item.title}{year} [{item.id}] score {item.score:.3f} — {'; '.join(item.reasons)}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

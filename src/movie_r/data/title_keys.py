@@ -1,0 +1,58 @@
+"""The keys a title is matched by: one normal form for "The Dark Knight", "Dark Knight, The",
+"the dark knight (2008)", and the alternative titles MovieLens writes in parentheses.
+
+Below answering and the recommenders alike: the title index looks queries up by these keys,
+and the text features compare titles in the same form.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Leading articles in the languages MovieLens and TMDB titles use; MovieLens moves them to
+# the end ("Cité des enfants perdus, La"). They carry no meaning for matching.
+ARTICLES = frozenset(["the", "a", "an", "la", "le", "les", "l", "el", "los", "las", "il", "lo", "gli", "i", "der", "die", "das", "den", "det", "en", "ein", "eine", "o", "os"])
+
+_TRAILING_YEAR = re.compile(r"\s*\(\s*\d{4}\s*\)\s*$")
+_TRAILING_ARTICLE = re.compile(r",\s*(\w+)\s*$")
+_TRAILING_PARENTHESIS = re.compile(r"\s*\([^()]*\)\s*$")
+_NON_WORD = re.compile(r"[\W_]+")
+_ALSO_KNOWN_AS = re.compile(r"^(a\.?k\.?a\.?|aka)\s+", re.IGNORECASE)
+# Sequel numbers as people type them: "godfather 2" for "Godfather: Part II, The". Roman
+# numerals that are also words or letters (i, v, x) stay as they are.
+ROMAN = {"ii": "2", "iii": "3", "iv": "4", "vi": "6", "vii": "7", "viii": "8", "ix": "9"}
+
+def normalise_title(title: str) -> str:
+    """A matching key: no accents, case, punctuation, trailing year or leading article."""
+    text = unicodedata.normalize("NFKD", title)
+    text = "".join(char for char in text if not unicodedata.combining(char))
+    text = _TRAILING_YEAR.sub("", text.strip())
+    moved = _TRAILING_ARTICLE.search(text)
+    if moved and moved.group(1).lower() in ARTICLES:
+        text = text[: moved.start()]
+    words = _NON_WORD.sub(" ", text.lower()).split()
+    if len(words) > 1 and words[0] in ARTICLES:
+        words = words[1:]
+    words = [ROMAN.get(word, word) for word in words]
+    words = [w for i, w in enumerate(words) if not (w == "part" and i + 1 < len(words) and words[i + 1].isdigit())]
+    return " ".join(words)
+
+
+def title_keys(title: str) -> set[str]:
+    """Every key a title answers to: itself, without a trailing alternative title, and that
+    alternative title alone.
+
+    MovieLens writes alternative (often original-language) titles in parentheses:
+    "Life Is Beautiful (La Vita è bella)", "Harry Potter and the Sorcerer's Stone (a.k.a.
+    Harry Potter and the Philosopher's Stone)".
+    """
+    keys = {normalise_title(title)}
+    bare = _TRAILING_YEAR.sub("", title.strip())
+    shorter = _TRAILING_PARENTHESIS.sub("", bare)
+    if shorter and shorter != bare:
+        keys.add(normalise_title(shorter))
+        alternative = _ALSO_KNOWN_AS.sub("", bare[len(shorter) :].strip().strip("()").strip())
+        keys.add(normalise_title(alternative))
+    keys.discard("")
+    return keys

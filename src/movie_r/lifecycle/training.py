@@ -1,0 +1,290 @@
+"""Train, evaluate and register one model version; the first one in a home becomes champion.
+
+All input is loaded and validated before anything is written, and the version directory
+is written atomically, so a bad file or a crash never leaves a partial version behind and
+never touches the serving champion.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from movie_r.answering.inference import Recommender
+from movie_r.answering.ranked_lists import BODY, LISTS, build
+from movie_r.data.loading import MIN_MOVIES, Catalog, Interactions, load_catalog, load_interactions
+from movie_r.errors import DataError
+from movie_r.lifecycle.evaluation import (
+    CUTOFF,
+    EvaluationReport,
+    EvaluationSet,
+    Split,
+    evaluate,
+    fixed_sample,
+    proxy_sample,
+    split_interactions,
+)
+from movie_r.lifecycle.telemetry import feedback_positives
+from movie_r.recommenders.kinds import AUTO_KINDS, GRIDS, kind_params
+from movie_r.recommenders.pipeline import FittedText, build_pipeline, fit_pipeline, json_params, restore_params
+from movie_r.settings import Settings
+from movie_r.storage.files import utc_now
+from movie_r.storage.registry import ModelVersion, Registry, new_version_id
+
+log = logging.getLogger(__name__)
+
+LIBRARIES = ("movie-r", "scikit-learn", "numpy", "scipy", "pandas", "joblib", "rapidfuzz")
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """Validated inputs of one training run and the queries every model is scored on."""
+
+    catalog: Catalog
+    interactions: Interactions | None
+    queries: EvaluationSet
+    feedback: pd.DataFrame | None = None  # positive API feedback as ratings (training only)
+
+    @property
+    def train_ratings(self) -> pd.DataFrame | None:
+        """What models may learn from: the split's training part (never its test part) and feedback."""
+        if not isinstance(self.queries, Split):
+            return None
+        if self.feedback is None or self.feedback.empty:
+            return self.queries.train
+        known = self.feedback[self.feedback["movie_id"].isin(self.catalog.movies["id"])]
+        return pd.concat([self.queries.train, known], ignore_index=True)
+
+    def fingerprints(self) -> dict[str, Any]:
+        found = {"catalog": _fingerprint(self.catalog)}
+        if self.interactions is not None:
+            found["interactions"] = _fingerprint(self.interactions)
+        return found
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    version: ModelVersion
+    report: EvaluationReport
+    champion: bool
+
+
+def load_training_data(
+    catalog: Path,
+    interactions: Path | None,
+    skip_invalid: bool = False,
+    skip_unknown: bool = False,
+    metrics_dir: Path | None = None,
+    feedback_per_source: int | None = None,
+) -> TrainingData:
+    """Load and validate everything a training run needs, before anything is written.
+
+    With `metrics_dir`, positive feedback the API recorded there joins the training ratings
+    (at most `feedback_per_source` events of any one client).
+    """
+    loaded_catalog = load_catalog(catalog, skip_invalid=skip_invalid)
+    if len(loaded_catalog) < MIN_MOVIES:
+        raise DataError(
+            f"{catalog}: {len(loaded_catalog)} usable movies; at least {MIN_MOVIES} are needed to recommend one for another"
+        )
+    loaded_interactions = (
+        load_interactions(interactions, loaded_catalog, skip_unknown=skip_unknown) if interactions else None
+    )
+    if loaded_interactions is not None:
+        queries: EvaluationSet = split_interactions(loaded_interactions.ratings)
+    else:
+        queries = proxy_sample(loaded_catalog.movies)
+    feedback = feedback_positives(metrics_dir, feedback_per_source) if metrics_dir is not None else None
+    return TrainingData(loaded_catalog, loaded_interactions, queries, feedback)
+
+
+# Validation queries per grid point at most: every grid point answers them all, and the grid
+# compares configurations whose order settles on fewer queries than a promotion needs.
+TUNING_QUERIES = 5_000
+# Validation horizons tuning averages over, until their queries reach TUNING_QUERIES (at most
+# `settings.tune_folds` of them): one fold of a few hundred queries moves by more than
+# neighbouring grid points differ, so it picked among near-equals by chance; a fold of
+# thousands does not, and more folds there would only triple the cost of tuning.
+VALIDATION_FRACTIONS = (0.2, 0.3, 0.4)
+SCORE = f"ndcg@{CUTOFF}"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A fitted, evaluated pipeline that is not saved yet."""
+
+    kind: str
+    params: dict[str, Any]
+    pipeline: Pipeline
+    report: EvaluationReport
+    train_seconds: float
+    selection: dict[str, Any] | None = None  # how tuning chose `params`, when it did
+
+
+def fit_candidate(
+    settings: Settings,
+    data: TrainingData,
+    kind: str = "tfidf",
+    params: dict[str, Any] | None = None,
+    queried_only: bool = False,
+    fitted_text: FittedText | None = None,
+) -> Candidate:
+    """Fit one pipeline of `kind` with `params` on the training data and score it on `data.queries`.
+
+    `queried_only` ranks the neighbours of the queries' movies alone: the same score, for a
+    pipeline that is compared and dropped, never saved. `fitted_text` reuses text steps
+    fitted on the same catalogue (`fit_pipeline`).
+    """
+    resources = {"recommender__n_neighbors": settings.neighbours, "recommender__candidates": settings.candidates}
+    params = kind_params(kind, {**resources, **(params or {})})
+    queried = None
+    if queried_only and isinstance(data.queries, Split):
+        queried = np.unique(np.fromiter((query.movie_id for query in data.queries.queries), dtype=np.int64))
+    started = time.perf_counter()
+    pipeline = fit_pipeline(
+        build_pipeline(kind, params, settings.block_memory_mb), data.catalog.movies, data.train_ratings, queried, fitted_text
+    )
+    train_seconds = time.perf_counter() - started
+    report = evaluate(Recommender(pipeline, "candidate", settings.fuzzy_threshold), data.queries)
+    return Candidate(kind, params, pipeline, report, train_seconds)
+
+
+def tune(settings: Settings, data: TrainingData, kinds: list[str]) -> Candidate:
+    """Pick kind and parameters on validation splits carved from the training interactions only.
+
+    Every grid point of every kind is fitted on each validation fold's training part and
+    scored on its queries (one fold when it has TUNING_QUERIES queries, else up to
+    `settings.tune_folds` at other horizons). The best by mean NDCG@10 over the folds, among
+    those whose lists cover at least `settings.min_coverage` of the catalogue on every fold,
+    is refitted on all training interactions and scored on the real test queries. Without
+    interactions there is nothing to tune: TF-IDF.
+    """
+    if data.train_ratings is None:
+        return fit_candidate(settings, data, "tfidf")
+    if not isinstance(data.queries, Split):
+        raise TypeError("tuning needs interaction queries")  # train_ratings implies them
+    sample, n_users = user_sample(data.queries.train, settings.tune_users)
+    tuned_on = int(sample["user_id"].nunique())
+    splits: list[Split] = []
+    for fraction in VALIDATION_FRACTIONS[: settings.tune_folds]:
+        if sum(len(split.queries) for split in splits) >= TUNING_QUERIES:
+            break  # enough queries to order the grid: another fold would only cost its fits
+        splits.append(split_interactions(sample, fraction, TUNING_QUERIES))
+    fractions = VALIDATION_FRACTIONS[: len(splits)]
+    folds = [TrainingData(data.catalog, data.interactions, split, data.feedback) for split in splits]
+    tried: list[dict[str, Any]] = []
+    fitted_text: FittedText = {}  # every fold and grid point has the same catalogue
+    for kind in kinds:
+        for params in GRIDS[kind]:
+            reports = [fit_candidate(settings, fold, kind, params, True, fitted_text).report for fold in folds]
+            tried.append({"kind": kind, "params": json_params(params), **_across_folds(fractions, reports)})
+            log.info("validation kind=%s params=%s %s=%s", kind, params, reports[0].score_name, [round(r.score, 4) for r in reports])
+    best = best_tried(tried, settings.min_coverage)
+    chosen = fit_candidate(settings, data, best["kind"], restore_params(best["params"]))
+    horizons = "/".join(f"{fraction:.0%}" for fraction in fractions)
+    reason = (
+        f"{best['kind']} {best['params']} had the best mean validation {SCORE}={best[SCORE]:.4f} of {len(tried)} "
+        f"configurations, over {len(folds)} validation fold{'s' if len(folds) > 1 else ''} (the latest {horizons} of each "
+        "user's training positives), "
+        f"among those whose lists cover >= {settings.min_coverage:.0%} of the catalogue on every fold"
+        f", tuned on {tuned_on} of {n_users} users' ratings"
+    )
+    selection = {"reason": reason, "validation": tried, "tuned_on_users": tuned_on, "users": n_users}
+    return Candidate(chosen.kind, chosen.params, chosen.pipeline, chosen.report, chosen.train_seconds, selection)
+
+
+def best_tried(tried: list[dict[str, Any]], min_coverage: float) -> dict[str, Any]:
+    """The configuration tuning picks: best mean NDCG@10 among those covering `min_coverage`
+    of the catalogue on every fold (among all when none does)."""
+    diverse = [t for t in tried if t["lowest_coverage"] >= min_coverage] or tried
+    return max(diverse, key=lambda t: t[SCORE])
+
+
+def _across_folds(fractions: tuple[float, ...], reports: list[EvaluationReport]) -> dict[str, Any]:
+    """Each metric's mean over the folds, the lowest fold's coverage, and each fold's score."""
+    means = {name: float(np.mean([r.metrics[name] for r in reports])) for name in reports[0].metrics}
+    folds = [{"fraction": f, SCORE: r.score, "coverage": r.metrics["coverage"]} for f, r in zip(fractions, reports, strict=True)]
+    return {**means, "lowest_coverage": min(fold["coverage"] for fold in folds), "folds": folds}
+
+
+def user_sample(ratings: pd.DataFrame, at_most: int, seed: int = 0) -> tuple[pd.DataFrame, int]:
+    """The ratings of at most `at_most` users (a fixed random sample), and how many users there were.
+
+    Tuning compares configurations, and their order settles on far fewer people than
+    fitting needs: a grid fitted on a sample, then the winner once on everyone.
+    """
+    users = ratings["user_id"].unique()
+    kept = fixed_sample(len(users), at_most, seed)
+    return (ratings if kept is None else ratings[ratings["user_id"].isin(users[kept])]), len(users)
+
+
+def save_candidate(registry: Registry, candidate: Candidate, data: TrainingData, **extra: Any) -> ModelVersion:
+    """Write `candidate` as a new version, with its manifest and every movie's default answer,
+    and record it as trained."""
+    version = new_version_id()
+    started = time.perf_counter()
+    lists = build(Recommender(candidate.pipeline, version))
+    lists_seconds = time.perf_counter() - started
+    manifest = {
+        "version": version,
+        "created_at": utc_now().isoformat(),
+        "kind": candidate.kind,
+        "params": json_params(candidate.params),
+        "selection": candidate.selection,
+        "data": data.fingerprints(),
+        "libraries": {"python": platform.python_version(), **{name: _version_of(name) for name in LIBRARIES}},
+        "train_seconds": round(candidate.train_seconds, 3),
+        "lists_seconds": round(lists_seconds, 3),
+        "evaluation": candidate.report.summary(),
+        "warnings": data.catalog.warnings + (data.interactions.warnings if data.interactions else []),
+        **extra,
+    }
+    saved = registry.save(candidate.pipeline, manifest, {LISTS: lists.save, BODY: lists.save_body})
+    report = candidate.report
+    registry.record("trained", version, kind=candidate.kind, score=report.score, score_name=report.score_name)
+    log.info("trained version=%s %s=%.4f seconds=%.1f", version, report.score_name, report.score, candidate.train_seconds)
+    return saved
+
+
+def train(
+    settings: Settings,
+    data: TrainingData,
+    kind: str = "auto",
+    params: dict[str, Any] | None = None,
+    registry: Registry | None = None,
+) -> TrainResult:
+    """Fit, evaluate and save one version; it becomes champion if the home has none.
+
+    `kind="auto"` tunes every kind on validation data when interactions exist, else TF-IDF.
+    """
+    registry = registry or Registry(settings.models_dir, settings.keys_path)
+    if kind == "auto" and params is None:
+        candidate = tune(settings, data, AUTO_KINDS)
+    else:
+        candidate = fit_candidate(settings, data, "tfidf" if kind == "auto" else kind, params)
+    saved = save_candidate(registry, candidate, data)
+    became_champion = registry.champion_version() is None
+    if became_champion:
+        registry.set_champion(saved.version)
+        registry.record("promoted", saved.version, reason="first model in an empty home", score=candidate.report.score)
+    return TrainResult(saved, candidate.report, became_champion)
+
+
+def _fingerprint(source: Catalog | Interactions) -> dict[str, Any]:
+    return {"path": str(source.source), "sha256": source.fingerprint, "rows": len(source)}
+
+
+def _version_of(distribution: str) -> str | None:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None

@@ -1,1 +1,0 @@
-"""Recommender estimators: each the final step of a scikit-learn Pipeline."""

@@ -1,0 +1,68 @@
+"""What each version is now, read from the registry's event log: one vocabulary for both.
+
+Events (`models/registry.jsonl`) say what happened to `version`:
+    trained    saved as a new version
+    evaluated  scored against the champion of the moment
+    promoted   made champion (`previous` names the champion it replaced)
+    rejected   judged and not promoted
+    restored   made champion again by a rollback (`previous` names the champion it replaced);
+               written as `rolled_back` before, which is read the same way
+    removed    deleted by retention
+    failed     a training that did not finish (no version)
+
+Statuses (`movie-r models`) say what a version is now:
+    champion   what `models/champion` points at
+    previous   what `movie-r rollback` would restore
+    retired    was champion once, is neither of the above
+    rejected   judged and never champion
+    trained    saved and never judged (a manual `movie-r train`)
+"""
+
+from __future__ import annotations
+
+from movie_r.storage.records import RegistryEvent
+from movie_r.storage.registry import Registry
+
+CHAMPION_EVENTS = ("promoted", "restored", "rolled_back")
+
+
+def previous_champion(registry: Registry) -> str | None:
+    """The champion before the current one, from the event that installed the current one."""
+    current = registry.champion_version()
+    for event in reversed(registry.events()):
+        if event.event in CHAMPION_EVENTS and event.version == current:
+            return event.previous
+    return None
+
+
+def former_champions(registry: Registry) -> list[str]:
+    """Versions that were champion, most recently installed first, each once."""
+    seen: list[str] = []
+    for event in reversed(registry.events()):
+        version = event.version
+        if event.event in CHAMPION_EVENTS and version is not None and version not in seen:
+            seen.append(version)
+    return seen
+
+
+def statuses(registry: Registry, events: list[RegistryEvent] | None = None) -> dict[str, str]:
+    """Status of every version the event log or the champion link mentions."""
+    events = registry.events() if events is None else events
+    found: dict[str, str] = {}
+    for event in events:
+        version = event.version
+        if version is None:
+            continue
+        if event.event in CHAMPION_EVENTS:
+            found[version] = "retired"
+        elif event.event == "rejected" and found.get(version) != "retired":
+            found[version] = "rejected"
+        else:
+            found.setdefault(version, "trained")
+    previous = previous_champion(registry)
+    if previous is not None:
+        found[previous] = "previous"
+    champion = registry.champion_version()
+    if champion is not None:
+        found[champion] = "champion"
+    return found

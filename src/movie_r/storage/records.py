@@ -1,0 +1,254 @@
+"""Typed records of what the services leave in the storage root for each other.
+
+A version's manifest and the registry's lifecycle events are read by every service and
+the CLI; reading them through one model each replaces `.get("kind", "?")` spread over the
+code, and says in one place what an older file may lack. Unknown fields are kept (a newer
+writer's additions survive a read by an older reader), and a manifest's signature covers
+its bytes on disk, never this parsed view.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from movie_r.errors import ArtifactError
+from movie_r.storage import journal
+
+
+class Evaluation(BaseModel):
+    """How a version scored when it was trained (`EvaluationReport.summary()`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    protocol: str = "?"
+    score_name: str = "?"
+    score: float = math.nan
+    metrics: dict[str, float] = {}
+    n_queries: int = 0
+
+
+class Selection(BaseModel):
+    """Why `auto` chose this configuration, and every configuration it tried on validation data."""
+
+    model_config = ConfigDict(extra="allow")
+
+    reason: str
+    validation: list[dict[str, Any]] = []
+    tuned_on_users: int | None = None  # the users whose ratings the grid was fitted on (a sample when fewer than `users`)
+    users: int | None = None
+
+
+class Manifest(BaseModel):
+    """`models/versions/<v>/manifest.json`: what a version is, how it scored, what it was trained on."""
+
+    model_config = ConfigDict(extra="allow")
+
+    version: str
+    created_at: datetime | None = None  # absent from manifests written by other tools
+    kind: str = "tfidf"  # the only kind before kinds were recorded
+    params: dict[str, Any] = {}
+    selection: Selection | None = None
+    data: dict[str, Any] = {}  # fingerprints of the catalogue and interactions (`data.fingerprints`)
+    libraries: dict[str, str] = {}
+    train_seconds: float | None = None
+    lists_seconds: float | None = None
+    evaluation: Evaluation = Evaluation()
+    warnings: list[str] = []
+    artifact_sha256: str | None = None
+    files: dict[str, str] = {}  # further files beside the pipeline -> their SHA-256
+
+    @classmethod
+    def parse(cls, raw: bytes, where: str) -> Manifest:
+        """The manifest in `raw`, or an `ArtifactError` naming `where` and what is wrong."""
+        try:
+            return cls.model_validate_json(raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(part) for part in first["loc"]) or "the document"
+            raise ArtifactError(f"{where}: unreadable manifest ({field}: {first['msg']})") from None
+
+
+class RegistryEvent(BaseModel):
+    """One line of `models/registry.jsonl` (`lineage` lists the events and what they mean).
+
+    The fields every reader relies on are typed; an event's further details (scores, the
+    reasons of a verdict) stay as extra fields, written and read back as they are.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    time: datetime
+    event: str
+    version: str | None = None  # None: a training that failed before there was a version
+    previous: str | None = None  # promoted / restored: the champion it replaced
+    reason: str | None = None
+    kind: str | None = None
+    score: float | None = None
+    score_name: str | None = None
+    data_key: str | None = None  # rejected: the data the challenger was judged on (the agent's cooldown)
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class TriggerRecord(BaseModel):
+    """One trigger of a tick: its value against its threshold, and what that means."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    enabled: bool = True
+    fired: bool = False
+    value: Any = None
+    threshold: Any = None
+    reason: str = ""
+
+
+class Outcome(BaseModel):
+    """What a tick that trained came to."""
+
+    model_config = ConfigDict(extra="allow")
+
+    result: str  # promoted | rejected | failed | abandoned | ...
+    challenger: str | None = None
+    score: float | None = None
+    reasons: list[str] = []
+    error: str | None = None
+    report: str | None = None
+
+
+FAILED_VERDICTS = frozenset({"failed", "data rejected"})
+
+
+class Decision(BaseModel):
+    """One line of `reports/decisions.jsonl`: a tick, its triggers, its verdict and its outcome."""
+
+    model_config = ConfigDict(extra="allow")
+
+    time: datetime | None = None
+    verdict: str
+    forced: bool = False
+    champion: str | None = None
+    inputs_key: str | None = None  # the training inputs it judged (`backoff` counts failures per key)
+    inputs: dict[str, Any] = {}
+    triggers: list[TriggerRecord] = []
+    reasons: list[str] = []
+    outcome: Outcome | None = None
+    restored: dict[str, Any] | None = None  # the registry event, when a broken champion was replaced
+
+    @property
+    def failed(self) -> bool:
+        return self.verdict in FAILED_VERDICTS or (self.outcome is not None and self.outcome.result == "failed")
+
+    @property
+    def error(self) -> str:
+        """What went wrong, in one line: the outcome's error, else the reasons."""
+        if self.outcome is not None and self.outcome.error:
+            return self.outcome.error
+        return "; ".join(self.reasons) or "no reason recorded"
+
+
+class RequestEvent(BaseModel):
+    """One line of `metrics/events/<host>-<pid>.jsonl`: a `/recommend` request, served or refused.
+
+    Written by every API process, read by the agent's triggers, `movie-r metrics` and the
+    training data's feedback pairs (`match_id` is what a liked recommendation was like).
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    ts: float | None = None  # seconds since the epoch; older events carry only `time`
+    time: datetime | None = None
+    endpoint: str = "recommend"
+    request_id: str | None = None
+    model_version: str | None = None  # None: no model answered (no champion, or refused early)
+    latency_ms: float | None = None
+    status: int = 200
+    method: str | None = None  # exact | fuzzy | text | popular
+    match_id: int | None = None
+    cold_start: bool = False
+    k: int | str | None = None  # a refused request keeps what was sent
+    returned: int | None = None
+    top1_similarity: float | None = None
+    mean_similarity: float | None = None
+    query: str | None = None
+
+    @property
+    def timestamp(self) -> float:
+        if self.ts is not None:
+            return self.ts
+        return self.time.timestamp() if self.time is not None else 0.0
+
+
+class FeedbackEvent(BaseModel):
+    """One line of `metrics/feedback/<host>-<pid>.jsonl`: what a user did with a recommendation."""
+
+    model_config = ConfigDict(extra="allow")
+
+    time: datetime
+    request_id: str
+    movie_id: int
+    action: str  # like | dislike | watched (api.schemas.Action)
+    model_version: str | None = None
+    source: str = "unknown"  # the client, keyed (RequestIds.source): no address is stored
+
+    @property
+    def timestamp(self) -> float:
+        return self.time.timestamp()
+
+
+class UnknownQuery(BaseModel):
+    query: str
+    count: int
+
+
+class Summary(BaseModel):
+    """`metrics/summary.json`, and what the agent's triggers judge: the API's traffic in a window."""
+
+    model_config = ConfigDict(extra="allow")
+
+    generated_at: datetime | None = None
+    window_hours: float = 24.0
+    window_start: datetime | None = None
+    only_version: str | None = None  # only requests this version answered (the champion being judged)
+    requests: int = 0
+    served: int = 0
+    errors: int = 0
+    cold_starts: int = 0
+    cold_start_rate: float = 0.0
+    methods: dict[str, int] = {}
+    mean_similarity: float | None = None
+    latency_ms_p50: float | None = None
+    latency_ms_p95: float | None = None
+    top_unknown_queries: list[UnknownQuery] = []  # cold starts no catalogue title resembles: what it lacks
+    top_failed_resolutions: list[UnknownQuery] = []  # cold starts a catalogue title contains: resolution missed
+    model_versions: dict[str, int] = {}
+    champion_version: str | None = None
+    last_retrain_at: datetime | None = None
+    hours_since_retrain: float | None = None
+
+
+
+Record = TypeVar("Record", bound=BaseModel)
+
+
+def validated(raw: Iterable[dict[str, Any]], record: type[Record]) -> tuple[list[Record], int]:
+    """The dicts of a JSON-lines file (`journal.read_records`) as `record`s, and how many were not one."""
+    found, skipped = [], 0
+    for item in raw:
+        try:
+            found.append(record.model_validate(item))
+        except ValidationError:
+            skipped += 1
+    return found, skipped
+
+
+def read_file(path: Path, record: type[Record]) -> list[Record]:
+    """Every `record` of the JSON-lines file at `path`, oldest first (none when it does not exist)."""
+    return validated(journal.read_records(path).records, record)[0]
