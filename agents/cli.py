@@ -79,7 +79,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     from movie_r.storage.registry import Registry
 
     settings = settings_from(args)
-    registry = Registry(settings.models_dir, settings.keys_path)
+    registry = Registry.of(settings)
     with trainer_lock(registry, args.wait, "roll back"):
         event = rollback(registry)
     print(f"rolled back: champion is now {event.version} again (retired {event.previous})")

@@ -30,7 +30,7 @@ from movie_r.progress import current_stage
 from movie_r.settings import Settings
 from movie_r.storage.agent_status import AgentStatus, write_status
 from movie_r.storage.ownership import storage_problem
-from movie_r.storage.records import Decision
+from movie_r.storage.records import Decision, Outcome, Result, TickVerdict
 from movie_r.storage.signing import load_signer
 from movie_r_agents.health import HEARTBEAT_SECONDS
 from movie_r_agents.tick import record_abandoned, run_tick
@@ -61,11 +61,11 @@ class Agent:
         try:
             self._update(state="ticking")
             try:
-                decision = run_tick(self.settings, stop=self.stop)
+                record = Decision.model_validate(run_tick(self.settings, stop=self.stop))
             except Exception as exc:  # run_tick records its own failures; this is the last resort
                 log.exception("tick failed")
-                decision = {"verdict": "failed", "outcome": {"result": "failed", "error": f"{type(exc).__name__}: {exc}"}}
-            record = Decision.model_validate(decision)
+                error = f"{type(exc).__name__}: {exc}"
+                record = Decision(verdict=TickVerdict.FAILED, outcome=Outcome(result=Result.FAILED, error=error))
             failed = record.failed
             self._update(
                 state="idle",

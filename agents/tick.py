@@ -32,7 +32,7 @@ from movie_r.recommenders.pipeline import json_params, restore_params
 from movie_r.settings import Settings
 from movie_r.storage import journal
 from movie_r.storage.files import utc_now
-from movie_r.storage.records import Decision, RegistryEvent, read_file
+from movie_r.storage.records import Decision, Event, Outcome, RegistryEvent, Result, TickVerdict, TriggerRecord, read_file
 from movie_r.storage.registry import ModelVersion, Registry
 from movie_r_agents.backoff import backoff
 from movie_r_agents.judge import Guardrail, Verdict, decide, latency_check, p95_latency_ms, smoke_check
@@ -78,41 +78,35 @@ def run_tick(
     `kind` and/or `params` replace the challenger pool with that one configuration; `force`
     skips the triggers (never the promotion rule). Another trainer holding the lock means skip.
     """
-    registry = Registry(settings.models_dir, settings.keys_path)
-    decision: dict[str, Any] = {
-        "time": utc_now().isoformat(),
-        "forced": force,
-        "champion": registry.champion_version(),
-        "inputs_key": inputs_key(settings),
-    }
+    registry = Registry.of(settings)
+    decision = _started(settings, registry, force)
     lock = registry.trainer_lock()
     try:
         lock.acquire(timeout=lock_timeout)
     except Timeout:
-        decision.update(verdict="skipped", reasons=[f"another trainer holds {lock.lock_file}; not training twice"])
+        decision.settle(TickVerdict.SKIPPED, [f"another trainer holds {lock.lock_file}; not training twice"])
         return _append(settings, decision)
     try:
         leftovers = registry.remove_staging_leftovers()
         if leftovers:
-            decision["cleaned"] = leftovers
+            decision.cleaned = leftovers
             log.warning("removed half-written versions of an interrupted trainer: %s", leftovers)
-        history = backoff(read_decisions(settings), decision["inputs_key"])
+        history = backoff(read_decisions(settings), decision.inputs_key)
         waiting = None if force else history.reason(settings.failure_backoff_max_ticks)
         if waiting:
-            decision.update(verdict="backing off", reasons=[waiting])
+            decision.settle(TickVerdict.BACKING_OFF, [waiting])
         else:
             requested = (kind or "auto", params) if kind is not None or params is not None else None
             with cancellable(stop or threading.Event()):
                 _decide_and_act(settings, registry, decision, force, requested)
     except Cancelled as exc:
-        registry.record("failed", None, reason=str(exc))
-        decision.setdefault("verdict", "abandoned")
-        decision.setdefault("reasons", [str(exc)])
-        decision["outcome"] = {"result": "abandoned", "error": str(exc)}
+        registry.record(Event.FAILED, None, reason=str(exc))
+        decision.settle(decision.verdict or TickVerdict.ABANDONED, decision.reasons or [str(exc)])
+        decision.outcome = Outcome(result=Result.ABANDONED, error=str(exc))
     except Exception as exc:  # whatever breaks, the tick is recorded and the agent lives on
         log.exception("tick failed")
         reason = f"{type(exc).__name__}: {exc}"
-        decision.update(verdict="failed", reasons=[reason], outcome={"result": "failed", "error": reason})
+        decision.settle(TickVerdict.FAILED, [reason], Outcome(result=Result.FAILED, error=reason))
     finally:
         lock.release()
     return _append(settings, decision)
@@ -120,16 +114,14 @@ def run_tick(
 
 def record_abandoned(settings: Settings, reason: str) -> dict[str, Any]:
     """The decision of a tick its process left without finishing (it published nothing)."""
-    decision = {
-        "time": utc_now().isoformat(),
-        "forced": False,
-        "champion": Registry(settings.models_dir, settings.keys_path).champion_version(),
-        "inputs_key": inputs_key(settings),
-        "verdict": "abandoned",
-        "reasons": [reason],
-        "outcome": {"result": "abandoned", "error": reason},
-    }
+    decision = _started(settings, Registry.of(settings), force=False)
+    decision.settle(TickVerdict.ABANDONED, [reason], Outcome(result=Result.ABANDONED, error=reason))
     return _append(settings, decision)
+
+
+def _started(settings: Settings, registry: Registry, force: bool) -> Decision:
+    """A tick's decision before it decides anything: when, over which champion and inputs."""
+    return Decision(time=utc_now(), forced=force, champion=registry.champion_version(), inputs_key=inputs_key(settings))
 
 
 def inputs_key(settings: Settings) -> str:
@@ -141,24 +133,24 @@ def inputs_key(settings: Settings) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
-def _servable_champion(registry: Registry, decision: dict[str, Any]) -> ModelVersion | None:
+def _servable_champion(registry: Registry, decision: Decision) -> ModelVersion | None:
     """The champion, after making sure it can serve: a broken one is replaced by the last
     earlier champion that can (recorded), or treated as none when no version can."""
     try:
         restored = restore_servable_champion(registry)
     except ArtifactError as exc:
-        decision["reasons"] = [str(exc)]
+        decision.reasons = [str(exc)]
         return None
     if restored is not None:
-        decision["restored"] = restored.to_json()
-        decision["reasons"] = [restored.reason or "restored an earlier champion"]
+        decision.restored = restored.to_json()
+        decision.reasons = [restored.reason or "restored an earlier champion"]
     return registry.champion()
 
 
 def _decide_and_act(
     settings: Settings,
     registry: Registry,
-    decision: dict[str, Any],
+    decision: Decision,
     force: bool,
     requested: tuple[str, dict[str, Any] | None] | None,
 ) -> None:
@@ -168,7 +160,7 @@ def _decide_and_act(
             feedback_per_source=settings.feedback_per_source_max,
         )  # fmt: skip
     except DataError as exc:
-        decision.update(verdict="data rejected", reasons=[str(exc)])
+        decision.settle(TickVerdict.DATA_REJECTED, [str(exc)])
         return
     champion = _servable_champion(registry, decision)
     if champion is None:
@@ -179,15 +171,15 @@ def _decide_and_act(
             raise
         except Exception as exc:  # recorded, and the agent tries again next tick
             log.exception("training the first champion failed")
-            registry.record("failed", None, reason=f"{type(exc).__name__}: {exc}")
-            decision.update(verdict="first champion", reasons=["no champion yet"], outcome={"result": "failed", "error": str(exc)})
+            registry.record(Event.FAILED, None, reason=f"{type(exc).__name__}: {exc}")
+            decision.settle(TickVerdict.FIRST_CHAMPION, ["no champion yet"], Outcome(result=Result.FAILED, error=str(exc)))
             return
         if registry.champion_version() != result.version.version:  # a broken champion nothing could replace
             promote(registry, result.version.version, "replaces a champion that cannot serve")
-        decision.update(
-            verdict="first champion",
-            reasons=[*decision.get("reasons", []), "no servable champion: trained and installed a first one"],
-            outcome={"result": "promoted", "challenger": result.version.version, "score": result.report.score},
+        decision.settle(
+            TickVerdict.FIRST_CHAMPION,
+            [*decision.reasons, "no servable champion: trained and installed a first one"],
+            Outcome(result=Result.PROMOTED, challenger=result.version.version, score=result.report.score),
         )
         return
 
@@ -198,7 +190,7 @@ def _decide_and_act(
     feedback = feedback_stats(read_feedback(settings.metrics_dir, since, settings.feedback_per_source_max))
     triggers = check_triggers(settings, summary, feedback, champion.manifest, data.fingerprints())
     fired = [t for t in triggers if t.fired]
-    decision["inputs"] = {
+    decision.inputs = {
         "summary": summary.model_dump(
             mode="json", include={"requests", "served", "cold_start_rate", "mean_similarity", "hours_since_retrain"}
         ),
@@ -208,20 +200,20 @@ def _decide_and_act(
         "data": data.fingerprints(),
         "data_key": data_key(data),
     }
-    decision["triggers"] = [t.to_dict() for t in triggers]
-    reasons = [*decision.get("reasons", []), *(t.reason for t in fired)]  # a restored champion says so first
+    decision.triggers = [TriggerRecord.model_validate(t.to_dict()) for t in triggers]
+    reasons = [*decision.reasons, *(t.reason for t in fired)]  # a restored champion says so first
     if force:
-        decision.update(verdict="retrain", reasons=["forced by the operator", *reasons])
+        decision.settle(TickVerdict.RETRAIN, ["forced by the operator", *reasons])
     elif not fired:
-        decision.update(verdict="no retrain", reasons=[*reasons, "no trigger fired"])
+        decision.settle(TickVerdict.NO_RETRAIN, [*reasons, "no trigger fired"])
         return
     else:
         cooling = _cooldown(settings, registry, data_key(data))
         if cooling:
-            decision.update(verdict="no retrain", reasons=[*reasons, cooling])
+            decision.settle(TickVerdict.NO_RETRAIN, [*reasons, cooling])
             return
-        decision.update(verdict="retrain", reasons=reasons)
-    decision["outcome"] = _retrain(settings, registry, data, champion, requested)
+        decision.settle(TickVerdict.RETRAIN, reasons)
+    decision.outcome = _retrain(settings, registry, data, champion, requested)
 
 
 def _retrain(
@@ -230,7 +222,7 @@ def _retrain(
     data: TrainingData,
     champion: ModelVersion,
     requested: tuple[str, dict[str, Any] | None] | None,
-) -> dict[str, Any]:
+) -> Outcome:
     try:
         candidates = []
         for name, kind, config in challenger_configs(champion, requested, data.train_ratings is not None):
@@ -244,7 +236,7 @@ def _retrain(
         checkpoint("scoring the champion")
         saved = save_candidate(registry, best, data, role="challenger", challenger_config=name, champion_at_training=champion.version)
         registry.record(
-            "evaluated",
+            Event.EVALUATED,
             saved.version,
             champion=champion.version,
             score_name=best.report.score_name,
@@ -264,25 +256,25 @@ def _retrain(
                 promoted = False
                 verdict.reasons.append(f"{exc}; not promoted, the next tick judges again")
         if not promoted:
-            registry.record("rejected", saved.version, reasons=verdict.reasons, data_key=data_key(data), **scores)
+            registry.record(Event.REJECTED, saved.version, reasons=verdict.reasons, data_key=data_key(data), **scores)
         removed = apply_retention(registry, settings.keep_versions, settings.reports_dir)
-        return {
-            "result": "promoted" if promoted else "rejected",
-            "challenger": saved.version,
-            "candidate": name,
-            "scores": scores,
-            "difference_ci": verdict.difference_ci,
-            "reasons": verdict.reasons,
-            "report": str(html_path),
-            "removed_versions": removed,
-        }
+        return Outcome(
+            result=Result.PROMOTED if promoted else Result.REJECTED,
+            challenger=saved.version,
+            candidate=name,
+            scores=scores,
+            difference_ci=verdict.difference_ci,
+            reasons=verdict.reasons,
+            report=str(html_path),
+            removed_versions=removed,
+        )
     except Cancelled:
         raise
     except Exception as exc:  # a failed training must not stop the agent nor touch the champion
         log.exception("training failed")
         reason = f"{type(exc).__name__}: {exc}"
-        registry.record("failed", None, reason=reason)
-        return {"result": "failed", "error": reason}
+        registry.record(Event.FAILED, None, reason=reason)
+        return Outcome(result=Result.FAILED, error=reason)
 
 
 def challenger_configs(
@@ -317,7 +309,7 @@ def _cooldown(settings: Settings, registry: Registry, key: str) -> str | None:
     """Why not to retrain yet: a challenger on this same data was rejected recently."""
     horizon = utc_now() - timedelta(hours=settings.cooldown_hours)
     for event in reversed(registry.events()):
-        if event.event == "rejected" and event.data_key == key:
+        if event.event == Event.REJECTED and event.data_key == key:
             if event.time > horizon:
                 until = event.time + timedelta(hours=settings.cooldown_hours)
                 return f"cooldown: a challenger on this same data was rejected at {event.time.isoformat()}; next try after {until.isoformat()}"
@@ -373,17 +365,21 @@ def _report(
     }
 
 
-def _append(settings: Settings, decision: dict[str, Any]) -> dict[str, Any]:
+def _append(settings: Settings, decision: Decision) -> dict[str, Any]:
+    """Append the settled decision to the log; its JSON form is what `run_tick` returns."""
+    assert decision.verdict is not None, "a tick is recorded only once it decided"
+    record = decision.to_json()
     settings.reports_dir.mkdir(parents=True, exist_ok=True)
     journal.rotate_if_large(decisions_path(settings), DECISIONS_ROTATE_BYTES, DECISIONS_RETENTION_DAYS)
-    journal.append_record(decisions_path(settings), decision)
-    log.info("decision verdict=%r reasons=%r outcome=%r", decision.get("verdict"), decision.get("reasons"), decision.get("outcome", {}).get("result"))
-    return decision
+    journal.append_record(decisions_path(settings), record)
+    result = decision.outcome.result.value if decision.outcome is not None else None
+    log.info("decision verdict=%r reasons=%r outcome=%r", decision.verdict.value, decision.reasons, result)
+    return record
 
 
 def promote_by_hand(settings: Settings, version: str, force: bool = False, wait: float = 0) -> RegistryEvent:
     """`movie-r promote`: the promotion rule on current data, unless `force` overrides it."""
-    registry = Registry(settings.models_dir, settings.keys_path)
+    registry = Registry.of(settings)
     with trainer_lock(registry, wait, f"promote {version}"):
         target = registry.get(version)
         if force:

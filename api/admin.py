@@ -87,7 +87,7 @@ async def admin_rollback(request: Request) -> Any:
 async def _change(request: Request, doing: str, change: Callable[[Registry], RegistryEvent]) -> Any:
     """Run `change` under the trainer lock, then load the new champion here at once."""
     state = request.app.state.movie_r
-    registry = Registry(state.settings.models_dir, state.settings.keys_path)
+    registry = Registry.of(state.settings)
 
     def locked() -> RegistryEvent:
         with trainer_lock(registry, 0, doing):

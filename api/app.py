@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.set_threshold(*GC_THRESHOLDS)
         metrics = ApiMetrics()
         secret = settings.request_id_secret.get_secret_value() if settings.request_id_secret else None
-        registry = Registry(settings.models_dir, settings.keys_path)
+        registry = Registry.of(settings)
         state = AppState(
             settings=settings,
             watcher=ChampionWatcher(

@@ -52,7 +52,7 @@ class Console:
     def __init__(self, settings: Settings, process: str) -> None:
         self.settings = settings
         self.process = process  # this process's events file stem: "this process" in the traffic panel
-        self.registry = Registry(settings.models_dir, settings.keys_path)
+        self.registry = Registry.of(settings)
         self._lock = threading.Lock()
         self._cached: dict[str, tuple[float, Any]] = {}
 

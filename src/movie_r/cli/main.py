@@ -155,7 +155,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     data = load_training_data(
         settings.catalog, settings.interactions, args.skip_invalid, args.skip_unknown, settings.metrics_dir
     )
-    registry = Registry(settings.models_dir, settings.keys_path)
+    registry = Registry.of(settings)
     with registry.trainer_lock():
         result = train(settings, data, args.model, registry=registry)
     manifest = result.version.manifest
@@ -174,7 +174,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from movie_r.storage.registry import Registry
 
     settings = settings_from(args)
-    version = _version(Registry(settings.models_dir, settings.keys_path), args.version)
+    version = _version(Registry.of(settings), args.version)
     data = load_training_data(settings.catalog, settings.interactions, args.skip_invalid, args.skip_unknown)
     report = evaluate(Recommender(version.load(), version.version, settings.fuzzy_threshold), data.queries)
     print(f"version {version.version} on {settings.catalog}")
@@ -187,7 +187,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     from movie_r.storage.registry import Registry
 
     settings = settings_from(args)
-    version = _version(Registry(settings.models_dir, settings.keys_path), args.version)
+    version = _version(Registry.of(settings), args.version)
     recommender = Recommender(version.load(), version.version, settings.fuzzy_threshold)
     filters = Filters(args.genre, args.year_min, args.year_max, frozenset(args.exclude))
     result = recommender.recommend(args.movie, args.movie_id, args.k, filters)
@@ -203,7 +203,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     from movie_r.storage.registry import Registry
 
     settings = settings_from(args)
-    registry = Registry(settings.models_dir, settings.keys_path)
+    registry = Registry.of(settings)
     versions = registry.versions()
     if not versions:
         print(f"no models in {registry.root}; run `movie-r train`")
@@ -259,7 +259,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from movie_r.storage.registry import Registry
 
     settings = settings_from(args)
-    registry = Registry(settings.models_dir, settings.keys_path)
+    registry = Registry.of(settings)
     print(f"home         {settings.home}")
     print(f"catalog      {settings.catalog}")
     print(f"interactions {settings.interactions or '-'}")
@@ -314,7 +314,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     movies = load_catalog(settings.catalog, skip_invalid=True).movies  # the catalogue operators configured
     titles = TitleIndex(movies["title"].tolist(), movies["popularity"].to_numpy())
-    registry = Registry(settings.models_dir, settings.keys_path)
+    registry = Registry.of(settings)
     summary = write_summary(settings.metrics_dir, registry, settings.summary_window_hours, titles)
     if args.json:
         print(summary.model_dump_json(indent=2))

@@ -24,6 +24,7 @@ from movie_r.answering.titles import TitleIndex
 from movie_r.data.loading import POSITIVE_RATING
 from movie_r.data.title_keys import normalise_title
 from movie_r.progress import progress
+from movie_r.storage.records import Evaluation
 
 TEST_FRACTION = 0.2
 # Test queries kept at most, drawn at random (fixed seed) when users give more: every query
@@ -69,6 +70,10 @@ class EvaluationReport:
         data = asdict(self)
         data.pop("per_query")
         return data
+
+    def record(self) -> Evaluation:
+        """The manifest's record of this report."""
+        return Evaluation.model_validate(self.summary())
 
 
 def split_interactions(

@@ -18,7 +18,7 @@ from movie_r.answering import ranked_lists
 from movie_r.errors import ArtifactError, MovieRError
 from movie_r.storage.layout import ReportsLayout
 from movie_r.storage.lineage import former_champions, previous_champion
-from movie_r.storage.records import RegistryEvent
+from movie_r.storage.records import Event, RegistryEvent
 from movie_r.storage.registry import ModelVersion, Registry
 
 ANY = object()  # `promote` without a compare-and-swap
@@ -73,7 +73,7 @@ def promote(
         )
     registry.set_champion(version)
     log.info("promoted version=%s previous=%s reason=%r", version, previous, reason)
-    return registry.record("promoted", version, previous=previous, reason=reason, **details)
+    return registry.record(Event.PROMOTED, version, previous=previous, reason=reason, **details)
 
 
 def rollback(registry: Registry, reason: str = "manual rollback") -> RegistryEvent:
@@ -85,7 +85,7 @@ def rollback(registry: Registry, reason: str = "manual rollback") -> RegistryEve
     servable(registry.get(target))
     registry.set_champion(target)
     log.info("rolled back from=%s to=%s", current, target)
-    return registry.record("restored", target, previous=current, reason=reason)
+    return registry.record(Event.RESTORED, target, previous=current, reason=reason)
 
 
 def restore_servable_champion(registry: Registry) -> RegistryEvent | None:
@@ -115,7 +115,7 @@ def restore_servable_champion(registry: Registry) -> RegistryEvent | None:
         registry.set_champion(candidate)
         reason = f"champion {current} cannot serve ({broken}); restored the last earlier champion that does"
         log.error("champion restored version=%s broken=%s reason=%r", candidate, current, broken)
-        return registry.record("restored", candidate, previous=current, reason=reason)
+        return registry.record(Event.RESTORED, candidate, previous=current, reason=reason)
     raise ArtifactError(f"champion {current} cannot serve ({broken}) and no earlier champion does either: {failures}")
 
 
@@ -126,7 +126,7 @@ def apply_retention(registry: Registry, keep: int, reports_dir: Path | None = No
     removable = [v for v in versions[: max(0, len(versions) - keep)] if v not in protected]
     for version in removable:
         registry.remove(version)
-        registry.record("removed", version, reason=f"retention: keep the newest {keep} versions")
+        registry.record(Event.REMOVED, version, reason=f"retention: keep the newest {keep} versions")
         for suffix in (".json", ".html"):
             if reports_dir is not None:
                 ReportsLayout(reports_dir).report(version, suffix).unlink(missing_ok=True)

@@ -38,6 +38,7 @@ from movie_r.recommenders.kinds import AUTO_KINDS, GRIDS, kind_params
 from movie_r.recommenders.pipeline import FittedText, build_pipeline, fit_pipeline, json_params, restore_params
 from movie_r.settings import Settings
 from movie_r.storage.files import utc_now
+from movie_r.storage.records import Event, Manifest, Selection
 from movie_r.storage.registry import ModelVersion, Registry, new_version_id
 
 log = logging.getLogger(__name__)
@@ -127,7 +128,7 @@ class Candidate:
     pipeline: Pipeline
     report: EvaluationReport
     train_seconds: float
-    selection: dict[str, Any] | None = None  # how tuning chose `params`, when it did
+    selection: dict[str, Any] | None = None  # how tuning chose `params`, when it did (`Selection`'s fields)
 
 
 def fit_candidate(
@@ -234,23 +235,23 @@ def save_candidate(registry: Registry, candidate: Candidate, data: TrainingData,
     started = time.perf_counter()
     lists = build(Recommender(candidate.pipeline, version))
     lists_seconds = time.perf_counter() - started
-    manifest = {
-        "version": version,
-        "created_at": utc_now().isoformat(),
-        "kind": candidate.kind,
-        "params": json_params(candidate.params),
-        "selection": candidate.selection,
-        "data": data.fingerprints(),
-        "libraries": {"python": platform.python_version(), **{name: _version_of(name) for name in LIBRARIES}},
-        "train_seconds": round(candidate.train_seconds, 3),
-        "lists_seconds": round(lists_seconds, 3),
-        "evaluation": candidate.report.summary(),
-        "warnings": data.catalog.warnings + (data.interactions.warnings if data.interactions else []),
+    manifest = Manifest(
+        version=version,
+        created_at=utc_now(),
+        kind=candidate.kind,
+        params=json_params(candidate.params),
+        selection=Selection.model_validate(candidate.selection) if candidate.selection else None,
+        data=data.fingerprints(),
+        libraries={"python": platform.python_version(), **{name: _version_of(name) for name in LIBRARIES}},
+        train_seconds=round(candidate.train_seconds, 3),
+        lists_seconds=round(lists_seconds, 3),
+        evaluation=candidate.report.record(),
+        warnings=data.catalog.warnings + (data.interactions.warnings if data.interactions else []),
         **extra,
-    }
+    )
     saved = registry.save(candidate.pipeline, manifest, {LISTS: lists.save, BODY: lists.save_body})
     report = candidate.report
-    registry.record("trained", version, kind=candidate.kind, score=report.score, score_name=report.score_name)
+    registry.record(Event.TRAINED, version, kind=candidate.kind, score=report.score, score_name=report.score_name)
     log.info("trained version=%s %s=%.4f seconds=%.1f", version, report.score_name, report.score, candidate.train_seconds)
     return saved
 
@@ -266,7 +267,7 @@ def train(
 
     `kind="auto"` tunes every kind on validation data when interactions exist, else TF-IDF.
     """
-    registry = registry or Registry(settings.models_dir, settings.keys_path)
+    registry = registry or Registry.of(settings)
     if kind == "auto" and params is None:
         candidate = tune(settings, data, AUTO_KINDS)
     else:
@@ -275,7 +276,7 @@ def train(
     became_champion = registry.champion_version() is None
     if became_champion:
         registry.set_champion(saved.version)
-        registry.record("promoted", saved.version, reason="first model in an empty home", score=candidate.report.score)
+        registry.record(Event.PROMOTED, saved.version, reason="first model in an empty home", score=candidate.report.score)
     return TrainResult(saved, candidate.report, became_champion)
 
 

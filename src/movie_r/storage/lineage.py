@@ -20,10 +20,22 @@ Statuses (`movie-r models`) say what a version is now:
 
 from __future__ import annotations
 
-from movie_r.storage.records import RegistryEvent
+from enum import StrEnum
+
+from movie_r.storage.records import Event, RegistryEvent
 from movie_r.storage.registry import Registry
 
-CHAMPION_EVENTS = ("promoted", "restored", "rolled_back")
+CHAMPION_EVENTS = (Event.PROMOTED, Event.RESTORED, Event.ROLLED_BACK)
+
+
+class Status(StrEnum):
+    """What a version is now (the table above)."""
+
+    CHAMPION = "champion"
+    PREVIOUS = "previous"
+    RETIRED = "retired"
+    REJECTED = "rejected"
+    TRAINED = "trained"
 
 
 def previous_champion(registry: Registry) -> str | None:
@@ -45,24 +57,24 @@ def former_champions(registry: Registry) -> list[str]:
     return seen
 
 
-def statuses(registry: Registry, events: list[RegistryEvent] | None = None) -> dict[str, str]:
+def statuses(registry: Registry, events: list[RegistryEvent] | None = None) -> dict[str, Status]:
     """Status of every version the event log or the champion link mentions."""
     events = registry.events() if events is None else events
-    found: dict[str, str] = {}
+    found: dict[str, Status] = {}
     for event in events:
         version = event.version
         if version is None:
             continue
         if event.event in CHAMPION_EVENTS:
-            found[version] = "retired"
-        elif event.event == "rejected" and found.get(version) != "retired":
-            found[version] = "rejected"
+            found[version] = Status.RETIRED
+        elif event.event == Event.REJECTED and found.get(version) != Status.RETIRED:
+            found[version] = Status.REJECTED
         else:
-            found.setdefault(version, "trained")
+            found.setdefault(version, Status.TRAINED)
     previous = previous_champion(registry)
     if previous is not None:
-        found[previous] = "previous"
+        found[previous] = Status.PREVIOUS
     champion = registry.champion_version()
     if champion is not None:
-        found[champion] = "champion"
+        found[champion] = Status.CHAMPION
     return found

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,6 +20,41 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from movie_r.errors import ArtifactError
 from movie_r.storage import journal
+
+
+class Event(StrEnum):
+    """What happened to a version, one line of `models/registry.jsonl` each (`lineage` says more)."""
+
+    TRAINED = "trained"
+    EVALUATED = "evaluated"
+    PROMOTED = "promoted"
+    REJECTED = "rejected"
+    RESTORED = "restored"
+    ROLLED_BACK = "rolled_back"  # what older logs call `restored`; read the same way
+    REMOVED = "removed"
+    FAILED = "failed"
+
+
+class TickVerdict(StrEnum):
+    """What one tick of the agent decided (`Decision.verdict`)."""
+
+    SKIPPED = "skipped"  # another trainer held the lock
+    BACKING_OFF = "backing off"  # the same inputs failed recently
+    DATA_REJECTED = "data rejected"
+    FIRST_CHAMPION = "first champion"
+    NO_RETRAIN = "no retrain"
+    RETRAIN = "retrain"
+    FAILED = "failed"
+    ABANDONED = "abandoned"  # stopped before it finished
+
+
+class Result(StrEnum):
+    """What a tick that trained came to (`Outcome.result`)."""
+
+    PROMOTED = "promoted"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    ABANDONED = "abandoned"
 
 
 class Evaluation(BaseModel):
@@ -55,7 +91,7 @@ class Manifest(BaseModel):
     params: dict[str, Any] = {}
     selection: Selection | None = None
     data: dict[str, Any] = {}  # fingerprints of the catalogue and interactions (`data.fingerprints`)
-    libraries: dict[str, str] = {}
+    libraries: dict[str, str | None] = {}  # None: a library this environment lacks
     train_seconds: float | None = None
     lists_seconds: float | None = None
     evaluation: Evaluation = Evaluation()
@@ -84,7 +120,7 @@ class RegistryEvent(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     time: datetime
-    event: str
+    event: Event
     version: str | None = None  # None: a training that failed before there was a version
     previous: str | None = None  # promoted / restored: the champion it replaced
     reason: str | None = None
@@ -115,15 +151,19 @@ class Outcome(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    result: str  # promoted | rejected | failed | abandoned | ...
+    result: Result
     challenger: str | None = None
+    candidate: str | None = None  # which challenger configuration won the tick's pool
     score: float | None = None
+    scores: dict[str, Any] | None = None  # score_name, challenger, champion
+    difference_ci: list[float] | None = None
     reasons: list[str] = []
     error: str | None = None
     report: str | None = None
+    removed_versions: list[str] = []
 
 
-FAILED_VERDICTS = frozenset({"failed", "data rejected"})
+FAILED_VERDICTS = frozenset({TickVerdict.FAILED, TickVerdict.DATA_REJECTED})
 
 
 class Decision(BaseModel):
@@ -132,7 +172,7 @@ class Decision(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     time: datetime | None = None
-    verdict: str
+    verdict: TickVerdict | None = None  # None only while a tick is deciding; every written line has one
     forced: bool = False
     champion: str | None = None
     inputs_key: str | None = None  # the training inputs it judged (`backoff` counts failures per key)
@@ -141,10 +181,21 @@ class Decision(BaseModel):
     reasons: list[str] = []
     outcome: Outcome | None = None
     restored: dict[str, Any] | None = None  # the registry event, when a broken champion was replaced
+    cleaned: list[str] = []  # half-written versions of an interrupted trainer, removed
+
+    def settle(self, verdict: TickVerdict, reasons: list[str], outcome: Outcome | None = None) -> None:
+        """The tick's verdict and why; its outcome where it trained."""
+        self.verdict, self.reasons = verdict, reasons
+        if outcome is not None:
+            self.outcome = outcome
+
+    def to_json(self) -> dict[str, Any]:
+        """The line as written to `reports/decisions.jsonl`."""
+        return self.model_dump(mode="json")
 
     @property
     def failed(self) -> bool:
-        return self.verdict in FAILED_VERDICTS or (self.outcome is not None and self.outcome.result == "failed")
+        return self.verdict in FAILED_VERDICTS or (self.outcome is not None and self.outcome.result == Result.FAILED)
 
     @property
     def error(self) -> str:

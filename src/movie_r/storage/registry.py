@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import joblib
 import numpy as np
@@ -38,8 +38,11 @@ from movie_r.errors import ArtifactError
 from movie_r.storage import journal
 from movie_r.storage.files import file_fingerprint, fsync_dir, utc_now, write_synced
 from movie_r.storage.layout import ModelsLayout, StorageLayout
-from movie_r.storage.records import Manifest, RegistryEvent
+from movie_r.storage.records import Event, Manifest, RegistryEvent
 from movie_r.storage.signing import SIGNATURE_FILE, TRUSTED_DIR, Keyring, load_keyring, load_signer
+
+if TYPE_CHECKING:
+    from movie_r.settings import StorageSettings
 
 ARTIFACT = "pipeline.joblib"
 MANIFEST = "manifest.json"
@@ -173,6 +176,11 @@ class Registry:
         self._keyring: Keyring | None = None
         self._keyring_stamp: int | None = None
 
+    @classmethod
+    def of(cls, settings: StorageSettings) -> Registry:
+        """The registry of the storage root `settings` name (their models and keys directories)."""
+        return cls(settings.models_dir, settings.keys_path)
+
     def keyring(self) -> Keyring:
         """The trusted public keys, read again whenever `trusted/` changes (a rotation reaches running APIs)."""
         try:
@@ -184,15 +192,18 @@ class Registry:
         return self._keyring
 
     def save(
-        self, pipeline: Pipeline, manifest: dict[str, Any], files: Mapping[str, Callable[[Path], None]] | None = None
+        self, pipeline: Pipeline, manifest: Manifest | Mapping[str, Any], files: Mapping[str, Callable[[Path], None]] | None = None
     ) -> ModelVersion:
-        """Write a new version atomically; `manifest` gains the checksums of what was written,
-        and is signed with the trainer's key (created on first use).
+        """Write a new version atomically; `manifest` (or the fields of one) gains the checksums
+        of what was written, and is signed with the trainer's key (created on first use).
 
         `files` maps the name of each further file to the function that writes it to a path.
+        Only the fields that were set are written: a reader's defaults stay the reader's.
         """
+        if not isinstance(manifest, Manifest):
+            manifest = Manifest.model_validate(manifest)
         signer = load_signer(self.keys_dir, create=True)
-        version = manifest["version"]
+        version = manifest.version
         self.versions_dir.mkdir(parents=True, exist_ok=True)
         final = self.versions_dir / version
         if final.exists():
@@ -205,8 +216,9 @@ class Registry:
             for name, write in (files or {}).items():
                 write(staging / name)
                 checksums[name] = file_fingerprint(staging / name)
-            manifest = {**manifest, "artifact_sha256": file_fingerprint(staging / ARTIFACT), "files": checksums}
-            manifest_bytes = json.dumps(manifest, indent=2, default=str).encode()
+            manifest = manifest.model_copy(update={"artifact_sha256": file_fingerprint(staging / ARTIFACT), "files": checksums})
+            manifest.model_fields_set.update({"artifact_sha256", "files"})
+            manifest_bytes = json.dumps(manifest.model_dump(mode="json", exclude_unset=True), indent=2).encode()
             write_synced(staging / MANIFEST, manifest_bytes)
             write_synced(staging / SIGNATURE_FILE, signer.sign(manifest_bytes))
             fsync_dir(staging)
@@ -289,7 +301,7 @@ class Registry:
         os.rename(self.versions_dir / version, hidden)
         shutil.rmtree(hidden, ignore_errors=True)
 
-    def record(self, event: str, version: str | None, **details: Any) -> RegistryEvent:
+    def record(self, event: Event, version: str | None, **details: Any) -> RegistryEvent:
         """Append one lifecycle event to `registry.jsonl` (single write, O_APPEND)."""
         entry = RegistryEvent(time=utc_now(), event=event, version=version, **details)
         journal.append_record(self.log_path, {**entry.to_json(), "version": version})
