@@ -8,8 +8,7 @@ worker only checks and loads a few arrays (README, "Serving under load", for the
 
 Two files of plain arrays, read with `allow_pickle=False`, so nothing in them can execute
 on load: `lists.npz` (offsets, scores, counts; compressed) and `lists.body.npy`, every
-list's JSON bytes back to back, memory-mapped read-only: it grows with the catalogue (about
-1.8 kB a movie), and mapped, the API workers of one machine share one copy of it through
+list's JSON bytes back to back, memory-mapped read-only: it grows with the catalogue, and mapped, the API workers of one machine share one copy of it through
 the page cache. Versions saved with the bytes inside `lists.npz` (format 1) still load.
 """
 

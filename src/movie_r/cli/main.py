@@ -3,7 +3,7 @@
 Every command runs with no arguments on the embedded default data; flags override the
 environment (`MOVIE_R_*`), which overrides the defaults. Errors exit non-zero with one line.
 Commands import the library parts they use when they run: `serve --workers N` then starts
-its workers without first loading scikit-learn and pandas (~1.7 s) in the supervisor.
+its workers without first loading scikit-learn and pandas in the supervisor.
 """
 
 from __future__ import annotations

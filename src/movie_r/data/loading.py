@@ -32,7 +32,6 @@ log = logging.getLogger(__name__)
 NO_GENRE_MARKERS = {"(no genres listed)"}
 MIN_MOVIES = 2  # to train on: a recommendation is one movie for another
 MAX_LISTED = 10  # offending rows named in one message before "and N more"
-POSITIVE_RATING = 4.0  # a rating at or above this means the user liked the movie
 
 _YEAR = re.compile(r"^\s*(\d{4})")
 _TITLE_YEAR = re.compile(r"\((\d{4})\)\s*$")

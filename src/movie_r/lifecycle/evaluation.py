@@ -21,9 +21,9 @@ import pandas as pd
 
 from movie_r.answering.inference import Filters, Recommender
 from movie_r.answering.titles import TitleIndex
-from movie_r.data.loading import POSITIVE_RATING
 from movie_r.data.title_keys import normalise_title
 from movie_r.progress import progress
+from movie_r.recommenders.evidence import POSITIVE_RATING
 from movie_r.storage.records import Evaluation
 
 TEST_FRACTION = 0.2

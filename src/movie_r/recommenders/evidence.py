@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from movie_r.data.loading import POSITIVE_RATING
 from movie_r.recommenders.sparse_rows import sorted_csr
 
 # Without ratings every signal still fits: its collaborative part then knows nobody.
@@ -20,6 +19,8 @@ NO_RATINGS = pd.DataFrame(
     {"user_id": pd.Series(dtype=str), "movie_id": pd.Series(dtype="int64"), "rating": pd.Series(dtype=float),
      "timestamp": pd.Series(dtype=float)}
 )  # fmt: skip
+
+POSITIVE_RATING = 4.0  # a rating at or above this means the user liked the movie
 
 
 @dataclass(frozen=True)

@@ -65,11 +65,6 @@ def best_rows(scores: np.ndarray, k: int, allowed: RowMask | None = None) -> tup
         candidates = n_positive
 
 
-def top_k_neighbours(matrix: sp.spmatrix, k: int, memory_mb: int = 256) -> tuple[np.ndarray, np.ndarray]:
-    """Top-K cosine neighbours of the (L2-normalised) rows of `matrix`."""
-    return top_k_from_blocks(matrix.shape[0], cosine_blocks(matrix), k, memory_mb)
-
-
 def top_k_from_blocks(n_items: int, scores: BlockScores, k: int, memory_mb: int = 256) -> tuple[np.ndarray, np.ndarray]:
     """Indices (int32) and scores (float32) of each row's K best other rows, best first.
 

@@ -15,9 +15,8 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from movie_r.data.loading import POSITIVE_RATING
 from movie_r.progress import progress
-from movie_r.recommenders.evidence import Evidence
+from movie_r.recommenders.evidence import POSITIVE_RATING, Evidence
 from movie_r.recommenders.neighbours import BlockScores, SparseScores, row_top
 
 
