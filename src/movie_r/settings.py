@@ -194,6 +194,26 @@ class TriggerSettings(BaseModel):
     trigger_unused_interactions: bool = Field(True, description="Retrain when ratings exist but the champion ignores them.")
 
 
+class OnlineSettings(BaseModel):
+    """How a challenger that passed the offline gate meets real traffic before it is trusted."""
+
+    online: Literal["interleave", "ab", "off"] = Field(
+        "interleave",
+        description="interleave: serve team-draft interleaved lists of champion and candidate and promote on clicks; "
+        "ab: split clients between them; off: promote on the offline verdict alone.",
+    )
+    online_alpha: float = Field(0.05, gt=0, lt=1, description="Chance of declaring a winner between equal models.")
+    online_power: float = Field(0.8, gt=0, lt=1, description="Chance of finding a candidate better by the minimal effect.")
+    online_min_effect: float = Field(
+        0.05, gt=0, lt=0.5, description="Smallest preference worth finding: the candidate's share of decided impressions minus 1/2."
+    )
+    online_max_impressions: int = Field(20_000, ge=1, description="Impressions after which an undecided experiment ends.")
+    online_max_hours: float = Field(72, gt=0, description="Hours after which an undecided experiment ends.")
+    online_quiet_minutes: float = Field(
+        15, ge=0, description="An experiment that gets no feedback at all in this first window ends with the offline verdict."
+    )
+
+
 SECTIONS: tuple[type[BaseModel], ...] = (
     StorageSettings,
     TrainingSettings,
@@ -201,11 +221,19 @@ SECTIONS: tuple[type[BaseModel], ...] = (
     TelemetrySettings,
     AgentSettings,
     TriggerSettings,
+    OnlineSettings,
 )
 
 
 class Settings(
-    BaseSettings, StorageSettings, TrainingSettings, ServingSettings, TelemetrySettings, AgentSettings, TriggerSettings
+    BaseSettings,
+    StorageSettings,
+    TrainingSettings,
+    ServingSettings,
+    TelemetrySettings,
+    AgentSettings,
+    TriggerSettings,
+    OnlineSettings,
 ):
     """Every section at once, read from `MOVIE_R_*` variables."""
 

@@ -120,9 +120,10 @@ def restore_servable_champion(registry: Registry) -> RegistryEvent | None:
 
 
 def apply_retention(registry: Registry, keep: int, reports_dir: Path | None = None) -> list[str]:
-    """Remove all but the newest `keep` versions, and their reports; never the champion or the previous champion."""
+    """Remove all but the newest `keep` versions, and their reports; never the champion, the
+    previous champion or an experiment's candidate."""
     versions = [v.version for v in registry.versions()]
-    protected = {registry.champion_version(), previous_champion(registry)}
+    protected = {registry.champion_version(), previous_champion(registry), registry.candidate_version()}
     removable = [v for v in versions[: max(0, len(versions) - keep)] if v not in protected]
     for version in removable:
         registry.remove(version)

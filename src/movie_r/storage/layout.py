@@ -32,6 +32,14 @@ class ModelsLayout:
         return self.root / "champion"  # a relative symlink into versions/
 
     @property
+    def candidate_link(self) -> Path:
+        return self.root / "candidate"  # a relative symlink into versions/, while an experiment runs
+
+    @property
+    def experiment(self) -> Path:
+        return self.root / "experiment.json"  # the running online experiment (`records.Experiment`)
+
+    @property
     def registry_log(self) -> Path:
         return self.root / "registry.jsonl"
 

@@ -33,6 +33,8 @@ class Event(StrEnum):
     ROLLED_BACK = "rolled_back"  # what older logs call `restored`; read the same way
     REMOVED = "removed"
     FAILED = "failed"
+    EXPERIMENT_STARTED = "experiment_started"  # `version` is the candidate, `previous` the champion
+    EXPERIMENT_ENDED = "experiment_ended"
 
 
 class TickVerdict(StrEnum):
@@ -55,6 +57,44 @@ class Result(StrEnum):
     REJECTED = "rejected"
     FAILED = "failed"
     ABANDONED = "abandoned"
+
+
+class OnlineMode(StrEnum):
+    """How a challenger that passed the offline gate meets traffic before it is trusted."""
+
+    OFF = "off"  # promoted at once, on offline evidence alone
+    INTERLEAVE = "interleave"  # team-draft interleaved lists, credit per click
+    AB = "ab"  # clients split by a hash of their pseudonymous id
+
+
+class ExperimentRule(BaseModel):
+    """The stopping rule an experiment was started with (`lifecycle.sequential`)."""
+
+    alpha: float
+    power: float
+    min_effect: float
+    max_impressions: int
+    max_hours: float
+    quiet_minutes: float  # no feedback at all in this first window: end with the offline verdict
+
+
+class Experiment(BaseModel):
+    """`models/experiment.json`: the online experiment running now, if any.
+
+    Written by the trainer that started it (under the trainer lock), read by every API
+    replica (which serve `candidate` beside `champion`) and by the agent, which ends it.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    mode: OnlineMode
+    champion: str
+    candidate: str
+    started_at: datetime
+    started_by: str  # "agent" after the offline gate, or "operator" (`movie-r experiment start`)
+    rule: ExperimentRule
+    offline_reasons: list[str] = []  # why the offline gate passed (or that an operator skipped it)
 
 
 class Evaluation(BaseModel):

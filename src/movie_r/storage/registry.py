@@ -171,6 +171,8 @@ class Registry:
         self.keys_dir = Path(keys_dir) if keys_dir is not None else StorageLayout(self.root.parent).keys
         self.versions_dir = layout.versions
         self.champion_link = layout.champion_link
+        self.candidate_link = layout.candidate_link
+        self.experiment_path = layout.experiment
         self.log_path = layout.registry_log
         self.lock_path = layout.trainer_lock
         self._keyring: Keyring | None = None
@@ -257,11 +259,7 @@ class Registry:
 
     def champion_version(self) -> str | None:
         """The version the champion symlink points at, or None."""
-        try:
-            target = os.readlink(self.champion_link)
-        except (FileNotFoundError, OSError):
-            return None
-        return Path(target).name
+        return _linked_version(self.champion_link)
 
     def champion(self) -> ModelVersion | None:
         version = self.champion_version()
@@ -269,11 +267,26 @@ class Registry:
 
     def set_champion(self, version: str) -> None:
         """Point `champion` at `version` atomically: a new relative link renamed over the old."""
+        self._link(self.champion_link, version)
+
+    def candidate_version(self) -> str | None:
+        """The version an online experiment serves beside the champion, or None."""
+        return _linked_version(self.candidate_link)
+
+    def set_candidate(self, version: str) -> None:
+        """Point `candidate` at `version`, atomically as the champion link."""
+        self._link(self.candidate_link, version)
+
+    def clear_candidate(self) -> None:
+        self.candidate_link.unlink(missing_ok=True)
+        fsync_dir(self.root)
+
+    def _link(self, link: Path, version: str) -> None:
         self.get(version)  # refuse versions that do not exist or lack a manifest
-        temporary = self.root / f".{self.champion_link.name}.{secrets.token_hex(4)}"
+        temporary = self.root / f".{link.name}.{secrets.token_hex(4)}"
         os.symlink(os.path.relpath(self.versions_dir / version, self.root), temporary)
         try:
-            os.replace(temporary, self.champion_link)
+            os.replace(temporary, link)
         except BaseException:
             temporary.unlink(missing_ok=True)
             raise
@@ -297,6 +310,8 @@ class Registry:
         """Delete a version: hidden first (one rename), then removed, so no reader sees it half gone."""
         if version == self.champion_version():
             raise ArtifactError(f"version {version} is the champion; it cannot be removed")
+        if version == self.candidate_version():
+            raise ArtifactError(f"version {version} is an experiment's candidate; end the experiment first")
         hidden = self.versions_dir / f".removing-{version}"
         os.rename(self.versions_dir / version, hidden)
         shutil.rmtree(hidden, ignore_errors=True)
@@ -316,3 +331,12 @@ class Registry:
             except ValidationError:
                 continue
         return events
+
+
+def _linked_version(link: Path) -> str | None:
+    """The version a link into versions/ names, or None where there is no link."""
+    try:
+        target = os.readlink(link)
+    except (FileNotFoundError, OSError):
+        return None
+    return Path(target).name
