@@ -269,6 +269,10 @@ class RequestEvent(BaseModel):
     top1_similarity: float | None = None
     mean_similarity: float | None = None
     query: str | None = None
+    experiment: str | None = None  # the online experiment this answer took part in
+    arm: str | None = None  # ab: champion | candidate, the model that answered
+    movies: list[int] | None = None  # interleave: the answer's movies, in order ...
+    teams: list[str] | None = None  # ... and the model that drafted each (`interleaving.Team`)
 
     @property
     def timestamp(self) -> float:
