@@ -1,4 +1,4 @@
-"""The agent's subcommands of `movie-r` (agent, retrain, promote, rollback, decisions),
+"""The agent's subcommands of `movie-r` (agent, retrain, promote, rollback, experiment, decisions),
 registered through the `movie_r.commands` entry point."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from movie_r.cli.main import settings_from
 from movie_r.errors import MovieRError
 from movie_r.recommenders.kinds import KINDS
 from movie_r.storage.records import Decision
+from movie_r_agents import experiment_cli
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -39,6 +40,8 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 
     sub = commands.add_parser("rollback", parents=[common, wait], help="return to the previous champion")
     sub.set_defaults(handler=cmd_rollback)
+
+    experiment_cli.register(commands, common, wait)
 
     sub = commands.add_parser("decisions", parents=[common], help="recent decisions of the agent")
     sub.add_argument("-n", type=int, default=10, help="how many (default 10)")

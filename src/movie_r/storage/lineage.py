@@ -12,6 +12,7 @@ Events (`models/registry.jsonl`) say what happened to `version`:
 
 Statuses (`movie-r models`) say what a version is now:
     champion   what `models/champion` points at
+    candidate  what `models/candidate` points at: served beside the champion in an online experiment
     previous   what `movie-r rollback` would restore
     retired    was champion once, is neither of the above
     rejected   judged and never champion
@@ -32,6 +33,7 @@ class Status(StrEnum):
     """What a version is now (the table above)."""
 
     CHAMPION = "champion"
+    CANDIDATE = "candidate"
     PREVIOUS = "previous"
     RETIRED = "retired"
     REJECTED = "rejected"
@@ -74,6 +76,9 @@ def statuses(registry: Registry, events: list[RegistryEvent] | None = None) -> d
     previous = previous_champion(registry)
     if previous is not None:
         found[previous] = Status.PREVIOUS
+    candidate = registry.candidate_version()
+    if candidate is not None:
+        found[candidate] = Status.CANDIDATE
     champion = registry.champion_version()
     if champion is not None:
         found[champion] = Status.CHAMPION

@@ -44,6 +44,7 @@ class TickVerdict(StrEnum):
     BACKING_OFF = "backing off"  # the same inputs failed recently
     DATA_REJECTED = "data rejected"
     FIRST_CHAMPION = "first champion"
+    EXPERIMENT = "experiment"  # an online experiment runs: where it stands, or how it ended
     NO_RETRAIN = "no retrain"
     RETRAIN = "retrain"
     FAILED = "failed"
@@ -55,6 +56,8 @@ class Result(StrEnum):
 
     PROMOTED = "promoted"
     REJECTED = "rejected"
+    EXPERIMENT = "experiment"  # passed the offline gate; now serving beside the champion online
+    STOPPED = "stopped"  # an experiment ended with neither promotion nor rejection
     FAILED = "failed"
     ABANDONED = "abandoned"
 
