@@ -70,7 +70,7 @@ def cmd_retrain(args: argparse.Namespace) -> int:
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
-    from movie_r_agents.tick import promote_by_hand
+    from movie_r_agents.manual import promote_by_hand
 
     event = promote_by_hand(settings_from(args), args.version, args.force, args.wait)
     print(f"champion is now {event.version} (was {event.previous}): {event.reason}")

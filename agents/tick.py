@@ -21,9 +21,10 @@ from filelock import Timeout
 from movie_r.answering.inference import Recommender
 from movie_r.answering.titles import TitleIndex
 from movie_r.errors import ArtifactError, Cancelled, DataError, MovieRError
+from movie_r.lifecycle import experiments
 from movie_r.lifecycle.data_match import cached_fingerprint
 from movie_r.lifecycle.evaluation import EvaluationReport, evaluate
-from movie_r.lifecycle.promotion import ChampionChanged, apply_retention, promote, restore_servable_champion, trainer_lock
+from movie_r.lifecycle.promotion import ChampionChanged, apply_retention, promote, restore_servable_champion
 from movie_r.lifecycle.telemetry import feedback_stats, read_events, read_feedback, summarise
 from movie_r.lifecycle.training import Candidate, TrainingData, fit_candidate, load_training_data, save_candidate, train, tune
 from movie_r.progress import cancellable, checkpoint
@@ -32,10 +33,20 @@ from movie_r.recommenders.pipeline import json_params, restore_params
 from movie_r.settings import Settings
 from movie_r.storage import journal
 from movie_r.storage.files import utc_now
-from movie_r.storage.records import Decision, Event, Outcome, RegistryEvent, Result, TickVerdict, TriggerRecord, read_file
+from movie_r.storage.records import (
+    Decision,
+    Event,
+    OnlineMode,
+    Outcome,
+    Result,
+    TickVerdict,
+    TriggerRecord,
+    read_file,
+)
 from movie_r.storage.registry import ModelVersion, Registry
 from movie_r_agents.backoff import backoff
 from movie_r_agents.judge import Guardrail, Verdict, decide, latency_check, p95_latency_ms, smoke_check
+from movie_r_agents.online import follow_experiment, start_experiment
 from movie_r_agents.report import write_report
 from movie_r_agents.triggers import check_triggers
 
@@ -183,6 +194,11 @@ def _decide_and_act(
         )
         return
 
+    running = experiments.current(registry)
+    if running is not None:
+        follow_experiment(settings, registry, decision, running)
+        return
+
     since = datetime.now(UTC) - timedelta(hours=settings.summary_window_hours)
     titles = TitleIndex(data.catalog.movies["title"].tolist(), data.catalog.movies["popularity"].to_numpy())
     events = read_events(settings.metrics_dir, since)
@@ -249,17 +265,20 @@ def _retrain(
         _, html_path = write_report(settings.reports_dir, saved.version, report)
         scores = {"score_name": best.report.score_name, "challenger": best.report.score, "champion": champion_report.score}
         promoted = verdict.promote
-        if promoted:
+        online = promoted and settings.online != OnlineMode.OFF
+        if online:
+            verdict.reasons.append(start_experiment(settings, registry, saved.version, verdict.reasons))
+        elif promoted:
             try:
                 promote(registry, saved.version, "; ".join(verdict.reasons), expected_champion=champion.version, **scores)
             except ChampionChanged as exc:  # judged against a champion that is no longer there: void
                 promoted = False
                 verdict.reasons.append(f"{exc}; not promoted, the next tick judges again")
-        if not promoted:
+        if not promoted and not online:
             registry.record(Event.REJECTED, saved.version, reasons=verdict.reasons, data_key=data_key(data), **scores)
         removed = apply_retention(registry, settings.keep_versions, settings.reports_dir)
         return Outcome(
-            result=Result.PROMOTED if promoted else Result.REJECTED,
+            result=Result.EXPERIMENT if online else Result.PROMOTED if promoted else Result.REJECTED,
             challenger=saved.version,
             candidate=name,
             scores=scores,
@@ -375,22 +394,3 @@ def _append(settings: Settings, decision: Decision) -> dict[str, Any]:
     result = decision.outcome.result.value if decision.outcome is not None else None
     log.info("decision verdict=%r reasons=%r outcome=%r", decision.verdict.value, decision.reasons, result)
     return record
-
-
-def promote_by_hand(settings: Settings, version: str, force: bool = False, wait: float = 0) -> RegistryEvent:
-    """`movie-r promote`: the promotion rule on current data, unless `force` overrides it."""
-    registry = Registry.of(settings)
-    with trainer_lock(registry, wait, f"promote {version}"):
-        target = registry.get(version)
-        if force:
-            return promote(registry, version, "promoted by hand with --force (promotion rule skipped)")
-        champion = registry.champion()
-        data = load_training_data(settings.catalog, settings.interactions)
-        challenger_report = evaluate(Recommender(target.load(), version, settings.fuzzy_threshold), data.queries)
-        champion_report = (
-            evaluate(Recommender(champion.load(), champion.version, settings.fuzzy_threshold), data.queries) if champion else None
-        )
-        verdict = decide(settings, champion_report, challenger_report, [])
-        if not verdict.promote:
-            raise MovieRError("not promoted: " + "; ".join(verdict.reasons) + " (use --force to override)")
-        return promote(registry, version, "promoted by hand: " + "; ".join(verdict.reasons))

@@ -1,0 +1,42 @@
+"""The agent's side of an online experiment: one tick's look at it, and its ending."""
+
+from __future__ import annotations
+
+from movie_r.lifecycle import experiments
+from movie_r.lifecycle.experiments import Ending
+from movie_r.lifecycle.promotion import ChampionChanged
+from movie_r.settings import Settings
+from movie_r.storage.records import Decision, Experiment, OnlineMode, Outcome, Result, TickVerdict
+from movie_r.storage.registry import Registry
+
+RESULTS = {Ending.PROMOTED: Result.PROMOTED, Ending.REJECTED: Result.REJECTED, Ending.STOPPED: Result.STOPPED}
+
+
+def follow_experiment(settings: Settings, registry: Registry, decision: Decision, experiment: Experiment) -> None:
+    """A tick while an experiment runs: where its test stands, or how it ends now."""
+    counted = experiments.tally(experiment, settings.metrics_dir)
+    if registry.champion_version() != experiment.champion:  # an operator changed the champion meanwhile
+        ending, reason = Ending.STOPPED, f"the champion is no longer {experiment.champion}; the experiment's comparison is void"
+    else:
+        ended = experiments.verdict(experiment, counted)
+        if ended is None:
+            decision.settle(TickVerdict.EXPERIMENT, [*decision.reasons, f"experiment {experiment.id} runs: {counted.summary()}"])
+            return
+        ending, reason = ended
+    try:
+        experiments.end(registry, experiment, ending, reason, counted)
+    except ChampionChanged as exc:
+        ending, reason = Ending.STOPPED, f"{exc}; not promoted"
+        experiments.end(registry, experiment, ending, reason, counted)
+    result = RESULTS[ending]
+    decision.settle(
+        TickVerdict.EXPERIMENT,
+        [*decision.reasons, f"experiment {experiment.id} ended: {ending.value}"],
+        Outcome(result=result, challenger=experiment.candidate, reasons=[reason]),
+    )
+
+
+def start_experiment(settings: Settings, registry: Registry, candidate: str, reasons: list[str]) -> str:
+    """Serve a challenger that passed the offline gate beside the champion; the line that says so."""
+    experiment = experiments.start(registry, candidate, OnlineMode(settings.online), experiments.rule_of(settings), "agent", list(reasons))
+    return f"passed the offline gate: experiment {experiment.id} ({experiment.mode.value}) serves it beside the champion"

@@ -1,0 +1,64 @@
+"""The agent with online evaluation on: a challenger that passes the offline gate meets traffic first."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from movie_r.answering.interleaving import Team, team_draft
+from movie_r.lifecycle import experiments
+from movie_r.storage import journal
+from movie_r.storage.files import utc_now
+from movie_r.storage.records import FeedbackEvent, RequestEvent
+from movie_r.storage.registry import Registry
+from movie_r_agents.tick import run_tick
+
+from .test_tick import AFTER_A_WEAK_CHAMPION, WORSE, settings_for
+
+
+def clicks(settings, experiment, n: int, team: Team) -> None:
+    """`n` interleaved answers, each with one click on a pick of `team`, as the API records them."""
+    for i in range(n):
+        answer = team_draft([1, 2, 3], [4, 5, 6], 4, f"q{i}", experiment.id)
+        journal.append_record(settings.storage.metrics.events / "t.jsonl", RequestEvent(
+            ts=utc_now().timestamp(), request_id=f"q{i}", experiment=experiment.id,
+            movies=list(answer.movies), teams=[t.value for t in answer.teams]).model_dump(mode="json"))  # fmt: skip
+        movie = next(m for m, t in zip(answer.movies, answer.teams, strict=True) if t is team)
+        journal.append_record(settings.storage.metrics.feedback / "t.jsonl", FeedbackEvent(
+            time=utc_now(), request_id=f"q{i}", movie_id=movie, action="click").model_dump(mode="json"))  # fmt: skip
+
+
+def test_a_better_challenger_becomes_the_candidate_and_clicks_promote_it(tmp_path: Path, catalog_path: Path) -> None:
+    settings = settings_for(tmp_path, catalog_path, online="interleave", online_min_effect=0.1, **AFTER_A_WEAK_CHAMPION)
+    registry = Registry.of(settings)
+    weak = run_tick(settings, params=WORSE)["outcome"]["challenger"]
+    started = run_tick(settings, force=True)
+    assert started["outcome"]["result"] == "experiment", started
+    candidate = started["outcome"]["challenger"]
+    assert registry.champion_version() == weak and registry.candidate_version() == candidate
+    assert any("passed the offline gate: experiment" in r for r in started["outcome"]["reasons"])
+
+    waiting = run_tick(settings)
+    assert waiting["verdict"] == "experiment" and "runs: 0 impressions" in waiting["reasons"][-1]
+    clicks(settings, experiments.current(registry), 40, Team.CANDIDATE)
+    ended = run_tick(settings)
+    assert ended["verdict"] == "experiment" and ended["outcome"]["result"] == "promoted", ended
+    assert "online: candidate better" in ended["outcome"]["reasons"][0]
+    assert registry.champion_version() == candidate and registry.candidate_version() is None
+
+
+def test_without_any_feedback_the_offline_verdict_stands_after_the_quiet_window(tmp_path: Path, catalog_path: Path) -> None:
+    settings = settings_for(tmp_path, catalog_path, online="interleave", online_quiet_minutes=0, **AFTER_A_WEAK_CHAMPION)
+    registry = Registry.of(settings)
+    run_tick(settings, params=WORSE)
+    candidate = run_tick(settings, force=True)["outcome"]["challenger"]
+    ended = run_tick(settings)
+    assert ended["outcome"]["result"] == "promoted"
+    assert "no online evidence (no feedback in the first window): the offline verdict stands" in ended["outcome"]["reasons"][0]
+    assert registry.champion_version() == candidate
+
+
+def test_the_first_champion_of_an_empty_home_never_waits(tmp_path: Path, catalog_path: Path) -> None:
+    settings = settings_for(tmp_path, catalog_path, online="interleave")
+    first = run_tick(settings)
+    assert first["verdict"] == "first champion" and first["outcome"]["result"] == "promoted"
+    assert Registry.of(settings).candidate_version() is None
