@@ -21,12 +21,14 @@ from datetime import UTC, datetime
 from movie_r.answering.inference import Recommender
 from movie_r.answering.ranked_lists import load as load_lists
 from movie_r.errors import MovieRError
+from movie_r.lifecycle import experiments
 from movie_r.lifecycle.evaluation import typo
 from movie_r.periodic import Periodic
 from movie_r.storage.records import Manifest
 from movie_r.storage.registry import Registry
 from movie_r.storage.signing import SignatureError
 from movie_r_api.answers import AnswerCache
+from movie_r_api.experiment import ServingExperiment
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +73,8 @@ class ChampionWatcher:
         self.reloads_failed = 0
         self.last_error: str | None = None
         self._refused: str | None = None  # a version that failed stays refused until the link moves
+        self.experiment: ServingExperiment | None = None
+        self._candidate_refused: str | None = None
         self._lock = threading.Lock()
         self._watch = Periodic("champion-watcher", interval, self.check)
 
@@ -82,7 +86,36 @@ class ChampionWatcher:
         self._watch.stop(timeout=30)
 
     def check(self, force: bool = False) -> bool:
-        """Load the version `champion` points at if it is new; True when a swap happened."""
+        """Load the version `champion` points at if it is new (True when a swap happened), and
+        the candidate of an online experiment beside it."""
+        swapped = self._check_champion(force)
+        self._check_experiment()
+        return swapped
+
+    def _check_experiment(self) -> None:
+        """Serve the running experiment's candidate, loaded aside like a champion; drop it once it ends."""
+        with self._lock:
+            target = self.registry.candidate_version()
+            serving = self.experiment.record.candidate if self.experiment else None
+            if target == serving or (target is not None and target == self._candidate_refused):
+                return
+            if target is None:
+                log.info("experiment ended: serving the champion alone experiment=%s", self.experiment and self.experiment.id)
+                self.experiment = None
+                return
+            try:
+                record = experiments.current(self.registry)
+                if record is None:
+                    return  # the link is ahead of its record, or stale: look again next time
+                loaded = self._load(target)
+            except Exception as exc:  # a candidate that cannot serve never touches the champion's answers
+                self._candidate_refused = target
+                log.error("candidate refused version=%s reason=%r", target, f"{type(exc).__name__}: {exc}")
+                return
+            self.experiment = ServingExperiment(record, loaded)
+            log.info("experiment serving experiment=%s mode=%s candidate=%s", record.id, record.mode.value, target)
+
+    def _check_champion(self, force: bool) -> bool:
         with self._lock:
             target = self.registry.champion_version()
             serving = self.current.version if self.current else None

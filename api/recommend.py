@@ -15,6 +15,7 @@ from movie_r.answering.inference import MAX_QUERY_LENGTH
 from movie_r.errors import QueryError, UnknownMovieError
 from movie_r.storage.records import FeedbackEvent, RequestEvent
 from movie_r_api.answers import Answer, response_body
+from movie_r_api.experiment import in_experiment
 from movie_r_api.problems import NO_CHAMPION, UNEXPECTED, problem
 from movie_r_api.routing import RawRoute
 from movie_r_api.schemas import Feedback, FeedbackAccepted, Problem, RecommendQuery, RecommendResponse
@@ -70,13 +71,17 @@ async def recommend(request: Request) -> Response:
     except UnknownMovieError as exc:
         return record_failure(request, 404, started, str(exc), version)
     request_id = request.state.request_id
-    state.events.emit(_served_event(request_id, answer, k, loaded.version, started))
+    version, headers, online = loaded.version, {"x-model-version": loaded.version}, {}
+    experiment = state.watcher.experiment
+    if experiment is not None and experiment.record.champion == loaded.version:
+        client = request.client.host if request.client else "unknown"
+        served = in_experiment(experiment, answer, version, query_string, request_id, state.request_ids.source(client))
+        if served is not None:
+            answer, version, online = served
+            headers = {"x-model-version": version, "x-experiment": experiment.id}
+    state.events.emit(_served_event(request_id, answer, k, version, started, **online))
     state.metrics.observe_answer(answer.method, answer.cold_start, answer.mean_similarity)
-    return Response(
-        response_body(request_id, loaded.version, answer),
-        media_type="application/json",
-        headers={"x-model-version": loaded.version},
-    )
+    return Response(response_body(request_id, version, answer), media_type="application/json", headers=headers)
 
 
 router.add_api_route(
@@ -100,7 +105,7 @@ router.add_api_route(
     response_model=FeedbackAccepted,
     responses={
         404: ERRORS[404],
-        409: {"model": Problem, "description": "This action on this request is already recorded."},
+        409: {"model": Problem, "description": "This action on this movie of this request is already recorded."},
         413: {"model": Problem, "description": "The body is larger than the service accepts."},
         422: {"model": Problem, "description": "A field is unusable, or `request_id` is not one this service issued."},
         429: {"model": Problem, "description": "Too much feedback from this client; `Retry-After` says when to retry."},
@@ -122,8 +127,8 @@ def feedback(request: Request, body: Feedback) -> Any:
         return problem(request, 503, NO_CHAMPION)
     if body.movie_id not in loaded.recommender.row_of_id:
         return problem(request, 404, f"no movie with id {body.movie_id}")
-    if not state.feedback_once.first((body.request_id, body.action.value)):
-        return problem(request, 409, f"{body.action.value} is already recorded for request {body.request_id}")
+    if not state.feedback_once.first((body.request_id, body.action.value, body.movie_id)):
+        return problem(request, 409, f"{body.action.value} of movie {body.movie_id} is already recorded for request {body.request_id}")
     event = FeedbackEvent(
         time=datetime.now(UTC),
         request_id=body.request_id,
@@ -159,7 +164,7 @@ def record_failure(
     return problem(request, status, detail)
 
 
-def _served_event(request_id: str, answer: Answer, k: int, version: str, started: float) -> RequestEvent:
+def _served_event(request_id: str, answer: Answer, k: int, version: str, started: float, **online: Any) -> RequestEvent:
     return _event(
         request_id,
         version,
@@ -172,6 +177,7 @@ def _served_event(request_id: str, answer: Answer, k: int, version: str, started
         top1_similarity=answer.top1_similarity,
         mean_similarity=answer.mean_similarity,
         query=answer.query,
+        **online,
     )
 
 

@@ -139,7 +139,7 @@ class MovieHit(Movie):
 
 
 class FeedbackAction(StrEnum):
-    click = "click"
+    click = "click"  # opened it: what online experiments credit
     like = "like"
     dislike = "dislike"
     watched = "watched"

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 NEGATIVE_ACTIONS = frozenset({"dislike"})
 POSITIVE_ACTIONS = frozenset({"like", "watched"})
+UNJUDGED_ACTIONS = frozenset({"click"})  # online experiments credit clicks; the feedback trigger counts judgements
 RATING_COLUMNS = ["user_id", "movie_id", "rating", "timestamp"]
 MAX_EXAMINED = 200  # the most asked cold-start queries compared with the titles, at most
 
@@ -117,14 +118,14 @@ def read_events(metrics_dir: Path, since: datetime, process: str | None = None) 
 
 
 def read_feedback(metrics_dir: Path, since: datetime, per_source: int | None = None) -> list[FeedbackEvent]:
-    """Feedback the API recorded (every process) at or after `since`: one per request and action,
+    """Feedback the API recorded (every process) at or after `since`: one per request, action and movie,
     and with `per_source`, at most that many from any one client, so no client alone can fire
     the feedback trigger or fill the training data."""
-    seen: set[tuple[str, str]] = set()
+    seen: set[tuple[str, str, int]] = set()
     counts: Counter[str] = Counter()
     kept = []
     for event in _read_records(MetricsLayout(Path(metrics_dir)).feedback, since, FeedbackEvent):
-        key = (event.request_id, event.action)
+        key = (event.request_id, event.action, event.movie_id)
         if key in seen or (per_source is not None and counts[event.source] >= per_source):
             continue
         seen.add(key)
@@ -134,9 +135,9 @@ def read_feedback(metrics_dir: Path, since: datetime, per_source: int | None = N
 
 
 def feedback_stats(feedback: Iterable[FeedbackEvent]) -> dict[str, Any]:
-    """Counts by action and the share of negative ones."""
+    """Counts by action and the share of negative ones among judgements (a click judges nothing)."""
     actions = Counter(event.action for event in feedback)
-    total = sum(actions.values())
+    total = sum(count for action, count in actions.items() if action not in UNJUDGED_ACTIONS)
     negative = sum(actions[action] for action in NEGATIVE_ACTIONS)
     return {"total": total, "by_action": dict(actions), "negative_share": negative / total if total else 0.0}
 

@@ -1,0 +1,79 @@
+"""The API during an online experiment: interleaved lists, the experiment's headers and events, credit."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from movie_r.lifecycle import experiments
+from movie_r.lifecycle.training import load_training_data, train
+from movie_r.settings import Settings
+from movie_r.storage.records import OnlineMode
+from movie_r.storage.registry import Registry
+from movie_r_api.app import create_app
+
+from .test_routes import changed, events
+
+
+def with_candidate(settings: Settings, mode: OnlineMode):
+    """A second version of another configuration, started as the candidate of an experiment."""
+    train(settings, load_training_data(settings.catalog, None), "tfidf", {"text__genre_weight": 0, "text__title_weight": 5})
+    registry = Registry.of(settings)
+    champion = registry.champion_version()
+    other = next(v.version for v in registry.versions() if v.version != champion)
+    return experiments.start(registry, other, mode, experiments.rule_of(settings), "operator", [])
+
+
+@pytest.fixture
+def interleaving(trained_home: Settings):
+    settings = changed(trained_home, events_flush_interval=0.05, watch_interval=0.1)
+    experiment = with_candidate(settings, OnlineMode.INTERLEAVE)
+    with TestClient(create_app(settings)) as client:
+        yield client, settings, experiment
+
+
+def test_answers_interleave_both_models_and_name_the_experiment(interleaving) -> None:
+    client, settings, experiment = interleaving
+    response = client.get("/recommend", params={"movie": "toy story", "k": 6}, headers={"x-request-id": "same-request"})
+    assert response.status_code == 200
+    assert response.headers["x-experiment"] == experiment.id
+    assert response.headers["x-model-version"] == experiment.champion
+    body = response.json()
+    ids = [r["id"] for r in body["recommendations"]]
+    assert len(ids) == len(set(ids)) and 0 < len(ids) <= 6
+    again = client.get("/recommend", params={"movie": "toy story", "k": 6}, headers={"x-request-id": "same-request"})
+    assert [r["id"] for r in again.json()["recommendations"]] == ids  # the same request id, the same list
+    client.app.state.movie_r.events.flush()
+    recorded = [e for e in events(settings) if e.get("experiment") == experiment.id]
+    assert recorded and recorded[0]["movies"] == ids
+    assert set(recorded[0]["teams"]) <= {"champion", "candidate"} and len(recorded[0]["teams"]) == len(ids)
+
+
+def test_clicks_on_candidate_picks_are_credited_to_it(interleaving) -> None:
+    client, settings, experiment = interleaving
+    for i in range(30):
+        body = client.get("/recommend", params={"movie": "toy story", "k": 6}, headers={"x-request-id": f"user-{i}"}).json()
+        client.app.state.movie_r.events.flush()
+        event = next(e for e in reversed(events(settings)) if e.get("request_id") == body["request_id"])
+        picks = [m for m, t in zip(event["movies"], event["teams"], strict=True) if t == "candidate"]
+        for movie in picks[:2]:  # two clicks on one answer: both recorded
+            answer = client.post("/feedback", json={"request_id": body["request_id"], "movie_id": movie, "action": "click"})
+            assert answer.status_code == 201, answer.text
+    counted = experiments.tally(experiment, settings.metrics_dir)
+    assert counted.impressions == 30 and counted.judgement.wins == 30 and counted.judgement.losses == 0
+
+
+def test_ab_mode_gives_each_client_one_model(trained_home: Settings) -> None:
+    settings = changed(trained_home, events_flush_interval=0.05)
+    experiment = with_candidate(settings, OnlineMode.AB)
+    with TestClient(create_app(settings)) as client:
+        versions = {client.get("/recommend", params={"movie": "toy story"}).headers["x-model-version"] for _ in range(5)}
+    assert len(versions) == 1 and versions <= {experiment.champion, experiment.candidate}
+
+
+def test_once_the_experiment_ends_the_champion_answers_alone(interleaving) -> None:
+    client, settings, experiment = interleaving
+    assert "x-experiment" in client.get("/recommend", params={"movie": "toy story"}).headers
+    experiments.end(Registry.of(settings), experiment, experiments.Ending.STOPPED, "stopped by the test")
+    client.app.state.movie_r.watcher.check()
+    assert "x-experiment" not in client.get("/recommend", params={"movie": "toy story"}).headers
