@@ -95,25 +95,32 @@ class ChampionWatcher:
     def _check_experiment(self) -> None:
         """Serve the running experiment's candidate, loaded aside like a champion; drop it once it ends."""
         with self._lock:
-            target = self.registry.candidate_version()
-            serving = self.experiment.record.candidate if self.experiment else None
-            if target == serving or (target is not None and target == self._candidate_refused):
-                return
-            if target is None:
-                log.info("experiment ended: serving the champion alone experiment=%s", self.experiment and self.experiment.id)
-                self.experiment = None
-                return
             try:
                 record = experiments.current(self.registry)
-                if record is None:
-                    return  # the link is ahead of its record, or stale: look again next time
-                loaded = self._load(target)
+            except MovieRError as exc:
+                record = None
+                log.error("experiment record unreadable reason=%r", str(exc))
+            serving = self.experiment
+            if record is None:
+                if serving is not None:
+                    log.info("experiment ended: serving the champion alone experiment=%s", serving.id)
+                    self.experiment = None
+                return
+            if serving is not None and serving.record == record:
+                return
+            if serving is not None and serving.record.candidate == record.candidate:  # a new experiment, same candidate
+                self.experiment = ServingExperiment(record, serving.candidate)
+                return
+            if record.candidate == self._candidate_refused:
+                return
+            try:
+                loaded = self._load(record.candidate)
             except Exception as exc:  # a candidate that cannot serve never touches the champion's answers
-                self._candidate_refused = target
-                log.error("candidate refused version=%s reason=%r", target, f"{type(exc).__name__}: {exc}")
+                self._candidate_refused = record.candidate
+                log.error("candidate refused version=%s reason=%r", record.candidate, f"{type(exc).__name__}: {exc}")
                 return
             self.experiment = ServingExperiment(record, loaded)
-            log.info("experiment serving experiment=%s mode=%s candidate=%s", record.id, record.mode.value, target)
+            log.info("experiment serving experiment=%s mode=%s candidate=%s", record.id, record.mode.value, record.candidate)
 
     def _check_champion(self, force: bool) -> bool:
         with self._lock:

@@ -49,6 +49,17 @@ class Tally:
     clicked_impressions: int
     judgement: Judgement
     arms: dict[str, tuple[int, int]] | None = None  # ab: arm -> (impressions, clicked impressions)
+    trace: tuple[tuple[int, Team | None], ...] = ()  # each decided or tied comparison: (impressions shown by then, winner)
+
+    def decided_after(self, rule: StoppingRule) -> tuple[int, Standing] | None:
+        """The impressions shown when the test, looked at after every comparison, first decided."""
+        wins = losses = ties = 0
+        for shown, winner in self.trace:
+            wins, losses, ties = wins + (winner is Team.CANDIDATE), losses + (winner is Team.CHAMPION), ties + (winner is None)
+            standing = judge(wins, losses, ties, rule).standing
+            if standing is not Standing.CONTINUE:
+                return shown, standing
+        return None
 
     def summary(self) -> str:
         j = self.judgement
@@ -136,8 +147,14 @@ def tally(experiment: Experiment, metrics_dir: Path) -> Tally:
         wins, losses, ties = paired_wins(arms[Team.CANDIDATE], arms[Team.CHAMPION])
         per_arm = {arm: (len(shown), sum(shown)) for arm, shown in arms.items()}
         clicked_impressions = sum(c for _, c in per_arm.values())
-        return Tally(impressions, clicked_impressions, _bounded(judge(wins, losses, ties, rule), impressions, rule), per_arm)
+        pairs = list(zip(arms[Team.CANDIDATE], arms[Team.CHAMPION], strict=False))
+        trace = tuple(
+            (2 * (i + 1), None if a == b else Team.CANDIDATE if a else Team.CHAMPION) for i, (a, b) in enumerate(pairs)
+        )
+        judgement = _bounded(judge(wins, losses, ties, rule), impressions, rule)
+        return Tally(impressions, clicked_impressions, judgement, per_arm, trace)
     wins = losses = ties = 0
+    steps: list[tuple[int, Team | None]] = []
     for event in read_events(metrics_dir, experiment.started_at):
         if event.experiment != experiment.id or not event.request_id or event.movies is None or event.teams is None:
             continue
@@ -150,7 +167,9 @@ def tally(experiment: Experiment, metrics_dir: Path) -> Tally:
         wins += winner is Team.CANDIDATE
         losses += winner is Team.CHAMPION
         ties += winner is None
-    return Tally(impressions, wins + losses + ties, _bounded(judge(wins, losses, ties, rule), impressions, rule))
+        steps.append((impressions, winner))
+    judgement = _bounded(judge(wins, losses, ties, rule), impressions, rule)
+    return Tally(impressions, wins + losses + ties, judgement, trace=tuple(steps))
 
 
 def verdict(experiment: Experiment, counted: Tally, now: datetime | None = None) -> tuple[Ending, str] | None:
