@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
 
 import pytest
@@ -14,11 +13,6 @@ from movie_r.recommenders.pipeline import build_pipeline, fit_pipeline
 from movie_r.storage.registry import Registry
 
 REPO = Path(__file__).resolve().parents[1]
-
-# Tests of promotion on offline evidence judge one tick at a time, where an online experiment
-# would wait for clicks: the suite's default is "off", and the online tests (test_online*,
-# tests/agents/test_online_agent.py) ask for "interleave" or "ab" themselves. Subprocesses inherit it.
-os.environ.setdefault("MOVIE_R_ONLINE", "off")
 
 MOVIES = [
     # id, title, genre, overview, year, popularity

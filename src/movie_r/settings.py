@@ -198,9 +198,10 @@ class OnlineSettings(BaseModel):
     """How a challenger that passed the offline gate meets real traffic before it is trusted."""
 
     online: Literal["interleave", "ab", "off"] = Field(
-        "interleave",
+        "off",
         description="interleave: serve team-draft interleaved lists of champion and candidate and promote on clicks; "
-        "ab: split clients between them; off: promote on the offline verdict alone.",
+        "ab: split clients between them; off: promote on the offline verdict alone (the default until the online "
+        "stage is complete in the compose stack and the console).",
     )
     online_alpha: float = Field(0.05, gt=0, lt=1, description="Chance of declaring a winner between equal models.")
     online_power: float = Field(0.8, gt=0, lt=1, description="Chance of finding a candidate better by the minimal effect.")
