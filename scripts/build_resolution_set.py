@@ -21,9 +21,8 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from movie_r.answering.titles import ARTICLES, ROMAN
 from movie_r.data.loading import load_catalog
-from movie_r.data.title_keys import normalise_title, title_keys
+from movie_r.data.title_keys import ARTICLES, ROMAN, normalise_title, title_keys
 from movie_r.lifecycle.evaluation import typo
 from movie_r.settings import Settings
 
