@@ -16,10 +16,11 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from movie_r.ownership import storage_problem
+from movie_r.periodic import Periodic
 from movie_r.registry import Registry
 from movie_r.settings import Settings
 from movie_r.telemetry import EventWriter
-from movie_r_api import admin, catalogue, operations, recommend
+from movie_r_api import admin, catalogue, operations, recommend, request_ids
 from movie_r_api.champion import ChampionWatcher
 from movie_r_api.console import Console
 from movie_r_api.console import router as console_router
@@ -89,12 +90,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.error("%s; request events and feedback are dropped until then", problem)
         state.feedback.remove_expired()
         app.state.movie_r = state
+        # replicas converge on the shared request-id secret, as the watcher converges on the champion
+        secret_watch = Periodic("request-id-secret", request_ids.LOOK_AGAIN, state.request_ids.refresh)
         state.events.start()
         state.watcher.start()
+        secret_watch.start()
         log.info("api started home=%s champion=%s", settings.home, state.watcher.current and state.watcher.current.version)
         try:
             yield
         finally:
+            secret_watch.stop(timeout=5)
             state.watcher.stop()
             state.events.close()
             log.info("api stopped events_written=%d events_dropped=%d", state.events.written, state.events.dropped)
@@ -195,7 +200,8 @@ class RequestContext:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                issued = scope["state"]["request_id"]  # a served answer's id replaces the first one
+                message["headers"] = [*message["headers"], (b"x-request-id", issued.encode())]
             await send(message)
 
         try:

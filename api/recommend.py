@@ -69,7 +69,9 @@ async def recommend(request: Request) -> Response:
         return record_failure(request, 422, started, [_problem(exc.parameter, exc.message)], version)
     except UnknownMovieError as exc:
         return record_failure(request, 404, started, str(exc), version)
-    request_id = request.state.request_id
+    # the id of a served answer names its version and movies, so feedback can be checked against it
+    request_id = state.request_ids.issue_answer(request.state.request_id, answer.cited)
+    request.state.request_id = request_id
     state.events.emit(_served_event(request_id, answer, k, loaded.version, started))
     state.metrics.observe_answer(answer.method, answer.cold_start, answer.mean_similarity)
     return Response(
@@ -99,15 +101,18 @@ router.add_api_route(
     status_code=201,
     response_model=FeedbackAccepted,
     responses={
-        404: ERRORS[404],
         409: {"model": Problem, "description": "This action on this request is already recorded."},
         413: {"model": Problem, "description": "The body is larger than the service accepts."},
-        422: {"model": Problem, "description": "A field is unusable, or `request_id` is not one this service issued."},
+        422: {
+            "model": Problem,
+            "description": "A field is unusable, `request_id` is not an answer this service gave, or `movie_id` was not in it.",
+        },
         429: {"model": Problem, "description": "Too much feedback from this client; `Retry-After` says when to retry."},
-        503: {"model": Problem, "description": "No champion, or the log is unwritable."},
+        503: {"model": Problem, "description": "The log is unwritable."},
     },
     summary="Record what a user did with a recommendation",
-    description="`request_id` is the one a `/recommend` answer carried: feedback on anything else is refused.",
+    description="`request_id` is the one a `/recommend` answer carried and `movie_id` one of the movies it "
+    "recommended: feedback on anything else is refused.",
 )
 def feedback(request: Request, body: Feedback) -> Any:
     state = request.app.state.movie_r
@@ -115,13 +120,11 @@ def feedback(request: Request, body: Feedback) -> Any:
     wait = state.feedback_rate.wait(client)
     if wait > 0:
         return problem(request, 429, "too much feedback from this client; slow down", {"retry-after": str(int(wait) + 1)})
-    if not state.request_ids.verify(body.request_id):
-        return problem(request, 422, [_field("request_id", "not a request id this service issued")])
-    loaded = state.watcher.current
-    if loaded is None:
-        return problem(request, 503, NO_CHAMPION)
-    if body.movie_id not in loaded.recommender.row_of_id:
-        return problem(request, 404, f"no movie with id {body.movie_id}")
+    cited = state.request_ids.cited(body.request_id)
+    if cited is None:
+        return problem(request, 422, [_field("request_id", "not the request id of an answer this service gave")])
+    if body.movie_id not in cited.movie_ids:
+        return problem(request, 422, [_field("movie_id", f"movie {body.movie_id} is not one the cited answer recommended")])
     if not state.feedback_once.first((body.request_id, body.action.value)):
         return problem(request, 409, f"{body.action.value} is already recorded for request {body.request_id}")
     event = FeedbackEvent(
@@ -129,7 +132,7 @@ def feedback(request: Request, body: Feedback) -> Any:
         request_id=body.request_id,
         movie_id=body.movie_id,
         action=body.action.value,
-        model_version=loaded.version,
+        model_version=cited.version,  # the version that served the answer, whatever serves now
         source=state.request_ids.source(client),
     )
     try:
