@@ -188,6 +188,12 @@ class TriggerSettings(BaseModel):
     trigger_feedback: bool = Field(True, description="Retrain when too much feedback is negative.")
     negative_feedback_max: float = Field(0.4, ge=0, le=1, description="Share of dislikes that triggers a retrain.")
     min_feedback: int = Field(20, ge=1, description="Feedback events needed before the feedback trigger counts.")
+    client_retrains_per_day: int = Field(
+        3,
+        ge=0,
+        description="Retrains a day that only client-fed triggers (cold-start rate, similarity, negative feedback) "
+        "may start; data, age and forced retrains are not counted.",
+    )
     trigger_age: bool = Field(True, description="Retrain when the champion is too old.")
     max_age_hours: float = Field(168, gt=0, description="Champion age that triggers a retrain.")
     trigger_data_change: bool = Field(True, description="Retrain when the catalogue or interactions changed.")
