@@ -26,6 +26,7 @@ from movie_r_api.console import Console
 from movie_r_api.console import router as console_router
 from movie_r_api.docs import docs_routes
 from movie_r_api.feedback import FeedbackLog, Once, RateLimit
+from movie_r_api.forwarded import ForwardedClient, TrustedProxies
 from movie_r_api.metrics import ApiMetrics
 from movie_r_api.problems import problem
 from movie_r_api.request_ids import RequestIds
@@ -53,6 +54,7 @@ class AppState:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the service. Without `settings` they are read from the environment."""
     settings = settings or Settings()
+    proxies = TrustedProxies(settings.trusted_proxies)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -92,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.movie_r = state
         # replicas converge on the shared request-id secret, as the watcher converges on the champion
         secret_watch = Periodic("request-id-secret", request_ids.LOOK_AGAIN, state.request_ids.refresh)
+        proxies.start()
         state.events.start()
         state.watcher.start()
         secret_watch.start()
@@ -100,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             secret_watch.stop(timeout=5)
+            proxies.stop()
             state.watcher.stop()
             state.events.close()
             log.info("api stopped events_written=%d events_dropped=%d", state.events.written, state.events.dropped)
@@ -123,6 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(Exception, unexpected_error)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_kb << 10)
     app.add_middleware(RequestContext)
+    app.add_middleware(ForwardedClient, proxies=proxies)  # outermost: every layer sees the real client
     return app
 
 

@@ -143,9 +143,17 @@ class ServingSettings(BaseModel):
         None, description="Key of the request ids feedback must cite; default: <keys>/request-ids.secret, made on first use."
     )
     max_body_kb: int = Field(16, ge=1, description="Largest request body accepted (413 beyond).")
+    header_timeout: float = Field(
+        10.0, gt=0, description="Seconds a request's line and headers may take to arrive (408 and closed beyond)."
+    )
+    trusted_proxies: str | None = Field(
+        None,
+        description="Proxies whose X-Forwarded-For names the client (comma-separated addresses, networks or host "
+        "names); unset: none, every client is the address it connects from.",
+    )
     feedback_per_minute: int = Field(60, ge=1, description="Feedback posts one client may make a minute (429 beyond).")
 
-    _empty_secrets = field_validator("admin_token", "request_id_secret", mode="before")(_empty_means_none)
+    _empty_secrets = field_validator("admin_token", "request_id_secret", "trusted_proxies", mode="before")(_empty_means_none)
 
 
 class TelemetrySettings(BaseModel):
