@@ -130,3 +130,10 @@ def test_the_workers_listening_socket_gets_tcp_nodelay_on_accepted_connections()
             server.close()
 
     assert asyncio.run(nodelay_of_an_accepted_connection()) == 1
+
+
+def test_a_short_admin_token_is_refused_at_start_in_one_line_that_does_not_show_it(tmp_path: Path) -> None:
+    started = movie_r("serve", "--port", "0", home=tmp_path / "home", env={"MOVIE_R_ADMIN_TOKEN": "hunter2"})
+    assert started.returncode != 0
+    [line] = started.stderr.strip().splitlines()
+    assert "MOVIE_R_ADMIN_TOKEN" in line and "16 characters" in line and "hunter2" not in line

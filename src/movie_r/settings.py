@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from movie_r.store import StorageLayout
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
+MIN_TOKEN_LENGTH = 16
 
 
 def _repo_root() -> Path:
@@ -138,7 +139,14 @@ class ServingSettings(BaseModel):
         False, description="FastAPI's built-in OpenTelemetry spans, metrics and logs (needs an OpenTelemetry SDK set up)."
     )
     watch_interval: float = Field(2.0, gt=0, description="Seconds between checks of the champion symlink.")
-    admin_token: SecretStr | None = Field(None, description="Bearer token for /admin/*; unset disables them.")
+    admin_token: SecretStr | None = Field(
+        None, description=f"Bearer token for /admin/* (at least {MIN_TOKEN_LENGTH} characters); unset disables them."
+    )
+    console_token: SecretStr | None = Field(
+        None,
+        description=f"Token the console asks for (HTTP Basic password or bearer; at least {MIN_TOKEN_LENGTH} characters); "
+        "unset: the console is open to whoever reaches the service.",
+    )
     request_id_secret: SecretStr | None = Field(
         None, description="Key of the request ids feedback must cite; default: <keys>/request-ids.secret, made on first use."
     )
@@ -153,7 +161,17 @@ class ServingSettings(BaseModel):
     )
     feedback_per_minute: int = Field(60, ge=1, description="Feedback posts one client may make a minute (429 beyond).")
 
-    _empty_secrets = field_validator("admin_token", "request_id_secret", "trusted_proxies", mode="before")(_empty_means_none)
+    _empty_secrets = field_validator("admin_token", "console_token", "request_id_secret", "trusted_proxies", mode="before")(
+        _empty_means_none
+    )
+
+    @field_validator("admin_token", "console_token")
+    @classmethod
+    def _long_enough(cls, token: SecretStr | None) -> SecretStr | None:
+        """A short token falls to guessing: refused at start rather than accepted quietly."""
+        if token is not None and len(token.get_secret_value()) < MIN_TOKEN_LENGTH:
+            raise ValueError(f"a token must have at least {MIN_TOKEN_LENGTH} characters")
+        return token
 
 
 class TelemetrySettings(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 from urllib.parse import urlsplit
@@ -21,10 +22,8 @@ def _address(url: str) -> tuple[str, int]:
 def _exchange(url: str, head: bytes, timeout: float = 10.0) -> bytes:
     """Send `head` on a new connection (the server may refuse it before the end) and read what comes back."""
     with socket.create_connection(_address(url), timeout=timeout) as connection:
-        try:
+        with contextlib.suppress(OSError):  # refused and closed mid-way: the answer is still in the socket
             connection.sendall(head)
-        except OSError:  # refused and closed mid-way: the answer is still in the socket
-            pass
         received = b""
         try:
             while chunk := connection.recv(65536):

@@ -258,11 +258,11 @@ def test_admin_routes_are_forbidden_without_a_configured_token(client: TestClien
 
 
 def test_admin_reload_needs_the_right_bearer_token(trained_home: Settings) -> None:
-    settings = changed(trained_home, admin_token="s3cret")
+    settings = changed(trained_home, admin_token="s3cret-admin-token-16")
     with TestClient(create_app(settings)) as client:
         assert client.post("/admin/reload").status_code == 401
         assert client.post("/admin/reload", headers={"Authorization": "Bearer wrong"}).status_code == 401
-        response = client.post("/admin/reload", headers={"Authorization": "Bearer s3cret"})
+        response = client.post("/admin/reload", headers={"Authorization": "Bearer s3cret-admin-token-16"})
         assert response.status_code == 200
         assert response.json()["model_version"]
 
