@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -126,6 +127,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(Exception, unexpected_error)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_kb << 10)
+    app.add_middleware(SingleValuedQuery)
+    app.add_middleware(HeadAsGet)
     app.add_middleware(RequestContext)
     app.add_middleware(ForwardedClient, proxies=proxies)  # outermost: every layer sees the real client
     return app
@@ -178,6 +181,49 @@ class BodyLimit:
             {"detail": f"the request body is larger than {self.max_bytes} bytes", "request_id": request_id}, status_code=413
         )
         await response(scope, receive, send)
+
+
+class HeadAsGet:
+    """HEAD on any GET route: the GET's status and headers, without its body (health checks use it)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, without_body)
+
+
+# names that may repeat: /recommend's `exclude`, and its `movie`/`movie_id` (schemas.RecommendQuery)
+REPEATABLE = {"/recommend": frozenset({"exclude", "movie", "movie_id"})}
+
+
+class SingleValuedQuery:
+    """A parameter given twice is a 422 naming it: otherwise the last would silently win
+    (`promote?version=nonexist&version=V2` promoted V2)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("query_string"):
+            repeatable = REPEATABLE.get(scope["path"], frozenset())
+            names = [name for name, _ in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)]
+            repeated = sorted({name for name in names if names.count(name) > 1} - repeatable)
+            if repeated:
+                detail = [{"loc": ["query", name], "msg": "given more than once; give it once", "type": "value_error"} for name in repeated]
+                request_id = scope.get("state", {}).get("request_id")
+                await JSONResponse({"detail": detail, "request_id": request_id}, status_code=422)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 class RequestContext:

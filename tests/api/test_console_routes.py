@@ -241,3 +241,39 @@ def test_raw_queries_stay_out_of_the_prometheus_metrics(trained_home: Settings) 
         client.get("/recommend", params={"movie": "a query only this user typed"})
         metrics = client.get("/metrics").text
     assert "only this user" not in metrics
+
+
+def test_promoting_a_version_that_does_not_exist_is_a_404_even_where_models_is_read_only(two_versions: Settings) -> None:
+    with TestClient(create_app(two_versions)) as client, read_only(two_versions.models_dir):
+        missing = client.post("/admin/promote?version=20990101T000000Z-000000", headers=TOKEN)
+    assert missing.status_code == 404 and "no model version" in missing.json()["detail"]
+
+
+def test_a_repeated_single_valued_parameter_is_a_422_naming_it(two_versions: Settings) -> None:
+    second = champion_and_other(Registry(two_versions.models_dir))[1]
+    with TestClient(create_app(two_versions)) as client:
+        twice = client.post(f"/admin/promote?version=nonexist&version={second}", headers=TOKEN)
+        assert twice.status_code == 422 and twice.json()["detail"][0]["loc"] == ["query", "version"]
+        assert Registry(two_versions.models_dir).champion_version() != second
+        limit = client.get("/movies?q=toy&limit=1&limit=50")
+        assert limit.status_code == 422 and limit.json()["detail"][0]["loc"] == ["query", "limit"]
+        k = client.get("/recommend?movie=toy%20story&k=1&k=50")
+        assert k.status_code == 422 and k.json()["detail"][0]["loc"] == ["query", "k"]
+        excluded = client.get("/recommend?movie=toy%20story&exclude=1&exclude=2")
+        assert excluded.status_code == 200  # exclude repeats by design
+
+
+def test_movies_refuses_parameters_it_does_not_take(trained_home: Settings) -> None:
+    with TestClient(create_app(trained_home)) as client:
+        typo = client.get("/movies", params={"q": "toy", "limt": 50})
+        assert typo.status_code == 422 and typo.json()["detail"][0]["loc"] == ["query", "limt"]
+        assert client.get("/movies/1", params={"verbose": 1}).status_code == 422
+        assert client.get("/movies", params={"q": "toy", "limit": 2}).status_code == 200
+
+
+def test_head_answers_on_every_get_route_without_a_body(trained_home: Settings) -> None:
+    with TestClient(create_app(trained_home)) as client:
+        for path in ("/health", "/ready", "/model", "/metrics", "/movies?q=toy", "/recommend?movie=heat", "/console"):
+            head, get = client.head(path), client.get(path)
+            assert head.status_code == get.status_code == 200, path
+            assert head.content == b"", path
