@@ -109,7 +109,8 @@ def test_2b_a_feedback_flood_with_forged_forwarded_for_through_the_proxy_is_one_
     print(f"\nfeedback flood through the proxy, forged X-Forwarded-For: {limited} accepted for judging, then "
           f"{codes.count(429)} x 429 of {len(codes)}")  # fmt: skip
     assert FEEDBACK_PER_MINUTE - 2 <= limited <= FEEDBACK_PER_MINUTE + 2  # a token or two refill during the flood
-    assert set(codes[limited + 2 :]) == {429}
+    after = codes[limited:]  # a token a second refills while the flood runs: a few get through again
+    assert after.count(429) >= len(after) - 5, after
     plain = httpx.post(f"{stack.url}/feedback", json=body, timeout=10)  # the same client without any header
     assert plain.status_code == 429
 
