@@ -7,7 +7,6 @@ with a counted warning. Nothing is written while loading, so a bad file costs no
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
@@ -25,6 +24,7 @@ from movie_r.columns import (
     ColumnMap,
 )
 from movie_r.errors import DataError
+from movie_r.fingerprints import file_fingerprint
 from movie_r.tables import finite_floats, read_table
 
 log = logging.getLogger(__name__)
@@ -69,15 +69,6 @@ class Interactions:
         return len(self.ratings)
 
 
-def file_fingerprint(path: Path) -> str:
-    """SHA-256 of the file's bytes: how the agent tells that training data changed."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def load_catalog(path: Path | str, skip_invalid: bool = False) -> Catalog:
     """Read and validate a catalogue CSV (`id,title,genre[,overview,...]`).
 
@@ -92,7 +83,7 @@ def load_catalog(path: Path | str, skip_invalid: bool = False) -> Catalog:
     if bad:
         described = _describe_rows(bad)
         if not skip_invalid:
-            raise DataError(f"{path}: {len(bad)} unusable rows: {described} (skip them with --skip-invalid)")
+            raise DataError(f"{path}: {len(bad)} unusable rows: {described} (skip them with --skip-invalid or MOVIE_R_SKIP_INVALID=1)")
         warnings.append(f"skipped {len(bad)} unusable rows: {described}")
         frame = frame.drop(index=list(bad))
 
@@ -149,7 +140,7 @@ def load_interactions(path: Path | str, catalog: Catalog, skip_unknown: bool = F
             f"(first: row {example}, column {columns.name('movie_id')}, id {ratings.at[example, 'movie_id']})"
         )
         if not skip_unknown:
-            raise DataError(f"{path}: {message} (skip them with --skip-unknown)")
+            raise DataError(f"{path}: {message} (skip them with --skip-unknown or MOVIE_R_SKIP_UNKNOWN=1)")
         warnings.append(f"skipped {message}")
         log.warning("interactions=%s %s", path, warnings[-1])
         ratings = ratings[~unknown]

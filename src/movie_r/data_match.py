@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from movie_r.data import file_fingerprint
+from movie_r.fingerprints import file_fingerprint
 
 
 @dataclass(frozen=True)

@@ -25,21 +25,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import joblib
-import numpy as np
-import scipy.sparse as sp
 from filelock import FileLock
 from pydantic import ValidationError
-from sklearn.pipeline import Pipeline
 
 from movie_r import journal
-from movie_r.data import file_fingerprint
 from movie_r.errors import ArtifactError
+from movie_r.fingerprints import file_fingerprint
 from movie_r.records import Manifest, RegistryEvent
 from movie_r.signing import SIGNATURE_FILE, TRUSTED_DIR, Keyring, load_keyring, load_signer
 from movie_r.store import ModelsLayout, StorageLayout
+
+if TYPE_CHECKING:  # joblib, numpy, scipy and scikit-learn load with a model, not for `status` or `models`
+    from sklearn.pipeline import Pipeline
 
 ARTIFACT = "pipeline.joblib"
 MANIFEST = "manifest.json"
@@ -91,6 +90,8 @@ class ModelVersion:
         instead of each holding a copy, and nothing can write to a verified artifact. They
         are handed out as plain ndarray views of the mapping (`_plain_views`).
         """
+        import joblib
+
         self.verify_signature()
         artifact = self._checked(ARTIFACT, self.manifest.artifact_sha256)
         try:
@@ -135,6 +136,9 @@ def _plain_views(value: Any, done: dict[int, tuple[Any, Any]]) -> Any:
     Containers are changed in place, or rebuilt (tuples) only when an item changed: an
     object the artifact shares between several places (each genre set is one tuple for
     all its movies) stays one object, and no list of the catalogue's size is copied."""
+    import numpy as np
+    import scipy.sparse as sp
+
     if isinstance(value, np.memmap):
         return np.asarray(value)
     if isinstance(value, (str, bytes, int, float, type)):
@@ -195,6 +199,8 @@ class Registry:
 
         `files` maps the name of each further file to the function that writes it to a path.
         """
+        import joblib
+
         signer = load_signer(self.keys_dir, create=True)
         version = manifest["version"]
         self.versions_dir.mkdir(parents=True, exist_ok=True)
