@@ -132,11 +132,13 @@ def record_abandoned(settings: Settings, reason: str) -> dict[str, Any]:
 
 
 def inputs_key(settings: Settings) -> str:
-    """One fingerprint of the configured input files, read before any of them is parsed."""
+    """One fingerprint of the configured input files, read before any of them is parsed, and of
+    the settings that decide whether they load (MOVIE_R_SKIP_*): setting one tries them again at once."""
     parts = []
     for name, path in (("catalog", settings.catalog), ("interactions", settings.interactions)):
         digest = (cached_fingerprint(path) or "unreadable") if path is not None else "none"
         parts.append(f"{name}:{path}:{digest}")
+    parts += [name for name in ("skip_invalid", "skip_unknown") if getattr(settings, name)]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
@@ -163,8 +165,8 @@ def _decide_and_act(
 ) -> None:
     try:
         data = load_training_data(
-            settings.catalog, settings.interactions, metrics_dir=settings.metrics_dir,
-            feedback_per_source=settings.feedback_per_source_max,
+            settings.catalog, settings.interactions, settings.skip_invalid, settings.skip_unknown,
+            metrics_dir=settings.metrics_dir, feedback_per_source=settings.feedback_per_source_max,
         )  # fmt: skip
     except DataError as exc:
         decision.update(verdict="data rejected", reasons=[str(exc)])
@@ -388,7 +390,7 @@ def promote_by_hand(settings: Settings, version: str, force: bool = False, wait:
         if force:
             return promote(registry, version, "promoted by hand with --force (promotion rule skipped)")
         champion = registry.champion()
-        data = load_training_data(settings.catalog, settings.interactions)
+        data = load_training_data(settings.catalog, settings.interactions, settings.skip_invalid, settings.skip_unknown)
         challenger_report = evaluate(Recommender(target.load(), version, settings.fuzzy_threshold), data.queries)
         champion_report = (
             evaluate(Recommender(champion.load(), champion.version, settings.fuzzy_threshold), data.queries) if champion else None
