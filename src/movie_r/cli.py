@@ -182,8 +182,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"  movie-r promote {version} --force  makes it champion whatever the scores")
         if args.catalog is not None or args.interactions is not None:
             # promote, the agent and the API read MOVIE_R_*, not this command's flags
-            print(f"  with MOVIE_R_CATALOG={settings.catalog} MOVIE_R_INTERACTIONS={settings.interactions or ''} set for both,")
-            print("  or the agent retrains on the configured data (catalog_mismatch)")
+            print("  promote, the agent and the API read the settings, not this command's flags: give them")
+            print(f"  MOVIE_R_CATALOG={settings.catalog} MOVIE_R_INTERACTIONS={settings.interactions or ''}")
+            print("  or the agent retrains the champion on the configured data")
     return 0
 
 
