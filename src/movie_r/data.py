@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +36,7 @@ POSITIVE_RATING = 4.0  # a rating at or above this means the user liked the movi
 
 _YEAR = re.compile(r"^\s*(\d{4})")
 _TITLE_YEAR = re.compile(r"\((\d{4})\)\s*$")
+_TITLE_YEAR_SUFFIX = re.compile(r"\s*\(\d{4}\)\s*$")
 _GENRE_SPLIT = re.compile(r"[|,]")
 
 
@@ -90,7 +91,7 @@ def load_catalog(path: Path | str, skip_invalid: bool = False) -> Catalog:
     movies = pd.DataFrame(
         {
             "id": _integers(path, frame, columns, "id"),
-            "title": frame["title"].str.strip(),
+            "title": _titles(frame),
             "genres": frame["genre"].map(parse_genres),
             "overview": frame["overview"].fillna("").str.strip() if "overview" in frame else "",
             "year": _years(path, frame, columns),
@@ -145,6 +146,22 @@ def load_interactions(path: Path | str, catalog: Catalog, skip_unknown: bool = F
         log.warning("interactions=%s %s", path, warnings[-1])
         ratings = ratings[~unknown]
     return Interactions(ratings.reset_index(drop=True), path, file_fingerprint(path), warnings)
+
+
+def with_rating_popularity(catalog: Catalog, interactions: Interactions) -> Catalog:
+    """The catalogue with its popularity taken from the ratings: how many people rated each movie.
+
+    What people rated is what "popular" means to them: a MovieLens catalogue has no
+    popularity column at all, and a TMDB one counts a world that is not this service's.
+    Movies nobody rated keep the catalogue's own order below every rated one (its value
+    scaled under 1), so cold-start answers still prefer what the catalogue calls popular.
+    """
+    counts = interactions.ratings["movie_id"].value_counts()
+    rated = catalog.movies["id"].map(counts).fillna(0).to_numpy(dtype=np.float64)
+    own = catalog.movies["popularity"].to_numpy(dtype=np.float64).clip(0)
+    unrated = own / (own.max() + 1.0) if len(own) and own.max() > 0 else own
+    movies = catalog.movies.assign(popularity=np.where(rated > 0, rated, unrated))
+    return replace(catalog, movies=movies)
 
 
 def parse_genres(value: object) -> tuple[str, ...]:
@@ -233,6 +250,16 @@ def _numbers(path: Path, frame: pd.DataFrame, columns: ColumnMap, column: str, r
     if bad.any():
         raise _parse_error(path, frame, columns, column, bad, "a number")
     return values.astype("float64")
+
+
+def _titles(frame: pd.DataFrame) -> pd.Series:
+    """Titles as shown; a MovieLens "Toy Story (1995)" without a year column loses the "(1995)",
+    which becomes its year (`_years`), so answers show "Toy Story" and `year` 1995."""
+    titles = frame["title"].str.strip()
+    if "year" in frame or "release_date" in frame:
+        return titles
+    bare = titles.str.replace(_TITLE_YEAR_SUFFIX, "", regex=True)
+    return bare.where(bare != "", titles)  # a title that is only "(1999)" stays what it is
 
 
 def _years(path: Path, frame: pd.DataFrame, columns: ColumnMap) -> pd.Series:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from movie_r.data import MIN_MOVIES, Catalog, Interactions, load_catalog, load_interactions
+from movie_r.data import MIN_MOVIES, Catalog, Interactions, load_catalog, load_interactions, with_rating_popularity
 from movie_r.errors import DataError
 from movie_r.evaluation import (
     CUTOFF,
@@ -99,6 +99,7 @@ def load_training_data(
         load_interactions(interactions, loaded_catalog, skip_unknown=skip_unknown) if interactions else None
     )
     if loaded_interactions is not None:
+        loaded_catalog = with_rating_popularity(loaded_catalog, loaded_interactions)
         queries: EvaluationSet = split_interactions(loaded_interactions.ratings)
     else:
         queries = proxy_sample(loaded_catalog.movies)
