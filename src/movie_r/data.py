@@ -51,7 +51,8 @@ class Catalog:
     movies: pd.DataFrame
     source: Path
     fingerprint: str
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # rows skipped, then `gaps`
+    gaps: list[str] = field(default_factory=list)  # what some rows lack: said once, when a version is trained on it
 
     def __len__(self) -> int:
         return len(self.movies)
@@ -105,10 +106,10 @@ def load_catalog(path: Path | str, skip_invalid: bool = False) -> Catalog:
     if "original_language" in frame:
         movies["original_language"] = frame["original_language"].fillna("").str.strip()
 
-    warnings += _incomplete_warnings(movies)
     for message in warnings:
         log.warning("catalog=%s %s", path, message)
-    return Catalog(movies.reset_index(drop=True), path, file_fingerprint(path), warnings)
+    gaps = _incomplete_warnings(movies, has_overviews="overview" in frame)
+    return Catalog(movies.reset_index(drop=True), path, file_fingerprint(path), warnings + gaps, gaps)
 
 
 def load_interactions(path: Path | str, catalog: Catalog, skip_unknown: bool = False) -> Interactions:
@@ -295,12 +296,14 @@ def _timestamps(path: Path, frame: pd.DataFrame, columns: ColumnMap) -> pd.Serie
     return values.astype("float64")
 
 
-def _incomplete_warnings(movies: pd.DataFrame) -> list[str]:
+def _incomplete_warnings(movies: pd.DataFrame, has_overviews: bool) -> list[str]:
+    """Rows that load but lack something. A catalogue without an overview column at all (the
+    embedded one, MovieLens') is a shape, not a gap: its content is titles, genres and years."""
     warnings = []
     no_genre = int((movies["genres"].map(len) == 0).sum())
     if no_genre:
         warnings.append(f"{no_genre} movies have no genre")
     no_overview = int((movies["overview"] == "").sum())
-    if no_overview:
+    if no_overview and has_overviews:
         warnings.append(f"{no_overview} movies have no overview")
     return warnings

@@ -249,6 +249,8 @@ def save_candidate(registry: Registry, candidate: Candidate, data: TrainingData,
         **extra,
     }
     saved = registry.save(candidate.pipeline, manifest, {LISTS: lists.save, BODY: lists.save_body})
+    for gap in data.catalog.gaps:  # once per version trained, not at every load of the catalogue
+        log.warning("version=%s catalog=%s %s", version, data.catalog.source, gap)
     report = candidate.report
     registry.record("trained", version, kind=candidate.kind, score=report.score, score_name=report.score_name)
     log.info("trained version=%s %s=%.4f seconds=%.1f", version, report.score_name, report.score, candidate.train_seconds)
