@@ -133,7 +133,8 @@ def record_abandoned(settings: Settings, reason: str) -> dict[str, Any]:
 
 def inputs_key(settings: Settings) -> str:
     """One fingerprint of the configured input files, read before any of them is parsed, and of
-    the settings that decide whether they load (MOVIE_R_SKIP_*): setting one tries them again at once."""
+    the settings that decide whether they load (MOVIE_R_SKIP_INVALID, MOVIE_R_SKIP_UNKNOWN): setting one
+    tries them again at once."""
     parts = []
     for name, path in (("catalog", settings.catalog), ("interactions", settings.interactions)):
         digest = (cached_fingerprint(path) or "unreadable") if path is not None else "none"

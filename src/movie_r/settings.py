@@ -136,7 +136,7 @@ class ServingSettings(BaseModel):
     loop: Literal["asyncio", "uvloop"] = Field(
         "asyncio",
         description="Event loop. asyncio runs ready requests first come, first served; uvloop serves /health faster "
-        "but under load made requests wait behind CPU-bound ones (README, Serving under load).",
+        "but under load made requests wait behind CPU-bound ones (docs/benchmarks.md, Serving under load).",
     )
     opentelemetry: bool = Field(
         False, description="FastAPI's built-in OpenTelemetry spans, metrics and logs (needs an OpenTelemetry SDK set up)."
