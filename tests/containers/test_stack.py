@@ -101,6 +101,16 @@ def test_2_up_on_an_empty_root_trains_serves_and_writes_to_the_host(stack: Stack
     assert everything == {stack.owner}, "a file of the storage root belongs to someone else (root?)"
     assert_nothing_runs_as_root(stack, "agent", "api")
 
+    def tuned() -> bool:  # the agent ticks again at once after the first champion: the ratings it ignores
+        lines = (stack.root / "reports" / "decisions.jsonl").read_text().splitlines()
+        return len(lines) >= 2 and (json.loads(lines[1]).get("outcome") or {}).get("result") in ("promoted", "rejected")
+
+    assert wait_until(tuned, 300, interval=1), stack.logs("agent")[-3000:]
+    first, second = ((stack.root / "reports" / "decisions.jsonl").read_text().splitlines())[:2]
+    assert json.loads(first)["verdict"] == "first champion" and json.loads(second)["verdict"] == "retrain"
+    print(f"up -> the tuned tick's verdict ({json.loads(second)['outcome']['result']}): {time.monotonic() - started:.0f} s, "
+          f"not an agent interval (600 s) later")
+
     console = get(stack.url, "/console")  # its templates ship in the image; it reads the mounted root
     assert console.status_code == 200 and stack.champion_on_host() in console.text
     assert "alive" in get(stack.url, "/console/panels").json()["html"]["now"]  # the agent's status, through the volume
