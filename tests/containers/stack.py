@@ -164,8 +164,8 @@ class Stack:
 
     def process_users(self, container: str) -> set[str]:
         """The uid of every process running in the container, as `docker top` lists them."""
-        rows = docker("top", container, "-o", "uid").stdout.split()[1:]
-        return set(rows)
+        lines = docker("top", container, "-o", "pid,uid").stdout.splitlines()[1:]  # the engine needs the pid column
+        return {line.split()[1] for line in lines if line.strip()}
 
     def down(self) -> None:
         self.compose("down", "--volumes", "--remove-orphans", "--timeout", "10", check=False, timeout=180)
