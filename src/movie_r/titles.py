@@ -1,9 +1,11 @@
 """Turning what people type into a catalogue row: normalisation, exact and fuzzy lookup.
 
 Normalisation makes "The Dark Knight", "Dark Knight, The", "the dark knight (2008)" and
-"Amélie" / "Amelie" the same key, so most queries resolve by a dictionary lookup; rapidfuzz
-only sees what is left (typos), over keys normalised once when the index is built, and
-only those keys that could reach the score asked for at all (see `TitleIndex._candidates`).
+"Amélie" / "Amelie" the same key, so most queries resolve by a dictionary lookup. A typo
+(one slip) is found next by table lookups of the keys within one edit (`DeletionIndex`),
+then judged a slip of that title or not (`slips`); rapidfuzz only scores what is left,
+over keys normalised once when the index is built, and only those keys that could reach
+the score asked for at all (see `TitleIndex._candidates`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from dataclasses import dataclass
 import jellyfish
 import numpy as np
 from rapidfuzz import fuzz, process
+
+from movie_r.deletion_index import DeletionIndex
+from movie_r.slips import is_slip_of
 
 # Leading articles in the languages MovieLens and TMDB titles use; MovieLens moves them to
 # the end ("Cité des enfants perdus, La"). They carry no meaning for matching.
@@ -37,9 +42,6 @@ ROMAN = {"ii": "2", "iii": "3", "iv": "4", "vi": "6", "vii": "7", "viii": "8", "
 MIN_PREFIX_QUERY = 4
 PREFIX_OVER_EXACT = 2.0
 MAX_ALTERNATIVES = 10
-# A fuzzy match must match word for word: each query word this close to a word of the title
-# ("unknown film" is not a typo of "The Unknown Girl").
-WORD_SIMILARITY = 70.0
 MIN_PHONETIC_QUERY = 6
 RESEMBLING = 90.0  # partial_ratio at which an unresolved query looks like part of a title
 MAX_REMEMBERED = 10_000  # queries whose resemblance is remembered (a few ms each to find)
@@ -53,15 +55,24 @@ MAX_COUNT = np.iinfo(np.uint16).max
 SEARCH_THRESHOLD = 60.0
 
 
-def normalise_title(title: str) -> str:
-    """A matching key: no accents, case, punctuation, trailing year or leading article."""
-    text = unicodedata.normalize("NFKD", title)
-    text = "".join(char for char in text if not unicodedata.combining(char))
+def normalise_title(title: str, as_said: bool = False) -> str:
+    """A matching key: no accents, case, punctuation, trailing year or leading article.
+
+    With `as_said`, the title as people say it instead: its article in front ("Lion King,
+    The" -> "the lion king"), "part" and Roman numerals as written: what a slip in one of
+    those is a slip of ("teh lion king", "rocky ivv", "godfather partt iii").
+    """
+    text = title
+    if not text.isascii():  # ASCII has no accents to take off
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(char for char in text if not unicodedata.combining(char))
     text = _TRAILING_YEAR.sub("", text.strip())
     moved = _TRAILING_ARTICLE.search(text)
     if moved and moved.group(1).lower() in ARTICLES:
-        text = text[: moved.start()]
+        text = f"{moved.group(1)} {text[: moved.start()]}" if as_said else text[: moved.start()]
     words = _NON_WORD.sub(" ", text.lower()).split()
+    if as_said:
+        return " ".join(words)
     if len(words) > 1 and words[0] in ARTICLES:
         words = words[1:]
     words = [ROMAN.get(word, word) for word in words]
@@ -113,7 +124,13 @@ class TitleIndex:
         self._key_length_array = np.array(self._key_lengths)
         self._alphabetical = sorted(self._rows)  # keys sharing a prefix are one run of it
         self._columns, self._char_counts = _character_counts(self._keys)
-        self._prefix_cache: dict[int, dict[str, list[int]]] = {}
+        # Every key, then each title as said: what a one-edit slip is looked up in
+        spoken = {normalise_title(title, as_said=True): normalise_title(title) for title in titles}
+        said = sorted(form for form, key in spoken.items() if form not in self._rows and key in self._rows)
+        self._near_keys = self._keys + said
+        self._key_of = {**{key: key for key in self._keys}, **{form: spoken[form] for form in said}}
+        self._near: DeletionIndex | None = None
+        self._prefix_cache: dict[int, tuple[dict[str, list[int]], list[str]]] = {}
         self._sounds: dict[str, list[str]] | None = None
         self._resembling: dict[str, int | None] = {}
 
@@ -129,12 +146,33 @@ class TitleIndex:
         whole = self._prefixed(key)
         if whole is not None:
             return whole
+        slip = self._one_edit(key, normalise_title(query, as_said=True))
+        if slip is not None:
+            return slip
         candidates = self._candidates(key, self.fuzzy_threshold)
         for matched_key, score, _ in process.extract(key, candidates, scorer=fuzz.ratio, score_cutoff=self.fuzzy_threshold, limit=5):
-            if _word_for_word(key, matched_key):
-                meant = self._prefixed(matched_key)  # the title as if typed right: its longer namesakes too
-                return TitleMatch(meant.rows if meant else self._rows[matched_key], "fuzzy", round(float(score), 2))
+            if is_slip_of(key, matched_key):
+                return self._meant(matched_key, score)
         return self._fuzzy_prefix(key) or self._sounding_like(key)
+
+    def _one_edit(self, key: str, said: str) -> TitleMatch | None:
+        """The key or title as said within one edit of the query (as `key` or as `said`) that
+        scores best and is judged a slip of it: most typos, found without scoring the catalogue."""
+        if self._near is None:  # built on the first typo; a race builds it twice, harmlessly
+            self._near = DeletionIndex(self._near_keys)
+        best: tuple[float, str] | None = None
+        for typed in (key, said) if said != key else (key,):
+            for position in self._near.candidates(typed):
+                near = self._near_keys[position]
+                score = fuzz.ratio(typed, near, score_cutoff=self.fuzzy_threshold)
+                if score and (best is None or score > best[0]) and is_slip_of(typed, near):
+                    best = (score, near)
+        return self._meant(self._key_of[best[1]], best[0]) if best else None
+
+    def _meant(self, matched_key: str, score: float) -> TitleMatch:
+        """A fuzzy match on `matched_key`, answered as if it had been typed right: its longer namesakes too."""
+        meant = self._prefixed(matched_key)
+        return TitleMatch(meant.rows if meant else self._rows[matched_key], "fuzzy", round(float(score), 2))
 
     def _sounding_like(self, key: str) -> TitleMatch | None:
         """A title spelt as it sounds ("incepshun" for Inception): the same Metaphone code,
@@ -161,23 +199,24 @@ class TitleIndex:
         words = len(key.split())
         if words < 2:
             return None
-        prefixes = self._prefixes(words)
-        for start, score, _ in process.extract(key, list(prefixes), scorer=fuzz.ratio, score_cutoff=self.fuzzy_threshold, limit=5):
-            if _word_for_word(key, start):
+        prefixes, starts = self._prefixes(words)
+        for start, score, _ in process.extract(key, starts, scorer=fuzz.ratio, score_cutoff=self.fuzzy_threshold, limit=5):
+            if is_slip_of(key, start):
                 rows = self._most_popular_first(prefixes[start])
                 return TitleMatch(rows[: MAX_ALTERNATIVES + 1], "fuzzy", round(float(score), 2))
         return None
 
-    def _prefixes(self, words: int) -> dict[str, list[int]]:
-        """The first `words` words of every longer key -> the rows of those keys; built on first use."""
+    def _prefixes(self, words: int) -> tuple[dict[str, list[int]], list[str]]:
+        """The first `words` words of every longer key -> the rows of those keys, and those
+        starts as a list for rapidfuzz; built on first use."""
         found = self._prefix_cache.get(words)
         if found is None:
-            found = {}
+            starts: dict[str, list[int]] = {}
             for key, rows in self._rows.items():
                 parts = key.split()
                 if len(parts) > words:
-                    found.setdefault(" ".join(parts[:words]), []).extend(rows)
-            self._prefix_cache[words] = found
+                    starts.setdefault(" ".join(parts[:words]), []).extend(rows)
+            found = self._prefix_cache[words] = (starts, list(starts))
         return found
 
     def resembling(self, query: str) -> int | None:
@@ -280,12 +319,6 @@ class TitleIndex:
         while stop < len(self._alphabetical) and self._alphabetical[stop].startswith(prefix):
             stop += 1
         return self._alphabetical[start:stop]
-
-
-def _word_for_word(query: str, key: str) -> bool:
-    """Whether every word of `query` is close to some word of `key` (a typo, not a different word)."""
-    words = key.split()
-    return all(process.extractOne(word, words, scorer=fuzz.ratio, score_cutoff=WORD_SIMILARITY) for word in query.split())
 
 
 def _character_counts(keys: Sequence[str]) -> tuple[dict[str, int], np.ndarray]:
