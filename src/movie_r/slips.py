@@ -25,7 +25,7 @@ SHORT_WORD = 3  # letters of the longest word in which one edit of any kind is a
 
 def is_slip_of(query: str, key: str) -> bool:
     """Whether normalised `query` is normalised title `key` typed with a slip (see the module)."""
-    return word_for_word(query, key) or _across_a_space(query, key) or _in_a_short_word(query, key)
+    return _in_a_short_word(query, key) or _across_a_space(query, key) or word_for_word(query, key)  # cheapest first
 
 
 def word_for_word(query: str, key: str) -> bool:

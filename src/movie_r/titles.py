@@ -55,12 +55,17 @@ MAX_COUNT = np.iinfo(np.uint16).max
 SEARCH_THRESHOLD = 60.0
 
 
-def normalise_title(title: str, as_said: bool = False) -> str:
-    """A matching key: no accents, case, punctuation, trailing year or leading article.
+def normalise_title(title: str) -> str:
+    """A matching key: no accents, case, punctuation, trailing year or leading article."""
+    return said_and_key(title)[1]
 
-    With `as_said`, the title as people say it instead: its article in front ("Lion King,
-    The" -> "the lion king"), "part" and Roman numerals as written: what a slip in one of
-    those is a slip of ("teh lion king", "rocky ivv", "godfather partt iii").
+
+def said_and_key(title: str) -> tuple[str, str]:
+    """The title as people say it, and its matching key (`normalise_title`), in one pass.
+
+    As said: no accents, case, punctuation or trailing year, but the article in front
+    ("Lion King, The" -> "the lion king"), "part" and Roman numerals as written: what a slip
+    in one of those is a slip of ("teh lion king", "rocky ivv", "godfather partt iii").
     """
     text = title
     if not text.isascii():  # ASCII has no accents to take off
@@ -68,16 +73,16 @@ def normalise_title(title: str, as_said: bool = False) -> str:
         text = "".join(char for char in text if not unicodedata.combining(char))
     text = _TRAILING_YEAR.sub("", text.strip())
     moved = _TRAILING_ARTICLE.search(text)
+    article = None
     if moved and moved.group(1).lower() in ARTICLES:
-        text = f"{moved.group(1)} {text[: moved.start()]}" if as_said else text[: moved.start()]
+        article, text = moved.group(1).lower(), text[: moved.start()]
     words = _NON_WORD.sub(" ", text.lower()).split()
-    if as_said:
-        return " ".join(words)
+    said = " ".join([article, *words]) if article else " ".join(words)
     if len(words) > 1 and words[0] in ARTICLES:
         words = words[1:]
     words = [ROMAN.get(word, word) for word in words]
     words = [w for i, w in enumerate(words) if not (w == "part" and i + 1 < len(words) and words[i + 1].isdigit())]
-    return " ".join(words)
+    return said, " ".join(words)
 
 
 def title_keys(title: str) -> set[str]:
@@ -125,7 +130,7 @@ class TitleIndex:
         self._alphabetical = sorted(self._rows)  # keys sharing a prefix are one run of it
         self._columns, self._char_counts = _character_counts(self._keys)
         # Every key, then each title as said: what a one-edit slip is looked up in
-        spoken = {normalise_title(title, as_said=True): normalise_title(title) for title in titles}
+        spoken = dict(map(said_and_key, titles))
         said = sorted(form for form, key in spoken.items() if form not in self._rows and key in self._rows)
         self._near_keys = self._keys + said
         self._key_of = {**{key: key for key in self._keys}, **{form: spoken[form] for form in said}}
@@ -140,13 +145,13 @@ class TitleIndex:
     def lookup(self, query: str) -> TitleMatch | None:
         """Exact key or the start of titles (the most popular of those first), then the
         closest key by `fuzz.ratio` above the threshold, word for word."""
-        key = normalise_title(query)
+        said, key = said_and_key(query)
         if not key:
             return None
         whole = self._prefixed(key)
         if whole is not None:
             return whole
-        slip = self._one_edit(key, normalise_title(query, as_said=True))
+        slip = self._one_edit(said, key)
         if slip is not None:
             return slip
         candidates = self._candidates(key, self.fuzzy_threshold)
@@ -155,19 +160,26 @@ class TitleIndex:
                 return self._meant(matched_key, score)
         return self._fuzzy_prefix(key) or self._sounding_like(key)
 
-    def _one_edit(self, key: str, said: str) -> TitleMatch | None:
-        """The key or title as said within one edit of the query (as `key` or as `said`) that
-        scores best and is judged a slip of it: most typos, found without scoring the catalogue."""
+    def _one_edit(self, said: str, key: str) -> TitleMatch | None:
+        """The key or title as said within one edit of the query that scores best and is
+        judged a slip of it: most typos, found without scoring the catalogue.
+
+        The query as said first: it meets titles as said and the keys of titles said as
+        their key. Its key only when that differs and found nothing ("godfathr part ii"
+        is one edit from the key "godfather 2", not from "the godfather part ii").
+        """
         if self._near is None:  # built on the first typo; a race builds it twice, harmlessly
             self._near = DeletionIndex(self._near_keys)
-        best: tuple[float, str] | None = None
-        for typed in (key, said) if said != key else (key,):
+        for typed in (said, key) if said != key else (said,):
+            best: tuple[float, str] | None = None
             for position in self._near.candidates(typed):
                 near = self._near_keys[position]
                 score = fuzz.ratio(typed, near, score_cutoff=self.fuzzy_threshold)
                 if score and (best is None or score > best[0]) and is_slip_of(typed, near):
                     best = (score, near)
-        return self._meant(self._key_of[best[1]], best[0]) if best else None
+            if best is not None:
+                return self._meant(self._key_of[best[1]], best[0])
+        return None
 
     def _meant(self, matched_key: str, score: float) -> TitleMatch:
         """A fuzzy match on `matched_key`, answered as if it had been typed right: its longer namesakes too."""
