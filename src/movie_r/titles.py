@@ -23,6 +23,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from movie_r.deletion_index import DeletionIndex
+from movie_r.match_method import MatchMethod
 from movie_r.slips import is_slip_of
 
 # Leading articles in the languages MovieLens and TMDB titles use; MovieLens moves them to
@@ -109,7 +110,7 @@ class TitleMatch:
     """Rows a query resolved to, best first; `score` is 100 for exact matches."""
 
     rows: tuple[int, ...]
-    method: str  # "exact" | "partial" (the start of titles) | "fuzzy"
+    method: MatchMethod  # exact, partial or fuzzy
     score: float
 
 
@@ -184,7 +185,7 @@ class TitleIndex:
     def _meant(self, matched_key: str, score: float) -> TitleMatch:
         """A fuzzy match on `matched_key`, answered as if it had been typed right: its longer namesakes too."""
         meant = self._prefixed(matched_key)
-        return TitleMatch(meant.rows if meant else self._rows[matched_key], "fuzzy", round(float(score), 2))
+        return TitleMatch(meant.rows if meant else self._rows[matched_key], MatchMethod.fuzzy, round(float(score), 2))
 
     def _sounding_like(self, key: str) -> TitleMatch | None:
         """A title spelt as it sounds ("incepshun" for Inception): the same Metaphone code,
@@ -202,7 +203,7 @@ class TitleIndex:
             return None
         ordered = self._most_popular_first(row for other in keys for row in self._rows[other])
         score = max(fuzz.ratio(key, other) for other in keys)
-        return TitleMatch(ordered[: MAX_ALTERNATIVES + 1], "fuzzy", round(float(score), 2))
+        return TitleMatch(ordered[: MAX_ALTERNATIVES + 1], MatchMethod.fuzzy, round(float(score), 2))
 
     def _fuzzy_prefix(self, key: str) -> TitleMatch | None:
         """A typo in the start of titles: "harry poter" for the Harry Potter films, compared
@@ -215,7 +216,7 @@ class TitleIndex:
         for start, score, _ in process.extract(key, starts, scorer=fuzz.ratio, score_cutoff=self.fuzzy_threshold, limit=5):
             if is_slip_of(key, start):
                 rows = self._most_popular_first(prefixes[start])
-                return TitleMatch(rows[: MAX_ALTERNATIVES + 1], "fuzzy", round(float(score), 2))
+                return TitleMatch(rows[: MAX_ALTERNATIVES + 1], MatchMethod.fuzzy, round(float(score), 2))
         return None
 
     def _prefixes(self, words: int) -> tuple[dict[str, list[int]], list[str]]:
@@ -283,8 +284,8 @@ class TitleIndex:
         popularity = self._popularity
         longer = self._most_popular_first(longer)
         if exact and (not longer or popularity[longer[0]] < PREFIX_OVER_EXACT * max(popularity[exact[0]], 1e-9)):
-            return TitleMatch(exact, "exact", 100.0)
-        return TitleMatch(self._most_popular_first((*exact, *longer))[: MAX_ALTERNATIVES + 1], "partial", 100.0)
+            return TitleMatch(exact, MatchMethod.exact, 100.0)
+        return TitleMatch(self._most_popular_first((*exact, *longer))[: MAX_ALTERNATIVES + 1], MatchMethod.partial, 100.0)
 
     def _most_popular_first(self, rows: Iterable[int]) -> tuple[int, ...]:
         """Distinct `rows`, the most popular first (ties in first-seen order)."""
