@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test test-browser test-deploy test-containers wheelhouse images venv train benchmark clean
+.PHONY: run test test-browser test-deploy test-containers screenshot wheelhouse images venv train benchmark clean
 
 venv: $(STAMP)
 
@@ -28,6 +28,10 @@ test: $(STAMP)
 # the console in a real browser alone (Debian's chromium: apt-get install chromium); also part of `make test`
 test-browser: $(STAMP)
 	$(BIN)/python -m pytest -m browser
+
+# docs/console.png, the README's screenshot, taken again on the default data (the suite writes its own under tmp)
+screenshot: $(STAMP)
+	MOVIE_R_SCREENSHOT=$(CURDIR)/docs/console.png $(BIN)/python -m pytest -m browser tests/browser/test_screenshot.py
 
 # the deploy suite: the images' environment installed from the index into a fresh venv
 test-deploy: $(STAMP)

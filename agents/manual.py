@@ -21,7 +21,7 @@ def promote_by_hand(settings: Settings, version: str, force: bool = False, wait:
         if force:
             return promote(registry, version, "promoted by hand with --force (promotion rule skipped)")
         champion = registry.champion()
-        data = load_training_data(settings.catalog, settings.interactions)
+        data = load_training_data(settings.catalog, settings.interactions, settings.skip_invalid, settings.skip_unknown)
         challenger_report = evaluate(Recommender(target.load(), version, settings.fuzzy_threshold), data.queries)
         champion_report = (
             evaluate(Recommender(champion.load(), champion.version, settings.fuzzy_threshold), data.queries) if champion else None

@@ -12,6 +12,8 @@ from movie_r.storage.layout import ReportsLayout
 
 BAR_WIDTH, BAR_GAP, CHART_HEIGHT = 28, 70, 220
 COLOURS = {"champion": "#7a869a", "challenger": "#2f80ed"}
+# each scale's axis: a fixed top (percentiles end at 100), or None for the largest value shown
+SCALES: dict[str, float | None] = {"fraction": None, "percentile": 100.0}
 
 
 def write_report(reports_dir: Path, version: str, report: dict[str, Any]) -> tuple[Path, Path]:
@@ -72,33 +74,54 @@ on {challenger['evaluation']['n_queries']} queries of the current data (both mod
 
 
 def render_chart(metrics: list[str], champion: dict[str, Any], challenger: dict[str, Any]) -> str:
-    """Grouped bars, one pair per metric, as inline SVG (no plotting library needed)."""
+    """Grouped bars, one pair per metric, as inline SVG (no plotting library needed).
+
+    Metrics come on two scales: fractions (NDCG, recall, coverage: 0-1) and percentiles
+    (`popularity_pct@10`: 0-100). Each scale has its own axis, drawn apart with its range,
+    so a percentile does not flatten every fraction to nothing; every bar is labelled with
+    its raw value.
+    """
     series = {
         "champion": champion.get("evaluation", {}).get("metrics", {}),
         "challenger": challenger["evaluation"]["metrics"],
     }
-    top = max([v for values in series.values() for v in values.values() if v is not None] + [1e-9])
-    width = len(metrics) * (2 * BAR_WIDTH + BAR_GAP) + BAR_GAP
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{CHART_HEIGHT + 60}" role="img">']
-    for index, name in enumerate(metrics):
-        x = BAR_GAP + index * (2 * BAR_WIDTH + BAR_GAP)
-        for offset, (label, values) in enumerate(series.items()):
-            value = values.get(name)
-            if value is None:
-                continue
-            height = CHART_HEIGHT * value / top
-            left = x + offset * BAR_WIDTH
-            parts.append(
-                f'<rect x="{left}" y="{CHART_HEIGHT - height + 20:.1f}" width="{BAR_WIDTH - 2}" height="{height:.1f}" '
-                f'fill="{COLOURS[label]}"><title>{label} {html.escape(name)} {value:.4f}</title></rect>'
-            )
-            parts.append(f'<text x="{left}" y="{CHART_HEIGHT - height + 16:.1f}" font-size="9">{value:.3f}</text>')
-        parts.append(f'<text x="{x}" y="{CHART_HEIGHT + 38}" font-size="11">{html.escape(name)}</text>')
+    groups = [[name for name in metrics if _scale(name) == scale] for scale in SCALES]
+    groups = [group for group in groups if group]
+    width = sum(len(group) * (2 * BAR_WIDTH + BAR_GAP) for group in groups) + BAR_GAP * len(groups)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{CHART_HEIGHT + 76}" role="img">']
+    x = 0
+    for group in groups:
+        scale = _scale(group[0])
+        top = SCALES[scale] or max([values.get(n) or 0.0 for values in series.values() for n in group] + [1e-9])
+        parts.append(
+            f'<line x1="{x + BAR_GAP / 2}" y1="20" x2="{x + BAR_GAP / 2}" y2="{CHART_HEIGHT + 20}" stroke="#9aa5b1"/>'
+            f'<text x="{x + 4}" y="14" font-size="10">{html.escape(scale)}: 0–{top:.3g}</text>'
+        )
+        for index, name in enumerate(group):
+            left_of_pair = x + BAR_GAP + index * (2 * BAR_WIDTH + BAR_GAP)
+            for offset, (label, values) in enumerate(series.items()):
+                value = values.get(name)
+                if value is None:
+                    continue
+                height = CHART_HEIGHT * max(value, 0.0) / top
+                left = left_of_pair + offset * BAR_WIDTH
+                parts.append(
+                    f'<rect x="{left}" y="{CHART_HEIGHT - height + 20:.1f}" width="{BAR_WIDTH - 2}" height="{height:.1f}" '
+                    f'fill="{COLOURS[label]}" data-metric="{html.escape(name)}" data-value="{value:.6g}">'
+                    f"<title>{label} {html.escape(name)} {value:.4f}</title></rect>"
+                )
+                parts.append(f'<text x="{left}" y="{CHART_HEIGHT - height + 16:.1f}" font-size="9">{value:.3g}</text>')
+            parts.append(f'<text x="{left_of_pair}" y="{CHART_HEIGHT + 38}" font-size="11">{html.escape(name)}</text>')
+        x += len(group) * (2 * BAR_WIDTH + BAR_GAP) + BAR_GAP
     for offset, label in enumerate(series):
-        parts.append(f'<rect x="{10 + offset * 110}" y="{CHART_HEIGHT + 46}" width="10" height="10" fill="{COLOURS[label]}"/>')
-        parts.append(f'<text x="{24 + offset * 110}" y="{CHART_HEIGHT + 55}" font-size="11">{label}</text>')
+        parts.append(f'<rect x="{10 + offset * 110}" y="{CHART_HEIGHT + 56}" width="10" height="10" fill="{COLOURS[label]}"/>')
+        parts.append(f'<text x="{24 + offset * 110}" y="{CHART_HEIGHT + 65}" font-size="11">{label}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _scale(metric: str) -> str:
+    return "percentile" if "pct" in metric else "fraction"
 
 
 def _number(value: float | None) -> str:

@@ -136,11 +136,14 @@ def _started(settings: Settings, registry: Registry, force: bool) -> Decision:
 
 
 def inputs_key(settings: Settings) -> str:
-    """One fingerprint of the configured input files, read before any of them is parsed."""
+    """One fingerprint of the configured input files, read before any of them is parsed, and of
+    the settings that decide whether they load (MOVIE_R_SKIP_INVALID, MOVIE_R_SKIP_UNKNOWN): setting one
+    tries them again at once."""
     parts = []
     for name, path in (("catalog", settings.catalog), ("interactions", settings.interactions)):
         digest = (cached_fingerprint(path) or "unreadable") if path is not None else "none"
         parts.append(f"{name}:{path}:{digest}")
+    parts += [name for name in ("skip_invalid", "skip_unknown") if getattr(settings, name)]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
@@ -167,8 +170,8 @@ def _decide_and_act(
 ) -> None:
     try:
         data = load_training_data(
-            settings.catalog, settings.interactions, metrics_dir=settings.metrics_dir,
-            feedback_per_source=settings.feedback_per_source_max,
+            settings.catalog, settings.interactions, settings.skip_invalid, settings.skip_unknown,
+            metrics_dir=settings.metrics_dir, feedback_per_source=settings.feedback_per_source_max,
         )  # fmt: skip
     except DataError as exc:
         decision.settle(TickVerdict.DATA_REJECTED, [str(exc)])

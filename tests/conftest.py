@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import csv
+import os
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,6 +34,29 @@ MOVIES = [
 ]
 
 HEADER = ["id", "title", "genre", "overview", "year", "popularity"]
+
+
+# tracked files a test could be tempted to regenerate in place (text a developer may be
+# editing while the suite runs is left out: its change would not be the tests')
+GUARDED = ("docs/console.png", "data")
+
+
+def _tracked_state() -> dict[str, tuple[int, int]]:
+    listed = subprocess.run(["git", "-C", str(REPO), "ls-files", *GUARDED], capture_output=True, text=True)
+    files = [REPO / name for name in listed.stdout.splitlines()] if listed.returncode == 0 else []
+    return {str(f): (f.stat().st_mtime_ns, f.stat().st_size) for f in files if f.is_file()}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def repo_files_stay_untouched() -> Iterator[None]:
+    """Tests write only under their tmp dirs: a run that changed the screenshot or a file of
+    data/ fails (`make screenshot` regenerates docs/console.png on purpose)."""
+    before = _tracked_state()
+    yield
+    if os.environ.get("MOVIE_R_SCREENSHOT"):
+        return
+    changed = sorted(name for name, state in _tracked_state().items() if before.get(name) != state)
+    assert not changed, f"the tests rewrote tracked files: {changed}"
 
 
 def write_csv(path: Path, header: list[str], rows: list[tuple | list]) -> Path:

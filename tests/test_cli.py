@@ -130,3 +130,15 @@ def test_the_workers_listening_socket_gets_tcp_nodelay_on_accepted_connections()
             server.close()
 
     assert asyncio.run(nodelay_of_an_accepted_connection()) == 1
+
+
+def test_a_version_trained_beside_a_champion_says_how_to_serve_it(tmp_path: Path, catalog_path: Path) -> None:
+    home = tmp_path / "home"
+    first = movie_r("train", "--catalog", str(catalog_path), "--no-interactions", home=home)
+    assert first.returncode == 0, first.stderr
+    assert "promote" not in first.stdout  # the first version is champion: nothing to do
+    second = movie_r("train", "--catalog", str(catalog_path), "--no-interactions", home=home)
+    assert second.returncode == 0, second.stderr
+    version = second.stdout.split()[1]
+    assert f"movie-r promote {version}  " in second.stdout and f"movie-r promote {version} --force" in second.stdout
+    assert "MOVIE_R_CATALOG=" in second.stdout  # --catalog is this command's only: the agent reads the setting

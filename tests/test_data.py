@@ -36,7 +36,7 @@ def test_movielens_shape_loads_with_pipe_genres(tmp_path: Path) -> None:
     movie = catalog.movies.iloc[0]
     assert movie["genres"] == ("Adventure", "Animation", "Children")
     assert movie["overview"] == ""
-    assert catalog.warnings == ["1 movies have no overview"]
+    assert catalog.warnings == []  # no overview column: a shape, not rows with a gap
 
 
 def test_gzip_catalogue_loads(tmp_path: Path) -> None:
@@ -141,3 +141,29 @@ def test_unparsable_rating_names_row_and_column(tmp_path: Path, catalog_path: Pa
     path = write_csv(tmp_path / "r.csv", ["user_id", "movie_id", "rating"], [(1, 1, "five")])
     with pytest.raises(DataError, match=r"row 2, column rating: 'five' is not a number"):
         load_interactions(path, catalog)
+
+
+def test_gaps_are_said_once_when_a_version_is_trained_not_at_every_load(tmp_path: Path, caplog) -> None:
+    import logging
+
+    from movie_r.lifecycle.training import load_training_data, train
+    from movie_r.settings import Settings
+
+    rows = [(1, "Heat", "Crime", ""), (2, "Alien", "Horror", "A crew meets a creature."), (3, "Up", "", "A house flies.")]
+    path = write_csv(tmp_path / "c.csv", ["id", "title", "genre", "overview"], rows)
+    with caplog.at_level(logging.INFO):
+        for _ in range(3):  # the agent loads the catalogue on every tick
+            load_catalog(path)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    caplog.clear()
+    settings = Settings(home=tmp_path / "home", catalog=path, interactions=None, neighbours=2)
+    with caplog.at_level(logging.WARNING):
+        train(settings, load_training_data(path, None), "tfidf")
+    said = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and "have no" in r.getMessage()]
+    assert len(said) == 2 and "1 movies have no overview" in said[0] + said[1] and "1 movies have no genre" in said[0] + said[1]
+
+
+def test_the_embedded_catalogue_has_no_overview_gap() -> None:
+    from movie_r.settings import default_catalog
+
+    assert not [gap for gap in load_catalog(default_catalog()).gaps if "overview" in gap]

@@ -92,3 +92,51 @@ def test_files_in_another_shape_fail_in_one_line_and_write_nothing(tmp_path, con
     errors = [line for line in result.stderr.splitlines() if line.startswith("movie-r: error: ")]
     assert len(errors) == 1 and expected in errors[0] and "Traceback" not in result.stderr
     assert not (home / "models").exists()
+
+
+MOVIELENS = [
+    (1, "Space Llamas (1999)", "Comedy|Sci-Fi"),
+    (2, "City of Knives (2004)", "Crime|Thriller"),
+    (3, "The Quiet Orchard (1987)", "Drama"),
+    (4, "Orbit Station (2012)", "Sci-Fi"),
+    (5, "(1999)", "Drama"),  # a title that is only a year stays one
+    (6, "Midnight Harbour (2001)", "Crime|Drama"),
+]
+
+
+def test_a_movielens_title_loses_the_year_it_became(tmp_path) -> None:
+    catalog = load_catalog(write_csv(tmp_path / "movies.csv", ["movieId", "title", "genres"], MOVIELENS))
+    first = catalog.movies.iloc[0]
+    assert (first["title"], first["year"]) == ("Space Llamas", 1999)
+    assert catalog.movies["title"].iloc[4] == "(1999)"
+
+
+def test_a_title_keeps_its_parentheses_when_a_year_column_gives_the_year(tmp_path) -> None:
+    rows = [(1, "Space Llamas (1999)", "Comedy", 2001), (2, "Orbit Station", "Sci-Fi", 2012)]
+    catalog = load_catalog(write_csv(tmp_path / "movies.csv", ["id", "title", "genre", "year"], rows))
+    assert catalog.movies["title"].iloc[0] == "Space Llamas (1999)"
+
+
+def test_popular_answers_come_from_the_ratings_when_the_catalogue_has_no_popularity(tmp_path) -> None:
+    from movie_r.lifecycle.training import load_training_data
+
+    movies = write_csv(tmp_path / "movies.csv", ["movieId", "title", "genres"], MOVIELENS)
+    # movie 4 is the most rated, then 6; nobody rated 1
+    rows = [(u, 4, 4.0) for u in range(25)] + [(u, 6, 3.0) for u in range(10)] + [(u, 2, 5.0) for u in range(3)]
+    ratings = write_csv(tmp_path / "ratings.csv", ["userId", "movieId", "rating"], rows)
+    data = load_training_data(movies, ratings)
+    pipeline = fit_pipeline(build_pipeline("tfidf", {"recommender__n_neighbors": 3}), data.catalog.movies)
+    answer = Recommender(pipeline, "v").recommend("qwzx vbnm", k=3)
+    assert answer.match.method == "popular"
+    assert [item.id for item in answer.recommendations] == [4, 6, 2]
+    assert answer.recommendations[0].score == 1.0
+
+
+def test_unrated_movies_keep_the_catalogues_own_order_below_the_rated(tmp_path) -> None:
+    from movie_r.lifecycle.training import load_training_data
+
+    rows = [(1, "Alpha", "Drama", 10.0), (2, "Beta", "Drama", 90.0), (3, "Gamma", "Drama", 50.0), (4, "Delta", "Drama", 1.0)]
+    movies = write_csv(tmp_path / "movies.csv", ["id", "title", "genre", "popularity"], rows)
+    ratings = write_csv(tmp_path / "ratings.csv", ["user_id", "movie_id", "rating"], [("u", 4, 5.0), ("v", 4, 4.0)])
+    popularity = load_training_data(movies, ratings).catalog.movies.set_index("id")["popularity"]
+    assert list(popularity.sort_values(ascending=False).index) == [4, 2, 3, 1]

@@ -90,3 +90,33 @@ def test_failed_resolutions_are_counted_apart_from_titles_the_catalogue_lacks(tm
     assert [q.query for q in summary.top_unknown_queries] == ["dune 3"]
     without = write_summary(tmp_path / "metrics", Registry(tmp_path / "models"), window_hours=1)
     assert len(without.top_unknown_queries) == 2 and without.top_failed_resolutions == []
+
+
+def test_typos_lookup_missed_count_as_failed_resolutions_not_as_missing_titles(tmp_path: Path) -> None:
+    from movie_r.answering.titles import TitleIndex
+
+    titles = TitleIndex(["Matrix, The", "Rock, The", "Bonfire of the Vanities", "Toy Story"], np.array([9.0, 5.0, 3.0, 8.0]))
+    asked = ["teh matrix", "therock", "bonfire o fthe vanities", "space llamas", "zzzz unknown", "toy soldiers of mars"]
+    for query in asked:
+        emit(tmp_path / "metrics", request_id=query, method="text", cold_start=True, query=query, model_version="v1")
+    summary = write_summary(tmp_path / "metrics", Registry(tmp_path / "models"), window_hours=1, titles=titles)
+    assert {q.query for q in summary.top_failed_resolutions} == {"teh matrix", "therock", "bonfire o fthe vanities"}
+    assert {q.query for q in summary.top_unknown_queries} == {"space llamas", "zzzz unknown", "toy soldiers of mars"}
+
+
+def test_movie_r_metrics_lists_a_misspelt_title_as_a_missed_resolution(tmp_path: Path, trained_home) -> None:
+    import subprocess
+    import sys
+
+    for query in ["teh dark knight", "thehamlet", "space llamas"]:
+        emit(trained_home.metrics_dir, request_id=query, method="text", cold_start=True, query=query, model_version="v1")
+    env = {**os.environ, "MOVIE_R_CATALOG": str(trained_home.catalog), "MOVIE_R_INTERACTIONS": ""}
+    shown = subprocess.run(
+        [sys.executable, "-m", "movie_r.cli.main", "metrics", "--home", str(trained_home.home)],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    missed = [line for line in shown.stdout.splitlines() if "resolution missed" in line]
+    lacking = [line for line in shown.stdout.splitlines() if "not in the catalogue" in line]
+    assert len(missed) == 2 and any("teh dark knight" in line for line in missed) and any("thehamlet" in line for line in missed)
+    assert len(lacking) == 1 and "space llamas" in lacking[0]

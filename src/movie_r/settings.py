@@ -65,6 +65,10 @@ class StorageSettings(BaseModel):
     keys_dir: Path | None = Field(
         None, description="Signing keys: signing.key (trainers only) and trusted/*.pub (everyone). Default <home>/keys."
     )
+    skip_invalid: bool = Field(
+        False, description="Drop unusable catalogue rows (no id, duplicate id, no title) instead of refusing the file."
+    )
+    skip_unknown: bool = Field(False, description="Drop ratings of movies the catalogue lacks instead of refusing the file.")
 
     _empty_paths = field_validator("interactions", "keys_dir", mode="before")(_empty_means_none)
 
@@ -132,7 +136,7 @@ class ServingSettings(BaseModel):
     loop: Literal["asyncio", "uvloop"] = Field(
         "asyncio",
         description="Event loop. asyncio runs ready requests first come, first served; uvloop serves /health faster "
-        "but under load made requests wait behind CPU-bound ones (README, Serving under load).",
+        "but under load made requests wait behind CPU-bound ones (docs/benchmarks.md, Serving under load).",
     )
     opentelemetry: bool = Field(
         False, description="FastAPI's built-in OpenTelemetry spans, metrics and logs (needs an OpenTelemetry SDK set up)."

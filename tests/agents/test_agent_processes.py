@@ -52,6 +52,19 @@ def test_scheduler_ticks_on_its_interval_and_stops_cleanly_on_sigterm(tmp_path: 
     assert "agent stopped" in (home / "agent.log").read_text()
 
 
+def test_after_installing_a_first_champion_the_agent_ticks_again_at_once(tmp_path: Path, catalog_path: Path) -> None:
+    home = tmp_path / "home"
+    env = {**environment(catalog_path), "MOVIE_R_AGENT_JITTER_SECONDS": "0"}
+    agent = movie_r_process(["agent", "--interval", "3600"], home, env)  # the next scheduled tick is an hour away
+    try:
+        assert wait_until(lambda: len(decisions(home)) >= 2, timeout=60), decisions(home)
+    finally:
+        stop(agent, signal.SIGTERM)
+    first, second = decisions(home)[:2]
+    assert first["verdict"] == "first champion" and second["champion"] == first["outcome"]["challenger"]
+    assert second["verdict"] == "no retrain"  # no ratings here: nothing better to find, and one follow-up only
+
+
 def test_forced_retrain_promotes_a_better_challenger_and_rejects_a_worse_one(tmp_path: Path, catalog_path: Path) -> None:
     home = tmp_path / "home"
     env = {**environment(catalog_path), **{f"MOVIE_R_{k.upper()}": str(v) for k, v in AFTER_A_WEAK_CHAMPION.items()}}

@@ -58,16 +58,35 @@ def docker(*args: str, check: bool = True, timeout: float = 120) -> subprocess.C
     return done
 
 
+SERVICE_UID = 10001  # the images' own user (docker/Dockerfile), taken when the storage root is root's
+
+
 @dataclass
 class Stack:
-    """One compose project: its name, storage root, published port and user."""
+    """One compose project: its name, storage root, published port, and the user it is told to
+    run as (MOVIE_R_UID/MOVIE_R_GID; None: the entrypoint chooses)."""
 
     name: str
     root: Path
-    uid: int = 1000
-    gid: int = 1000
+    uid: int | None = None
+    gid: int | None = None
     port: int = field(default_factory=free_port)
     env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def owner(self) -> tuple[int, int]:
+        """Who the services run as: the uid given, else the storage root's owner unless that is root."""
+        if self.uid is not None:
+            return self.uid, self.gid if self.gid is not None else self.uid
+        stat = self.root.stat()
+        return (stat.st_uid, stat.st_gid) if stat.st_uid != 0 else (SERVICE_UID, SERVICE_UID)
+
+    def image(self, service: str) -> str:
+        """The image compose built for `service`: named after the project (v1 `p_s`, v2 `p-s`)."""
+        for name in (f"{self.name}_{service}", f"{self.name}-{service}"):
+            if docker("image", "inspect", name, check=False).returncode == 0:
+                return name
+        raise AssertionError(f"no image of service {service} for project {self.name}")
 
     @property
     def url(self) -> str:
@@ -79,8 +98,8 @@ class Stack:
             "MOVIE_R_BASE": base_image(),
             "MOVIE_R_RUNTIME": str(self.root),
             "MOVIE_R_PROXY_PORT": str(self.port),
-            "MOVIE_R_UID": str(self.uid),
-            "MOVIE_R_GID": str(self.gid),
+            **({"MOVIE_R_UID": str(self.uid)} if self.uid is not None else {}),
+            **({"MOVIE_R_GID": str(self.gid)} if self.gid is not None else {}),
             **self.env,
         }
 
@@ -143,5 +162,13 @@ class Stack:
         link = self.root / "models" / "champion"
         return Path(os.readlink(link)).name if link.is_symlink() else None
 
+    def process_users(self, container: str) -> set[str]:
+        """The uid of every process running in the container, as `docker top` lists them."""
+        lines = docker("top", container, "-o", "pid,uid").stdout.splitlines()[1:]  # the engine needs the pid column
+        return {line.split()[1] for line in lines if line.strip()}
+
     def down(self) -> None:
         self.compose("down", "--volumes", "--remove-orphans", "--timeout", "10", check=False, timeout=180)
+        for service in ("agent", "api", "proxy"):  # images are per project: a test's are its own to remove
+            for name in (f"{self.name}_{service}", f"{self.name}-{service}"):
+                docker("image", "rm", name, check=False)

@@ -49,6 +49,8 @@ def test_compose_file_validates_and_splits_the_storage_root_by_writer() -> None:
     assert api["depends_on"]["agent"]["condition"] == "service_healthy"
     assert api["restart"] == agent["restart"] == proxy["restart"] == "unless-stopped"
     assert "/ready" in " ".join(api["healthcheck"]["test"]) and "movie_r_agents.health" in agent["healthcheck"]["test"]
+    assert "user" not in api and "user" not in agent  # the entrypoint chooses the service user and drops to it
+    assert "image" not in api and "image" not in agent and "image" not in proxy  # named per compose project
     assert "ports" not in api  # one address: the proxy's
     assert proxy["ports"] == ["127.0.0.1:8000:8080/tcp"]  # docker-compose 1.29's rendering
     everywhere = compose_config({"MOVIE_R_BIND": "0.0.0.0", "MOVIE_R_PROXY_PORT": "9000"})["services"]["proxy"]["ports"]
@@ -67,11 +69,14 @@ def test_dockerfile_passes_hadolint() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_dockerfile_runs_as_non_root_with_healthchecks_and_stop_signal() -> None:
+def test_dockerfile_drops_to_a_non_root_user_with_healthchecks_and_stop_signal() -> None:
     text = (REPO / "docker" / "Dockerfile").read_text()
     assert "ARG BASE=python:3.11-slim" in text and "FROM ${BASE} AS build" in text
     assert "COPY --from=build /opt/venv /opt/venv" in text
-    assert "USER 10001:10001" in text
+    assert 'ENTRYPOINT ["movie-r-entrypoint"]' in text  # root only to own the storage root, then setpriv
+    entrypoint = (REPO / "docker" / "entrypoint.sh").read_text()
+    assert "exec setpriv --reuid" in entrypoint and "refusing to run as root" in entrypoint
+    assert text.count('CMD ["as-service"') == 2  # healthchecks as the service user too
     assert text.count("HEALTHCHECK") == 3 and "/ready" in text and "movie_r_agents.health" in text
     assert "STOPSIGNAL SIGTERM" in text
     assert "requirements-dev" not in text  # no test tools in the image
@@ -121,4 +126,5 @@ def test_compose_passes_every_setting_but_the_ones_the_images_fix() -> None:
     compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
     passed = {entry.split("=")[0] for entry in compose["x-movie-r"]["environment"] if entry.startswith("MOVIE_R_")}
     fixed_by_the_images = {"MOVIE_R_HOME", "MOVIE_R_HOST", "MOVIE_R_PORT"}  # the mount point and the container port
-    assert passed == {f"MOVIE_R_{name.upper()}" for name in Settings.model_fields} - fixed_by_the_images
+    for_the_entrypoint = {"MOVIE_R_UID", "MOVIE_R_GID"}  # the service user (docker/entrypoint.sh)
+    assert passed == {f"MOVIE_R_{name.upper()}" for name in Settings.model_fields} - fixed_by_the_images | for_the_entrypoint

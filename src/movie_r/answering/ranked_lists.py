@@ -4,7 +4,7 @@ Most /recommend traffic names a catalogue movie with the default `k` and no filt
 that list depends on the movie alone. Ranking and explaining it (reasons, co-likes,
 serialising) would otherwise be paid again by each API worker for every movie it meets
 after a restart or a swap; saved with the version, it is paid once, by the trainer, and a
-worker only checks and loads a few arrays (README, "Serving under load", for the figures).
+worker only checks and loads a few arrays (docs/benchmarks.md, "Serving under load", for the figures).
 
 Two files of plain arrays, read with `allow_pickle=False`, so nothing in them can execute
 on load: `lists.npz` (offsets, scores, counts; compressed) and `lists.body.npy`, every

@@ -18,7 +18,9 @@ import jellyfish
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from movie_r.data.title_keys import normalise_title, title_keys
+from movie_r.data.title_keys import ARTICLES, normalise_title, title_keys
+
+_ARTICLE_LETTERS = [sorted(article) for article in ARTICLES if len(article) > 1]  # "teh" is "the" misspelt
 
 # Prefix matches ("star wars" for every Star Wars film) only for queries at least this long,
 # and a more popular prefix match wins over an exact one only when this many times as popular.
@@ -30,6 +32,7 @@ MAX_ALTERNATIVES = 10
 WORD_SIMILARITY = 70.0
 MIN_PHONETIC_QUERY = 6
 RESEMBLING = 90.0  # partial_ratio at which an unresolved query looks like part of a title
+MISSPELT_LENGTH = 2  # a typo of a title is at most this many characters longer or shorter
 MAX_REMEMBERED = 10_000  # queries whose resemblance is remembered (a few ms each to find)
 LIKE_CUES = (("like",), ("similar", "to"), ("such", "as"), ("in", "style", "of"))
 
@@ -148,10 +151,31 @@ class TitleIndex:
             return remembered
         found = process.extract(wanted, self._keys, scorer=fuzz.partial_ratio, score_cutoff=RESEMBLING, limit=50)
         row = next((self._rows[key][0] for key, _, _ in found if len(key) >= len(wanted)), None)
+        if row is None:
+            row = self._misspelt(wanted)
         if len(self._resembling) >= MAX_REMEMBERED:
             self._resembling.clear()  # bounded: outside input fills it
         self._resembling[wanted] = row
         return row
+
+    def _misspelt(self, wanted: str) -> int | None:
+        """The row of a title `wanted` is a typo of, one that lookup's word-for-word rule let
+        pass: a title as close as a fuzzy match by whole string ("bonfire o fthe vanities"),
+        or one behind a misspelt or glued-on article ("teh matrix", "therock"), which a key
+        (articles dropped) never holds."""
+        forms = [wanted]
+        first, _, rest = wanted.partition(" ")
+        if rest and sorted(first) in _ARTICLE_LETTERS:
+            forms.append(rest)
+        forms += [wanted[len(a) :] for a in ARTICLES if len(a) > 1 and wanted.startswith(a) and len(wanted) - len(a) >= 3]
+        for form in forms:
+            if form in self._rows:
+                return self._rows[form][0]
+            close = [key for key in self._candidates(form, self.fuzzy_threshold) if abs(len(key) - len(form)) <= MISSPELT_LENGTH]
+            best = process.extractOne(form, close, scorer=fuzz.ratio, score_cutoff=self.fuzzy_threshold)
+            if best is not None:
+                return self._rows[best[0]][0]
+        return None
 
     def named_after_cue(self, text: str) -> int | None:
         """The catalogue row a description names as its model: "something like inception but

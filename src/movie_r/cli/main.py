@@ -2,8 +2,9 @@
 
 Every command runs with no arguments on the embedded default data; flags override the
 environment (`MOVIE_R_*`), which overrides the defaults. Errors exit non-zero with one line.
-Commands import the library parts they use when they run: `serve --workers N` then starts
-its workers without first loading scikit-learn and pandas in the supervisor.
+Commands import the library parts they use when they run: `status` and `models` answer
+without loading numpy, pandas or scikit-learn at all, and `serve --workers N` starts its
+workers without first loading them in the supervisor.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points
@@ -73,8 +75,14 @@ def build_parser() -> argparse.ArgumentParser:
         "catalogue only; an empty value means none)",
     )  # fmt: skip
     data.add_argument("--no-interactions", action="store_true", help="train without ratings")
-    data.add_argument("--skip-invalid", action="store_true", help="drop unusable catalogue rows instead of failing")
-    data.add_argument("--skip-unknown", action="store_true", help="drop ratings of movies not in the catalogue")
+    data.add_argument(
+        "--skip-invalid", action="store_true",
+        help="drop unusable catalogue rows instead of failing (default: $MOVIE_R_SKIP_INVALID)",
+    )  # fmt: skip
+    data.add_argument(
+        "--skip-unknown", action="store_true",
+        help="drop ratings of movies not in the catalogue (default: $MOVIE_R_SKIP_UNKNOWN)",
+    )  # fmt: skip
 
     parser = argparse.ArgumentParser(prog="movie-r", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -130,6 +138,9 @@ def settings_from(args: argparse.Namespace) -> Settings:
         overrides["interactions"] = args.interactions  # "" means none
     if getattr(args, "no_interactions", False):
         overrides["interactions"] = None
+    for name in ("skip_invalid", "skip_unknown"):  # a flag can only switch it on; the variable too
+        if getattr(args, name, False):
+            overrides[name] = True
     for name in ("host", "port", "workers", "loop"):
         if getattr(args, name, None) is not None:
             overrides[name] = getattr(args, name)
@@ -153,7 +164,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     data = load_training_data(
-        settings.catalog, settings.interactions, args.skip_invalid, args.skip_unknown, settings.metrics_dir
+        settings.catalog, settings.interactions, settings.skip_invalid, settings.skip_unknown, settings.metrics_dir
     )
     registry = Registry.of(settings)
     with registry.trainer_lock():
@@ -164,6 +175,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"chosen: {manifest.selection.reason}")
     print(f"trained in {manifest.train_seconds or 0:.1f}s on {len(data.catalog)} movies")
     _print_metrics(result.report.metrics, result.report.score_name, result.report.n_queries)
+    if not result.champion:
+        version = result.version.version
+        print(f"not served: {registry.champion_version()} stays champion. Next:")
+        print(f"  movie-r promote {version}          makes it champion if it scores higher on the configured data")
+        print(f"  movie-r promote {version} --force  makes it champion whatever the scores")
+        if args.catalog is not None or args.interactions is not None:
+            # promote, the agent and the API read MOVIE_R_*, not this command's flags
+            print("  promote, the agent and the API read the settings, not this command's flags: give them")
+            print(f"  MOVIE_R_CATALOG={settings.catalog} MOVIE_R_INTERACTIONS={settings.interactions or ''}")
+            print("  or the agent retrains the champion on the configured data")
     return 0
 
 
@@ -175,7 +196,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     version = _version(Registry.of(settings), args.version)
-    data = load_training_data(settings.catalog, settings.interactions, args.skip_invalid, args.skip_unknown)
+    data = load_training_data(settings.catalog, settings.interactions, settings.skip_invalid, settings.skip_unknown)
     report = evaluate(Recommender(version.load(), version.version, settings.fuzzy_threshold), data.queries)
     print(f"version {version.version} on {settings.catalog}")
     _print_metrics(report.metrics, report.score_name, report.n_queries)
@@ -272,22 +293,39 @@ def cmd_status(args: argparse.Namespace) -> int:
     else:
         if champion is None:
             print("champion     none (run `movie-r train`)")
+    agent = read_status(settings.metrics_dir)
+    rejected = _rejection(agent)
     if champion is None:
-        print(f"agent        {_describe_agent(read_status(settings.metrics_dir))}")
+        print(f"agent        {_describe_agent(agent)}")
+        if rejected:
+            print(f"data         {rejected}")
         return 0
     manifest = champion.manifest
     age = f"{(utc_now() - manifest.created_at).total_seconds() / 3600:.1f} h old" if manifest.created_at else "age unknown"
     print(f"champion     {champion.version} ({manifest.kind}), {age}")
     print(f"score        {manifest.evaluation.score_name}={manifest.evaluation.score:.4f}")
     match = data_match(manifest.data, settings.catalog, settings.interactions)
-    if match.matches:
+    if rejected:
+        print(f"data         {'matches' if match.matches else 'DOES NOT MATCH'}: {match.detail}; {rejected}")
+    elif match.matches:
         print(f"data         {match.detail}")
     else:
         retrain = "" if match.catalog else " (another catalogue: the agent retrains on its next tick)"
         print(f"data         DOES NOT MATCH: {match.detail}{retrain}")
-    agent = read_status(settings.metrics_dir)
     print(f"agent        {_describe_agent(agent)}")
     return 0
+
+
+_SKIP_HINT = re.compile(r"\s*\(skip them with [^()]*\)")
+
+
+def _rejection(agent: AgentStatus | None) -> str | None:
+    """What to do when the agent's last tick refused the configured data: it would refuse it again."""
+    if agent is None or agent.last_verdict != "data rejected" or not agent.last_error:
+        return None
+    setting = "MOVIE_R_SKIP_UNKNOWN" if "--skip-unknown" in agent.last_error else "MOVIE_R_SKIP_INVALID"
+    line = _SKIP_HINT.sub("", agent.last_error.splitlines()[0])
+    return f"rejected: {line}; fix the file or set {setting}=1"
 
 
 def _describe_agent(agent: AgentStatus | None) -> str:

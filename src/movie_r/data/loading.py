@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +35,7 @@ MAX_LISTED = 10  # offending rows named in one message before "and N more"
 
 _YEAR = re.compile(r"^\s*(\d{4})")
 _TITLE_YEAR = re.compile(r"\((\d{4})\)\s*$")
+_TITLE_YEAR_SUFFIX = re.compile(r"\s*\(\d{4}\)\s*$")
 _GENRE_SPLIT = re.compile(r"[|,]")
 
 
@@ -49,7 +50,8 @@ class Catalog:
     movies: pd.DataFrame
     source: Path
     fingerprint: str
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # rows skipped, then `gaps`
+    gaps: list[str] = field(default_factory=list)  # what some rows lack: said once, when a version is trained on it
 
     def __len__(self) -> int:
         return len(self.movies)
@@ -82,14 +84,14 @@ def load_catalog(path: Path | str, skip_invalid: bool = False) -> Catalog:
     if bad:
         described = _describe_rows(bad)
         if not skip_invalid:
-            raise DataError(f"{path}: {len(bad)} unusable rows: {described} (skip them with --skip-invalid)")
+            raise DataError(f"{path}: {len(bad)} unusable rows: {described} (skip them with --skip-invalid or MOVIE_R_SKIP_INVALID=1)")
         warnings.append(f"skipped {len(bad)} unusable rows: {described}")
         frame = frame.drop(index=list(bad))
 
     movies = pd.DataFrame(
         {
             "id": _integers(path, frame, columns, "id"),
-            "title": frame["title"].str.strip(),
+            "title": _titles(frame),
             "genres": frame["genre"].map(parse_genres),
             "overview": frame["overview"].fillna("").str.strip() if "overview" in frame else "",
             "year": _years(path, frame, columns),
@@ -103,10 +105,10 @@ def load_catalog(path: Path | str, skip_invalid: bool = False) -> Catalog:
     if "original_language" in frame:
         movies["original_language"] = frame["original_language"].fillna("").str.strip()
 
-    warnings += _incomplete_warnings(movies)
     for message in warnings:
         log.warning("catalog=%s %s", path, message)
-    return Catalog(movies.reset_index(drop=True), path, file_fingerprint(path), warnings)
+    gaps = _incomplete_warnings(movies, has_overviews="overview" in frame)
+    return Catalog(movies.reset_index(drop=True), path, file_fingerprint(path), warnings + gaps, gaps)
 
 
 def load_interactions(path: Path | str, catalog: Catalog, skip_unknown: bool = False) -> Interactions:
@@ -139,11 +141,27 @@ def load_interactions(path: Path | str, catalog: Catalog, skip_unknown: bool = F
             f"(first: row {example}, column {columns.name('movie_id')}, id {ratings.at[example, 'movie_id']})"
         )
         if not skip_unknown:
-            raise DataError(f"{path}: {message} (skip them with --skip-unknown)")
+            raise DataError(f"{path}: {message} (skip them with --skip-unknown or MOVIE_R_SKIP_UNKNOWN=1)")
         warnings.append(f"skipped {message}")
         log.warning("interactions=%s %s", path, warnings[-1])
         ratings = ratings[~unknown]
     return Interactions(ratings.reset_index(drop=True), path, file_fingerprint(path), warnings)
+
+
+def with_rating_popularity(catalog: Catalog, interactions: Interactions) -> Catalog:
+    """The catalogue with its popularity taken from the ratings: how many people rated each movie.
+
+    What people rated is what "popular" means to them: a MovieLens catalogue has no
+    popularity column at all, and a TMDB one counts a world that is not this service's.
+    Movies nobody rated keep the catalogue's own order below every rated one (its value
+    scaled under 1), so cold-start answers still prefer what the catalogue calls popular.
+    """
+    counts = interactions.ratings["movie_id"].value_counts()
+    rated = catalog.movies["id"].map(counts).fillna(0).to_numpy(dtype=np.float64)
+    own = catalog.movies["popularity"].to_numpy(dtype=np.float64).clip(0)
+    unrated = own / (own.max() + 1.0) if len(own) and own.max() > 0 else own
+    movies = catalog.movies.assign(popularity=np.where(rated > 0, rated, unrated))
+    return replace(catalog, movies=movies)
 
 
 def parse_genres(value: object) -> tuple[str, ...]:
@@ -234,6 +252,16 @@ def _numbers(path: Path, frame: pd.DataFrame, columns: ColumnMap, column: str, r
     return values.astype("float64")
 
 
+def _titles(frame: pd.DataFrame) -> pd.Series:
+    """Titles as shown; a MovieLens "Toy Story (1995)" without a year column loses the "(1995)",
+    which becomes its year (`_years`), so answers show "Toy Story" and `year` 1995."""
+    titles = frame["title"].str.strip()
+    if "year" in frame or "release_date" in frame:
+        return titles
+    bare = titles.str.replace(_TITLE_YEAR_SUFFIX, "", regex=True)
+    return bare.where(bare != "", titles)  # a title that is only "(1999)" stays what it is
+
+
 def _years(path: Path, frame: pd.DataFrame, columns: ColumnMap) -> pd.Series:
     """From `year` or else `release_date`; without either, from a MovieLens "Title (1995)"."""
     column = "year" if "year" in frame else "release_date" if "release_date" in frame else None
@@ -267,12 +295,14 @@ def _timestamps(path: Path, frame: pd.DataFrame, columns: ColumnMap) -> pd.Serie
     return values.astype("float64")
 
 
-def _incomplete_warnings(movies: pd.DataFrame) -> list[str]:
+def _incomplete_warnings(movies: pd.DataFrame, has_overviews: bool) -> list[str]:
+    """Rows that load but lack something. A catalogue without an overview column at all (the
+    embedded one, MovieLens') is a shape, not a gap: its content is titles, genres and years."""
     warnings = []
     no_genre = int((movies["genres"].map(len) == 0).sum())
     if no_genre:
         warnings.append(f"{no_genre} movies have no genre")
     no_overview = int((movies["overview"] == "").sum())
-    if no_overview:
+    if no_overview and has_overviews:
         warnings.append(f"{no_overview} movies have no overview")
     return warnings

@@ -21,7 +21,7 @@ from sklearn.pipeline import Pipeline
 
 from movie_r.answering.inference import Recommender
 from movie_r.answering.ranked_lists import BODY, LISTS, build
-from movie_r.data.loading import MIN_MOVIES, Catalog, Interactions, load_catalog, load_interactions
+from movie_r.data.loading import MIN_MOVIES, Catalog, Interactions, load_catalog, load_interactions, with_rating_popularity
 from movie_r.errors import DataError
 from movie_r.lifecycle.evaluation import (
     CUTOFF,
@@ -101,6 +101,7 @@ def load_training_data(
         load_interactions(interactions, loaded_catalog, skip_unknown=skip_unknown) if interactions else None
     )
     if loaded_interactions is not None:
+        loaded_catalog = with_rating_popularity(loaded_catalog, loaded_interactions)
         queries: EvaluationSet = split_interactions(loaded_interactions.ratings)
     else:
         queries = proxy_sample(loaded_catalog.movies)
@@ -250,6 +251,8 @@ def save_candidate(registry: Registry, candidate: Candidate, data: TrainingData,
         **extra,
     )
     saved = registry.save(candidate.pipeline, manifest, {LISTS: lists.save, BODY: lists.save_body})
+    for gap in data.catalog.gaps:  # once per version trained, not at every load of the catalogue
+        log.warning("version=%s catalog=%s %s", version, data.catalog.source, gap)
     report = candidate.report
     registry.record(Event.TRAINED, version, kind=candidate.kind, score=report.score, score_name=report.score_name)
     log.info("trained version=%s %s=%.4f seconds=%.1f", version, report.score_name, report.score, candidate.train_seconds)

@@ -89,7 +89,7 @@ GRIDS: dict[str, list[dict[str, Any]]] = {
         for weight in (0.2, 0.4)
     ]
     # RP3beta in the hybrid ranks higher what people liked next, but lists that look less like
-    # the movie asked about (README, Measured quality); the genre boost gives that back
+    # the movie asked about (docs/benchmarks.md, Recommendation quality); the genre boost gives that back
     + [
         {
             "recommender__collaborative": "rp3beta",
@@ -109,7 +109,7 @@ GRIDS: dict[str, list[dict[str, Any]]] = {
 
 # what `--model auto` and the agent tune: the baselines RP3beta and next-item are there to be
 # measured against and chosen by hand (`--model rp3beta`); auto choosing one would trade
-# genre overlap for NDCG@10 (README, Measured quality)
+# genre overlap for NDCG@10 (docs/benchmarks.md, Recommendation quality)
 AUTO_KINDS = ["tfidf", "popularity", "itemknn", "ease", "hybrid"]
 
 

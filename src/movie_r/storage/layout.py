@@ -6,7 +6,7 @@ than joining names itself, so the layout can be read (and changed) here alone. E
 subtree has its own layout object, valid wherever that directory is mounted (the API
 containers mount `models/` and `metrics/` separately) or moved.
 
-The README's "Storage contract" table says, path by path, what each holds, who writes it
+The README's storage table ("How it works") says, path by path, what each holds, who writes it
 and who reads it; `journal` is how JSON-lines files are written and read, `records` the
 typed records in them.
 """

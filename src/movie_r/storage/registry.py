@@ -27,12 +27,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import joblib
-import numpy as np
-import scipy.sparse as sp
 from filelock import FileLock
 from pydantic import ValidationError
-from sklearn.pipeline import Pipeline
 
 from movie_r.errors import ArtifactError
 from movie_r.storage import journal
@@ -41,7 +37,9 @@ from movie_r.storage.layout import ModelsLayout, StorageLayout
 from movie_r.storage.records import Event, Manifest, RegistryEvent
 from movie_r.storage.signing import SIGNATURE_FILE, TRUSTED_DIR, Keyring, load_keyring, load_signer
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # joblib, numpy, scipy and scikit-learn load with a model, not for `status` or `models`
+    from sklearn.pipeline import Pipeline
+
     from movie_r.settings import StorageSettings
 
 ARTIFACT = "pipeline.joblib"
@@ -90,6 +88,8 @@ class ModelVersion:
         instead of each holding a copy, and nothing can write to a verified artifact. They
         are handed out as plain ndarray views of the mapping (`_plain_views`).
         """
+        import joblib
+
         self.verify_signature()
         artifact = self._checked(ARTIFACT, self.manifest.artifact_sha256)
         try:
@@ -134,6 +134,9 @@ def _plain_views(value: Any, done: dict[int, tuple[Any, Any]]) -> Any:
     Containers are changed in place, or rebuilt (tuples) only when an item changed: an
     object the artifact shares between several places (each genre set is one tuple for
     all its movies) stays one object, and no list of the catalogue's size is copied."""
+    import numpy as np
+    import scipy.sparse as sp
+
     if isinstance(value, np.memmap):
         return np.asarray(value)
     if isinstance(value, (str, bytes, int, float, type)):
@@ -202,6 +205,8 @@ class Registry:
         `files` maps the name of each further file to the function that writes it to a path.
         Only the fields that were set are written: a reader's defaults stay the reader's.
         """
+        import joblib
+
         if not isinstance(manifest, Manifest):
             manifest = Manifest.model_validate(manifest)
         signer = load_signer(self.keys_dir, create=True)
