@@ -13,6 +13,7 @@ two seconds, without a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -31,7 +32,7 @@ from movie_r.settings import Settings
 from movie_r.storage.agent_status import AgentStatus, write_status
 from movie_r.storage.ownership import storage_problem
 from movie_r.storage.records import Decision, Outcome, Result, TickVerdict
-from movie_r.storage.signing import load_signer
+from movie_r.storage.signing import ensure_request_id_secret, load_signer
 from movie_r_agents.health import HEARTBEAT_SECONDS
 from movie_r_agents.tick import record_abandoned, run_tick
 
@@ -123,6 +124,9 @@ class Agent:
         while not signals:
             time.sleep(SIGNAL_POLL)
             if time.monotonic() >= heartbeat and self.scheduler.running:  # alive, even inside an hour-long tick
+                # a deleted request-id secret is made again, and every replica adopts it (request_ids.refresh)
+                with contextlib.suppress(OSError):  # an unwritable root is said by the tick that needs it
+                    ensure_request_id_secret(self.settings.keys_path)
                 stage = current_stage() if not self.idle.is_set() else None
                 self._update(
                     stage=stage and stage.name, stage_done=stage and stage.done, stage_total=stage and stage.total

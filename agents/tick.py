@@ -48,7 +48,7 @@ from movie_r_agents.backoff import backoff
 from movie_r_agents.judge import Guardrail, Verdict, decide, latency_check, p95_latency_ms, smoke_check
 from movie_r_agents.online import follow_experiment, start_experiment
 from movie_r_agents.report import write_report
-from movie_r_agents.triggers import check_triggers
+from movie_r_agents.triggers import CLIENT_FED_TRIGGERS, TriggerCheck, check_triggers
 
 log = logging.getLogger(__name__)
 
@@ -206,7 +206,11 @@ def _decide_and_act(
     titles = TitleIndex(data.catalog.movies["title"].tolist(), data.catalog.movies["popularity"].to_numpy())
     events = read_events(settings.metrics_dir, since)
     summary = summarise(events, registry, settings.summary_window_hours, champion.version, titles=titles)
-    feedback = feedback_stats(read_feedback(settings.metrics_dir, since, settings.feedback_per_source_max))
+    # only feedback on the champion's own answers: after a promotion, what users said of an
+    # earlier version's answers is no reason to replace this one
+    feedback = feedback_stats(
+        f for f in read_feedback(settings.metrics_dir, since, settings.feedback_per_source_max) if f.model_version == champion.version
+    )
     triggers = check_triggers(settings, summary, feedback, champion.manifest, data.fingerprints())
     fired = [t for t in triggers if t.fired]
     decision.inputs = {
@@ -227,9 +231,9 @@ def _decide_and_act(
         decision.settle(TickVerdict.NO_RETRAIN, [*reasons, "no trigger fired"])
         return
     else:
-        cooling = _cooldown(settings, registry, data_key(data))
-        if cooling:
-            decision.settle(TickVerdict.NO_RETRAIN, [*reasons, cooling])
+        waiting = _cooldown(settings, registry, data_key(data)) or _client_budget_spent(settings, fired)
+        if waiting:
+            decision.settle(TickVerdict.NO_RETRAIN, [*reasons, waiting])
             return
         decision.settle(TickVerdict.RETRAIN, reasons)
     decision.outcome = _retrain(settings, registry, data, champion, requested)
@@ -337,6 +341,28 @@ def _cooldown(settings: Settings, registry: Registry, key: str) -> str | None:
                 return f"cooldown: a challenger on this same data was rejected at {event.time.isoformat()}; next try after {until.isoformat()}"
             return None
     return None
+
+
+def _client_budget_spent(settings: Settings, fired: list[TriggerCheck]) -> str | None:
+    """Why not to retrain now: only triggers clients feed fired, and they have started as many
+    retrains in the last day as `client_retrains_per_day` allows (what a burst of traffic or
+    feedback can make the agent spend is bounded; data, age and forced retrains are not)."""
+    if not fired or any(t.name not in CLIENT_FED_TRIGGERS for t in fired):
+        return None
+    horizon = utc_now() - timedelta(days=1)
+    started = [
+        d.time
+        for d in read_decisions(settings)
+        if d.verdict == TickVerdict.RETRAIN and not d.forced and d.time is not None and d.time > horizon
+        and {t.name for t in d.triggers if t.fired} and all(t.name in CLIENT_FED_TRIGGERS for t in d.triggers if t.fired)
+    ]  # fmt: skip
+    if len(started) < settings.client_retrains_per_day:
+        return None
+    until = min(started) + timedelta(days=1) if started else horizon
+    return (
+        f"{len(started)} retrains in the last 24 h came from triggers clients feed (limit MOVIE_R_CLIENT_RETRAINS_PER_DAY="
+        f"{settings.client_retrains_per_day}); next one after {until.isoformat()}"
+    )
 
 
 def _guardrails(

@@ -13,6 +13,9 @@ from typing import Any
 from movie_r.settings import TriggerSettings
 from movie_r.storage.records import Manifest, Summary
 
+# what clients' own requests and feedback measure: retrains they start are bounded per day
+CLIENT_FED_TRIGGERS = frozenset({"cold_start_rate", "mean_similarity", "negative_feedback"})
+
 
 @dataclass(frozen=True)
 class TriggerCheck:

@@ -71,6 +71,11 @@ async def admin_promote(
     request: Request, version: Annotated[str, Query(pattern=VERSION_PATTERN, max_length=100, description="The version to make champion.")]
 ) -> Any:
     reason = "promoted by hand through the admin API (promotion rule skipped, like --force)"
+    settings = request.app.state.movie_r.settings
+    try:  # looked up before the lock is taken: a version that does not exist is a 404 wherever models/ is read-only
+        await run_in_threadpool(Registry(settings.models_dir, settings.keys_path).get, version)
+    except ArtifactError as exc:
+        return problem(request, 404 if str(exc).startswith("no model version") else 409, str(exc))
     return await _change(request, f"promote {version}", lambda registry: promote(registry, version, reason))
 
 

@@ -20,6 +20,7 @@ import orjson
 from movie_r.answering.inference import DEFAULT_K, Filters, Match, Recommender
 from movie_r.answering.ranked_lists import Ranked, RankedLists, ranked
 from movie_r_api.lru import BoundedMemo
+from movie_r_api.request_ids import encode_movies
 from movie_r_api.schemas import RecommendQuery
 
 
@@ -39,6 +40,7 @@ class Answer(NamedTuple):
     top1_similarity: float | None
     mean_similarity: float | None
     query: str | None
+    cited: str  # `<version>.<movies>`: what this answer's id carries (request_ids.encode_movies)
 
 
 NO_FILTERS = Filters()
@@ -91,9 +93,13 @@ class AnswerCache:
         if found.row is None:
             result = self.recommender.cold_start(found.query, k, filters)
             head = _head(found.query, result.match, True, [])
-            return _answer(head, ranked(result.recommendations), result.match, cold_start=True, query=found.query)
+            return _answer(
+                head, ranked(result.recommendations), result.match, self.recommender.version, cold_start=True, query=found.query
+            )
         head = _head(found.query, found.match, False, self.recommender.alternatives(found.others))
-        return _answer(head, self._row_list(found.row, k, filters), found.match, cold_start=False, query=None)
+        return _answer(
+            head, self._row_list(found.row, k, filters), found.match, self.recommender.version, cold_start=False, query=None
+        )
 
     def _row_list(self, row: int, k: int, filters: Filters) -> Ranked:
         if self.lists is not None and k == self.lists.k and filters == NO_FILTERS:
@@ -110,7 +116,7 @@ def _raw_size(key: tuple[bytes], value: tuple[Answer, int]) -> int:
 
 def _answer_size(key: tuple[str | None, int | None, int, Filters], value: Answer) -> int:
     query, _, _, filters = key
-    return len(query or "") + EXCLUDED_ID_BYTES * len(filters.exclude) + len(value.head) + len(value.query or "")
+    return len(query or "") + EXCLUDED_ID_BYTES * len(filters.exclude) + len(value.head) + len(value.query or "") + len(value.cited)
 
 
 def _list_size(key: tuple[int, int, Filters], value: Ranked) -> int:
@@ -129,8 +135,9 @@ def _head(query: str, match: Match, cold_start: bool, alternatives: list[dict[st
     return fields[1:-1] + b',"recommendations":'
 
 
-def _answer(head: bytes, ranked: Ranked, match: Match, cold_start: bool, query: str | None) -> Answer:
+def _answer(head: bytes, ranked: Ranked, match: Match, version: str, cold_start: bool, query: str | None) -> Answer:
     scores = ranked.scores
+    movies = encode_movies([item["id"] for item in orjson.loads(ranked.body)])
     similar = bool(scores) and match.method != "popular"  # popularity answers carry no similarity
     return Answer(
         head=head,
@@ -142,4 +149,5 @@ def _answer(head: bytes, ranked: Ranked, match: Match, cold_start: bool, query: 
         top1_similarity=scores[0] if similar else None,
         mean_similarity=sum(scores) / len(scores) if similar else None,
         query=query,
+        cited=f"{version}.{movies}",
     )

@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,15 +17,17 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from movie_r.lifecycle.telemetry import EventWriter
+from movie_r.periodic import Periodic
 from movie_r.settings import Settings
 from movie_r.storage.ownership import storage_problem
 from movie_r.storage.registry import Registry
-from movie_r_api import admin, catalogue, operations, recommend
+from movie_r_api import admin, catalogue, operations, recommend, request_ids
 from movie_r_api.champion import ChampionWatcher
 from movie_r_api.console import Console
 from movie_r_api.console import router as console_router
 from movie_r_api.docs import docs_routes
 from movie_r_api.feedback import FeedbackLog, Once, RateLimit
+from movie_r_api.forwarded import ForwardedClient, TrustedProxies
 from movie_r_api.metrics import ApiMetrics
 from movie_r_api.problems import problem
 from movie_r_api.request_ids import RequestIds
@@ -52,6 +55,7 @@ class AppState:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the service. Without `settings` they are read from the environment."""
     settings = settings or Settings()
+    proxies = TrustedProxies(settings.trusted_proxies)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -89,12 +93,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.error("%s; request events and feedback are dropped until then", problem)
         state.feedback.remove_expired()
         app.state.movie_r = state
+        # replicas converge on the shared request-id secret, as the watcher converges on the champion
+        secret_watch = Periodic("request-id-secret", request_ids.LOOK_AGAIN, state.request_ids.refresh)
+        proxies.start()
         state.events.start()
         state.watcher.start()
+        secret_watch.start()
         log.info("api started home=%s champion=%s", settings.home, state.watcher.current and state.watcher.current.version)
         try:
             yield
         finally:
+            secret_watch.stop(timeout=5)
+            proxies.stop()
             state.watcher.stop()
             state.events.close()
             log.info("api stopped events_written=%d events_dropped=%d", state.events.written, state.events.dropped)
@@ -117,7 +127,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(Exception, unexpected_error)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_kb << 10)
+    app.add_middleware(SingleValuedQuery)
+    app.add_middleware(HeadAsGet)
     app.add_middleware(RequestContext)
+    app.add_middleware(ForwardedClient, proxies=proxies)  # outermost: every layer sees the real client
     return app
 
 
@@ -170,6 +183,49 @@ class BodyLimit:
         await response(scope, receive, send)
 
 
+class HeadAsGet:
+    """HEAD on any GET route: the GET's status and headers, without its body (health checks use it)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, without_body)
+
+
+# names that may repeat: /recommend's `exclude`, and its `movie`/`movie_id` (schemas.RecommendQuery)
+REPEATABLE = {"/recommend": frozenset({"exclude", "movie", "movie_id"})}
+
+
+class SingleValuedQuery:
+    """A parameter given twice is a 422 naming it: otherwise the last would silently win
+    (`promote?version=nonexist&version=V2` promoted V2)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("query_string"):
+            repeatable = REPEATABLE.get(scope["path"], frozenset())
+            names = [name for name, _ in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)]
+            repeated = sorted({name for name in names if names.count(name) > 1} - repeatable)
+            if repeated:
+                detail = [{"loc": ["query", name], "msg": "given more than once; give it once", "type": "value_error"} for name in repeated]
+                request_id = scope.get("state", {}).get("request_id")
+                await JSONResponse({"detail": detail, "request_id": request_id}, status_code=422)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 class RequestContext:
     """Pure ASGI middleware: request id in and out, request count and latency per route.
 
@@ -195,7 +251,8 @@ class RequestContext:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                issued = scope["state"]["request_id"]  # a served answer's id replaces the first one
+                message["headers"] = [*message["headers"], (b"x-request-id", issued.encode())]
             await send(message)
 
         try:

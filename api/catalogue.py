@@ -22,6 +22,9 @@ async def search_movies(
     q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_LENGTH, description="A title prefix or words.")],
     limit: Annotated[int, Query(ge=1, le=50, description="How many titles at most.")] = 10,
 ) -> Any:
+    unknown = _unknown_parameters(request, {"q", "limit"})
+    if unknown:
+        return unknown
     loaded = request.app.state.movie_r.watcher.current
     if loaded is None:
         return problem(request, 503, NO_CHAMPION)
@@ -36,6 +39,9 @@ async def search_movies(
     summary="One movie",
 )
 async def get_movie(request: Request, movie_id: Annotated[int, Path(description="Catalogue id.")]) -> Any:
+    unknown = _unknown_parameters(request, set())
+    if unknown:
+        return unknown
     loaded = request.app.state.movie_r.watcher.current
     if loaded is None:
         return problem(request, 503, NO_CHAMPION)
@@ -43,3 +49,11 @@ async def get_movie(request: Request, movie_id: Annotated[int, Path(description=
         return loaded.recommender.movie(loaded.recommender.row_index(movie_id))
     except UnknownMovieError as exc:
         return problem(request, 404, str(exc))
+
+
+def _unknown_parameters(request: Request, known: set[str]) -> Any:
+    """A 422 naming every parameter the route does not take, or None: a typo must not pass for a default."""
+    unknown = sorted(set(request.query_params) - known)
+    if not unknown:
+        return None
+    return problem(request, 422, [{"loc": ["query", name], "msg": "unknown parameter", "type": "extra_forbidden"} for name in unknown])

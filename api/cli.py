@@ -7,6 +7,7 @@ workers without first loading the libraries each of them loads anyway.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import socket
@@ -40,8 +41,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         remove_stale_prometheus_dirs()
         metrics_dir = tempfile.mkdtemp(prefix=f"{PROMETHEUS_PREFIX}{os.getpid()}-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    from movie_r_api.http_limits import BoundedHttpToolsProtocol, ServeConfig
+
     options: dict[str, Any] = {
         "factory": True,
+        "header_timeout": settings.header_timeout,
+        "http": BoundedHttpToolsProtocol,
+        # forwarded headers are the app's to judge, from MOVIE_R_TRUSTED_PROXIES only (forwarded.py);
+        # uvicorn would believe any X-Forwarded-For sent from 127.0.0.1
+        "proxy_headers": False,
+        "forwarded_allow_ips": "",
         "host": settings.host,
         "port": settings.port,
         "workers": settings.workers,
@@ -51,14 +60,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "log_config": uvicorn_log_config(log_level(args)),
         "timeout_graceful_shutdown": 10,
     }
+    config = ServeConfig("movie_r_api.app:create_app", **options)
     try:
         if settings.workers == 1:
-            uvicorn.run("movie_r_api.app:create_app", **options)
+            server = uvicorn.Server(config)
+            with contextlib.suppress(KeyboardInterrupt):
+                server.run()
+            if not server.started:
+                return 3  # uvicorn's own exit status when the app fails to start
         else:
             from uvicorn.supervisors import Multiprocess
 
             fork_workers_from_preloaded_server()
-            config = uvicorn.Config("movie_r_api.app:create_app", **options)
             Multiprocess(config, sockets=[tcp_listener(config)]).run()
     finally:
         if metrics_dir is not None:

@@ -21,6 +21,7 @@ from movie_r.answering.interleaving import Team, team_draft
 from movie_r.errors import MovieRError
 from movie_r.storage.records import Experiment, OnlineMode
 from movie_r_api.answers import Answer
+from movie_r_api.request_ids import encode_movies
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ def _interleaved(experiment: str, champion: Answer, candidate: Answer, k: int, r
     answer = champion._replace(
         recommendations=orjson.dumps(chosen),
         returned=len(chosen),
+        cited=f"{version}.{encode_movies(merged.movies)}",
         top1_similarity=scores[0] if scores and champion.top1_similarity is not None else None,
         mean_similarity=sum(scores) / len(scores) if scores and champion.mean_similarity is not None else None,
     )

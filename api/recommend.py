@@ -79,6 +79,9 @@ async def recommend(request: Request) -> Response:
         if served is not None:
             answer, version, online = served
             headers = {"x-model-version": version, "x-experiment": experiment.id}
+    # the id of a served answer names its version and movies, so feedback can be checked against it
+    request_id = state.request_ids.issue_answer(request_id, answer.cited)
+    request.state.request_id = request_id
     state.events.emit(_served_event(request_id, answer, k, version, started, **online))
     state.metrics.observe_answer(answer.method, answer.cold_start, answer.mean_similarity)
     return Response(response_body(request_id, version, answer), media_type="application/json", headers=headers)
@@ -107,12 +110,16 @@ router.add_api_route(
         404: ERRORS[404],
         409: {"model": Problem, "description": "This action on this movie of this request is already recorded."},
         413: {"model": Problem, "description": "The body is larger than the service accepts."},
-        422: {"model": Problem, "description": "A field is unusable, or `request_id` is not one this service issued."},
+        422: {
+            "model": Problem,
+            "description": "A field is unusable, `request_id` is not an answer this service gave, or `movie_id` was not in it.",
+        },
         429: {"model": Problem, "description": "Too much feedback from this client; `Retry-After` says when to retry."},
-        503: {"model": Problem, "description": "No champion, or the log is unwritable."},
+        503: {"model": Problem, "description": "The log is unwritable."},
     },
     summary="Record what a user did with a recommendation",
-    description="`request_id` is the one a `/recommend` answer carried: feedback on anything else is refused.",
+    description="`request_id` is the one a `/recommend` answer carried and `movie_id` one of the movies it "
+    "recommended: feedback on anything else is refused.",
 )
 def feedback(request: Request, body: Feedback) -> Any:
     state = request.app.state.movie_r
@@ -120,13 +127,11 @@ def feedback(request: Request, body: Feedback) -> Any:
     wait = state.feedback_rate.wait(client)
     if wait > 0:
         return problem(request, 429, "too much feedback from this client; slow down", {"retry-after": str(int(wait) + 1)})
-    if not state.request_ids.verify(body.request_id):
-        return problem(request, 422, [_field("request_id", "not a request id this service issued")])
-    loaded = state.watcher.current
-    if loaded is None:
-        return problem(request, 503, NO_CHAMPION)
-    if body.movie_id not in loaded.recommender.row_of_id:
-        return problem(request, 404, f"no movie with id {body.movie_id}")
+    cited = state.request_ids.cited(body.request_id)
+    if cited is None:
+        return problem(request, 422, [_field("request_id", "not the request id of an answer this service gave")])
+    if body.movie_id not in cited.movie_ids:
+        return problem(request, 422, [_field("movie_id", f"movie {body.movie_id} is not one the cited answer recommended")])
     if not state.feedback_once.first((body.request_id, body.action.value, body.movie_id)):
         return problem(request, 409, f"{body.action.value} of movie {body.movie_id} is already recorded for request {body.request_id}")
     event = FeedbackEvent(
@@ -134,7 +139,7 @@ def feedback(request: Request, body: Feedback) -> Any:
         request_id=body.request_id,
         movie_id=body.movie_id,
         action=body.action.value,
-        model_version=loaded.version,
+        model_version=cited.version,  # the version that served the answer, whatever serves now
         source=state.request_ids.source(client),
     )
     try:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from movie_r.answering.inference import DEFAULT_K, MAX_K, MAX_QUERY_LENGTH, Filters, validate_query
 from movie_r.errors import QueryError
+from movie_r_api.request_ids import MAX_ANSWER_ID
 
 
 class RecommendQuery(BaseModel):
@@ -146,7 +147,7 @@ class FeedbackAction(StrEnum):
 
 
 class Feedback(BaseModel):
-    request_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    request_id: str = Field(min_length=1, max_length=MAX_ANSWER_ID, pattern=r"^[A-Za-z0-9._-]+$")
     movie_id: int
     action: FeedbackAction
 

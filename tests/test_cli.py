@@ -142,3 +142,10 @@ def test_a_version_trained_beside_a_champion_says_how_to_serve_it(tmp_path: Path
     version = second.stdout.split()[1]
     assert f"movie-r promote {version}  " in second.stdout and f"movie-r promote {version} --force" in second.stdout
     assert "MOVIE_R_CATALOG=" in second.stdout  # --catalog is this command's only: the agent reads the setting
+
+
+def test_a_short_admin_token_is_refused_at_start_in_one_line_that_does_not_show_it(tmp_path: Path) -> None:
+    started = movie_r("serve", "--port", "0", home=tmp_path / "home", env={"MOVIE_R_ADMIN_TOKEN": "hunter2"})
+    assert started.returncode != 0
+    [line] = started.stderr.strip().splitlines()
+    assert "MOVIE_R_ADMIN_TOKEN" in line and "16 characters" in line and "hunter2" not in line

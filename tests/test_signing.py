@@ -96,3 +96,40 @@ def test_keys_sign_vouches_only_for_files_that_match_their_manifest(trained_home
         handle.write(b"tampered")
     refused = movie_r("keys", "sign", champion.version, home=trained_home.home)
     assert refused.returncode == 1 and "checksum mismatch" in refused.stderr
+
+
+def test_the_api_replicas_need_only_trusted_and_api_beside_the_private_key(trained_home: Settings) -> None:
+    """`trusted/` and `api/` are what an API container mounts; the private key is in neither."""
+    keys = trained_home.keys_path
+    assert {path.name for path in keys.iterdir()} == {"signing.key", "trusted", "api"}
+    assert {path.name for path in (keys / "api").iterdir()} == {"request-ids.secret"}
+    assert not any(path.read_bytes().startswith(b"-----BEGIN PRIVATE KEY") for path in (keys / "trusted").iterdir())
+
+
+def test_a_request_id_secret_at_the_older_place_moves_into_api_unchanged(tmp_path: Path) -> None:
+    from movie_r.storage.signing import load_signer, request_id_secret_path
+
+    (tmp_path / "request-ids.secret").write_text("kept-secret")
+    load_signer(tmp_path, create=True)
+    assert request_id_secret_path(tmp_path).read_text() == "kept-secret"
+    assert not (tmp_path / "request-ids.secret").exists()
+
+
+def test_a_trusted_key_no_movie_r_command_made_is_named_in_one_warning(trained_home: Settings, caplog) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    keys = trained_home.keys_path
+    caplog.set_level("WARNING", logger="movie_r.storage.signing")
+    load_keyring(keys)
+    assert not caplog.records  # the trainer's own key
+    public = Ed25519PrivateKey.generate().public_key()
+    (keys / "trusted" / "whatever.pub").write_bytes(
+        public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    assert len(load_keyring(keys).keys) == 2  # still trusted: whoever writes trusted/ decides
+    load_keyring(keys)
+    [warning] = caplog.records
+    assert "whatever.pub" in warning.getMessage() and "not made by `movie-r keys`" in warning.getMessage()
+    listed = movie_r("keys", "list", home=trained_home.home)
+    assert listed.stdout.count("not made here") == 1

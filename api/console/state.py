@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
+import stat
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,7 +20,7 @@ from movie_r.errors import ArtifactError
 from movie_r.lifecycle.data_match import data_match
 from movie_r.lifecycle.telemetry import unanswered
 from movie_r.settings import Settings
-from movie_r.storage.agent_status import AgentStatus, read_status
+from movie_r.storage.agent_status import AgentStatus, read_status_or_problem
 from movie_r.storage.lineage import statuses
 from movie_r.storage.records import Decision, Manifest, RegistryEvent, RequestEvent, read_file
 from movie_r.storage.registry import Registry
@@ -95,11 +97,14 @@ def now(settings: Settings, registry: Registry, serving: str | None) -> Now:
         match = data_match(manifest.data, settings.catalog, settings.interactions)
         matches, detail = match.matches, match.detail
     age = _age(datetime.now(UTC) - manifest.created_at) if manifest and manifest.created_at else None
-    return Now(manifest, serving, age, matches, detail, agent_view(read_status(settings.metrics_dir)))
+    status, problem = read_status_or_problem(settings.metrics_dir)
+    return Now(manifest, serving, age, matches, detail, agent_view(status, problem=problem))
 
 
-def agent_view(status: AgentStatus | None, at: datetime | None = None) -> AgentView:
+def agent_view(status: AgentStatus | None, at: datetime | None = None, problem: str | None = None) -> AgentView:
     at = at or datetime.now(UTC)
+    if problem is not None:
+        return AgentView(False, f"metrics/{problem}", None)
     if status is None:
         return AgentView(False, "no agent has written metrics/agent.json", None)
     if status.state == "stopped":
@@ -139,6 +144,35 @@ def history(registry: Registry, reports: Path) -> History:
     top = nice_ceiling(max(scores)) if scores else 1.0
     placed = [_placed(row, x_of(i, len(rows)), top) for i, row in enumerate(rows)]
     return History(list(reversed(placed)), top, list(reversed(events[-DECISIONS_SHOWN:])))
+
+
+MAX_REPORT_BYTES = 16 << 20
+
+
+def report_html(reports: Path, version: str) -> str | None:
+    """A promotion report's text, or None: opened only as a regular file directly in `reports/`,
+    never through a symbolic link (a link planted there could name the private key or /etc/passwd)."""
+    try:
+        directory = os.open(reports, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return None
+    try:
+        descriptor = os.open(f"{version}.html", os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=directory)
+    except OSError:
+        return None
+    finally:
+        os.close(directory)
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        return None
+    with os.fdopen(descriptor, "rb") as handle:
+        data = handle.read(MAX_REPORT_BYTES + 1)
+    if len(data) > MAX_REPORT_BYTES:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def decisions(path: Path) -> list[Decision]:

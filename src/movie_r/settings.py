@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from movie_r.storage.layout import StorageLayout
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
+MIN_TOKEN_LENGTH = 16
 
 
 def _repo_root() -> Path:
@@ -142,14 +143,39 @@ class ServingSettings(BaseModel):
         False, description="FastAPI's built-in OpenTelemetry spans, metrics and logs (needs an OpenTelemetry SDK set up)."
     )
     watch_interval: float = Field(2.0, gt=0, description="Seconds between checks of the champion symlink.")
-    admin_token: SecretStr | None = Field(None, description="Bearer token for /admin/*; unset disables them.")
+    admin_token: SecretStr | None = Field(
+        None, description=f"Bearer token for /admin/* (at least {MIN_TOKEN_LENGTH} characters); unset disables them."
+    )
+    console_token: SecretStr | None = Field(
+        None,
+        description=f"Token the console asks for (HTTP Basic password or bearer; at least {MIN_TOKEN_LENGTH} characters); "
+        "unset: the console is open to whoever reaches the service.",
+    )
     request_id_secret: SecretStr | None = Field(
         None, description="Key of the request ids feedback must cite; default: <keys>/request-ids.secret, made on first use."
     )
     max_body_kb: int = Field(16, ge=1, description="Largest request body accepted (413 beyond).")
+    header_timeout: float = Field(
+        10.0, gt=0, description="Seconds a request's line and headers may take to arrive (408 and closed beyond)."
+    )
+    trusted_proxies: str | None = Field(
+        None,
+        description="Proxies whose X-Forwarded-For names the client (comma-separated addresses, networks or host "
+        "names); unset: none, every client is the address it connects from.",
+    )
     feedback_per_minute: int = Field(60, ge=1, description="Feedback posts one client may make a minute (429 beyond).")
 
-    _empty_secrets = field_validator("admin_token", "request_id_secret", mode="before")(_empty_means_none)
+    _empty_secrets = field_validator("admin_token", "console_token", "request_id_secret", "trusted_proxies", mode="before")(
+        _empty_means_none
+    )
+
+    @field_validator("admin_token", "console_token")
+    @classmethod
+    def _long_enough(cls, token: SecretStr | None) -> SecretStr | None:
+        """A short token falls to guessing: refused at start rather than accepted quietly."""
+        if token is not None and len(token.get_secret_value()) < MIN_TOKEN_LENGTH:
+            raise ValueError(f"a token must have at least {MIN_TOKEN_LENGTH} characters")
+        return token
 
 
 class TelemetrySettings(BaseModel):
@@ -192,6 +218,12 @@ class TriggerSettings(BaseModel):
     trigger_feedback: bool = Field(True, description="Retrain when too much feedback is negative.")
     negative_feedback_max: float = Field(0.4, ge=0, le=1, description="Share of dislikes that triggers a retrain.")
     min_feedback: int = Field(20, ge=1, description="Feedback events needed before the feedback trigger counts.")
+    client_retrains_per_day: int = Field(
+        3,
+        ge=0,
+        description="Retrains a day that only client-fed triggers (cold-start rate, similarity, negative feedback) "
+        "may start; data, age and forced retrains are not counted.",
+    )
     trigger_age: bool = Field(True, description="Retrain when the champion is too old.")
     max_age_hours: float = Field(168, gt=0, description="Champion age that triggers a retrain.")
     trigger_data_change: bool = Field(True, description="Retrain when the catalogue or interactions changed.")

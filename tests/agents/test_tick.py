@@ -185,3 +185,41 @@ def test_a_new_kind_is_promoted_over_the_hybrid_where_it_scores_better_and_not_e
         assert scores["challenger"] < scores["champion"], scores
         assert outcome["result"] == "rejected", outcome
         assert registry.champion_version() == hybrid
+
+
+def disliked(settings: Settings, version: str, n: int) -> None:
+    """Dislikes as the API records them, each on an answer `version` served, from distinct clients."""
+    from datetime import UTC, datetime
+
+    from movie_r.storage.records import FeedbackEvent
+    from movie_r_api.feedback import FeedbackLog
+
+    log = FeedbackLog(settings.feedback_dir)
+    for i in range(n):
+        log.append(FeedbackEvent(time=datetime.now(UTC), request_id=f"r{i}.{version}", movie_id=1, action="dislike",
+                                 model_version=version, source=f"client-{i}"))  # fmt: skip
+
+
+def test_feedback_on_an_earlier_versions_answers_does_not_fire_the_trigger(tmp_path: Path, catalog_path: Path) -> None:
+    settings = settings_for(tmp_path, catalog_path, min_feedback=5)
+    champion = run_tick(settings)["outcome"]["challenger"]
+    disliked(settings, "the-version-before", 20)
+    quiet = run_tick(settings)
+    [negative] = [t for t in quiet["triggers"] if t["name"] == "negative_feedback"]
+    assert quiet["verdict"] == "no retrain" and not negative["fired"], negative["reason"]
+    disliked(settings, champion, 20)
+    [negative] = [t for t in run_tick(settings, params=WORSE)["triggers"] if t["name"] == "negative_feedback"]
+    assert negative["fired"], negative["reason"]
+
+
+def test_retrains_started_by_client_fed_triggers_are_bounded_per_day(tmp_path: Path, catalog_path: Path) -> None:
+    settings = settings_for(tmp_path, catalog_path, cooldown_hours=0, client_retrains_per_day=1)
+    champion = run_tick(settings)["outcome"]["challenger"]
+    served(settings, champion, 30, cold=True)
+    first = run_tick(settings, params=WORSE)  # rejected: the champion stays and its traffic still fires
+    assert first["verdict"] == "retrain" and first["outcome"]["result"] == "rejected"
+    second = run_tick(settings, params=WORSE)
+    assert second["verdict"] == "no retrain"
+    assert "MOVIE_R_CLIENT_RETRAINS_PER_DAY=1" in second["reasons"][-1]
+    forced = run_tick(settings, force=True, params=WORSE)  # the operator's own retrains are not counted
+    assert forced["verdict"] == "retrain"

@@ -4,6 +4,7 @@ they read (the browser suite, tests/browser, checks what a person sees)."""
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 import time
@@ -28,7 +29,7 @@ from movie_r_api.console.traffic import WINDOWS, traffic
 from ..conftest import champion_and_other
 from .test_routes import changed
 
-TOKEN = {"Authorization": "Bearer s3cret"}
+TOKEN = {"Authorization": "Bearer s3cret-admin-token-16"}
 
 
 @contextmanager
@@ -57,7 +58,7 @@ def read_only(directory: Path) -> Iterator[None]:
 @pytest.fixture
 def two_versions(trained_home: Settings) -> Settings:
     train(trained_home, load_training_data(trained_home.catalog, None))  # a second version, not champion
-    return changed(trained_home, admin_token="s3cret")
+    return changed(trained_home, admin_token="s3cret-admin-token-16")
 
 
 def test_reports_are_served_by_version_id_only(trained_home: Settings) -> None:
@@ -157,3 +158,122 @@ def test_promote_by_hand_is_in_the_registry_log(two_versions: Settings) -> None:
     event = Registry(two_versions.models_dir).events()[-1]
     assert (event.event, event.version) == ("promoted", second) and "admin API" in (event.reason or "")
     assert Path(two_versions.models_dir / "champion").resolve().name == second
+
+
+def test_a_report_that_is_a_symbolic_link_is_not_served(trained_home: Settings) -> None:
+    version = Registry(trained_home.models_dir).champion_version()
+    trained_home.reports_dir.mkdir(parents=True, exist_ok=True)
+    (trained_home.reports_dir / f"{version}.html").symlink_to(trained_home.keys_path / "signing.key")
+    (trained_home.reports_dir / "20990101T000000Z-000000.html").mkdir()  # not a regular file either
+    with TestClient(create_app(trained_home)) as client:
+        planted = client.get(f"/console/reports/{version}")
+        assert planted.status_code == 404 and "PRIVATE KEY" not in planted.text
+        assert client.get("/console/reports/20990101T000000Z-000000").status_code == 404
+
+
+def test_one_unreadable_file_degrades_its_own_panel_and_logs_one_line(trained_home: Settings, caplog) -> None:
+    trained_home.reports_dir.mkdir(parents=True, exist_ok=True)
+    trained_home.storage.reports.decisions.mkdir()  # a directory where the decisions log should be
+    settings = changed(trained_home)
+    with TestClient(create_app(settings)) as client:
+        page = client.get("/console")
+        polls = []
+        for _ in range(3):
+            polls.append(client.get("/console/panels"))
+            client.app.state.movie_r.console._cached.clear()  # no few-second cache: every poll reads again
+    assert page.status_code == 200 and "Could not show this panel" in page.text
+    assert {poll.status_code for poll in polls} == {200}
+    html = polls[-1].json()["html"]
+    assert "Could not show this panel" in html["decisions"] and "IsADirectoryError" in html["decisions"]
+    assert all("Could not show this panel" not in html[name] for name in ("now", "history", "traffic", "gaps"))
+    logged = [r for r in caplog.records if "console panel unreadable" in r.getMessage()]
+    assert len(logged) == 1 and not logged[0].exc_info
+
+
+def test_a_garbage_agent_status_shows_as_unreadable_not_as_absent(trained_home: Settings) -> None:
+    trained_home.metrics_dir.mkdir(parents=True, exist_ok=True)
+    (trained_home.metrics_dir / "agent.json").write_text("{not json")
+    with TestClient(create_app(trained_home)) as client:
+        now = client.get("/console/panels").json()["html"]["now"]
+    assert "agent.json is unreadable" in now and "no agent has written" not in now
+
+
+def test_the_console_asks_for_its_token_when_one_is_set(trained_home: Settings) -> None:
+    import base64
+
+    token = "console-token-of-16+"
+    version = Registry(trained_home.models_dir).champion_version()
+    trained_home.reports_dir.mkdir(parents=True, exist_ok=True)
+    (trained_home.reports_dir / f"{version}.html").write_text("<h1>report</h1>")
+    basic = {"Authorization": "Basic " + base64.b64encode(f"operator:{token}".encode()).decode()}
+    with TestClient(create_app(changed(trained_home, console_token=token))) as client:
+        for path in ("/console", "/console/panels", f"/console/reports/{version}"):
+            refused = client.get(path)
+            assert refused.status_code == 401 and refused.headers["www-authenticate"].startswith("Basic"), path
+            assert client.get(path, headers={"Authorization": "Basic " + base64.b64encode(b"x:wrong").decode()}).status_code == 401
+            assert client.get(path, headers=basic).status_code == 200, path
+            assert client.get(path, headers={"Authorization": f"Bearer {token}"}).status_code == 200, path
+        assert client.get("/health").status_code == 200  # the service's own routes are not the console's
+
+
+def test_console_responses_forbid_framing_sniffing_and_foreign_scripts(trained_home: Settings) -> None:
+    with TestClient(create_app(trained_home)) as client:
+        page = client.get("/console")
+        panels = client.get("/console/panels")
+    for response in (page, panels):
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    nonce = re.search(r"script-src 'nonce-([^']+)'", page.headers["content-security-policy"]).group(1)
+    assert f'<script nonce="{nonce}">' in page.text and "unsafe-inline" not in page.headers["content-security-policy"]
+
+
+def test_direction_controls_in_user_text_are_shown_not_obeyed(trained_home: Settings) -> None:
+    with TestClient(create_app(changed(trained_home, events_flush_interval=0.05))) as client:
+        client.get("/recommend", params={"movie": "harmless\u202egpj.exe"})
+        time.sleep(0.5)
+        gaps = client.get("/console/panels").json()["html"]["gaps"]
+    assert "harmless[U+202E]gpj.exe" in gaps and "\u202e" not in gaps
+
+
+def test_raw_queries_stay_out_of_the_prometheus_metrics(trained_home: Settings) -> None:
+    with TestClient(create_app(trained_home)) as client:
+        client.get("/recommend", params={"movie": "a query only this user typed"})
+        metrics = client.get("/metrics").text
+    assert "only this user" not in metrics
+
+
+def test_promoting_a_version_that_does_not_exist_is_a_404_even_where_models_is_read_only(two_versions: Settings) -> None:
+    with TestClient(create_app(two_versions)) as client, read_only(two_versions.models_dir):
+        missing = client.post("/admin/promote?version=20990101T000000Z-000000", headers=TOKEN)
+    assert missing.status_code == 404 and "no model version" in missing.json()["detail"]
+
+
+def test_a_repeated_single_valued_parameter_is_a_422_naming_it(two_versions: Settings) -> None:
+    second = champion_and_other(Registry(two_versions.models_dir))[1]
+    with TestClient(create_app(two_versions)) as client:
+        twice = client.post(f"/admin/promote?version=nonexist&version={second}", headers=TOKEN)
+        assert twice.status_code == 422 and twice.json()["detail"][0]["loc"] == ["query", "version"]
+        assert Registry(two_versions.models_dir).champion_version() != second
+        limit = client.get("/movies?q=toy&limit=1&limit=50")
+        assert limit.status_code == 422 and limit.json()["detail"][0]["loc"] == ["query", "limit"]
+        k = client.get("/recommend?movie=toy%20story&k=1&k=50")
+        assert k.status_code == 422 and k.json()["detail"][0]["loc"] == ["query", "k"]
+        excluded = client.get("/recommend?movie=toy%20story&exclude=1&exclude=2")
+        assert excluded.status_code == 200  # exclude repeats by design
+
+
+def test_movies_refuses_parameters_it_does_not_take(trained_home: Settings) -> None:
+    with TestClient(create_app(trained_home)) as client:
+        typo = client.get("/movies", params={"q": "toy", "limt": 50})
+        assert typo.status_code == 422 and typo.json()["detail"][0]["loc"] == ["query", "limt"]
+        assert client.get("/movies/1", params={"verbose": 1}).status_code == 422
+        assert client.get("/movies", params={"q": "toy", "limit": 2}).status_code == 200
+
+
+def test_head_answers_on_every_get_route_without_a_body(trained_home: Settings) -> None:
+    with TestClient(create_app(trained_home)) as client:
+        for path in ("/health", "/ready", "/model", "/metrics", "/movies?q=toy", "/recommend?movie=heat", "/console"):
+            head, get = client.head(path), client.get(path)
+            assert head.status_code == get.status_code == 200, path
+            assert head.content == b"", path

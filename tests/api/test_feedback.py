@@ -50,6 +50,26 @@ def test_a_client_chosen_request_id_does_not_make_a_forged_one_valid(api) -> Non
     assert client.post("/feedback", json={"request_id": chosen, "movie_id": 2, "action": "like"}).status_code == 201
 
 
+def test_feedback_may_name_only_a_movie_the_cited_answer_recommended(api) -> None:
+    client, settings = api
+    answer = client.get("/recommend", params={"movie": "toy story", "k": 2}).json()
+    recommended = [movie["id"] for movie in answer["recommendations"]]
+    catalogue = {movie["id"] for movie in client.get("/movies", params={"q": "a", "limit": 50}).json()}
+    elsewhere = next(movie_id for movie_id in sorted(catalogue) if movie_id not in recommended)
+    refused = client.post("/feedback", json={"request_id": answer["request_id"], "movie_id": elsewhere, "action": "click"})
+    assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", "movie_id"]
+    accepted = client.post("/feedback", json={"request_id": answer["request_id"], "movie_id": recommended[1], "action": "click"})
+    assert accepted.status_code == 201
+    [recorded] = read_feedback(settings.metrics_dir, EPOCH)
+    assert (recorded.movie_id, recorded.model_version) == (recommended[1], answer["model_version"])
+
+
+def test_the_answer_id_is_the_same_in_the_body_and_the_header(api) -> None:
+    client, _ = api
+    response = client.get("/recommend", params={"movie": "toy story"})
+    assert response.headers["x-request-id"] == response.json()["request_id"]
+
+
 def test_one_feedback_per_request_and_action(api) -> None:
     client, _ = api
     request_id = issued(client)
@@ -114,17 +134,29 @@ def test_feedback_files_rotate_and_old_ones_are_deleted(tmp_path: Path) -> None:
     assert not stale.exists() and log.path.exists()
 
 
-def test_a_process_without_the_shared_secret_adopts_it_once_it_appears(tmp_path: Path, monkeypatch) -> None:
-    """API replicas may start before the agent made the secret; they must not keep a private one."""
-    from movie_r.storage.signing import REQUEST_ID_SECRET
-    from movie_r_api import request_ids
+def test_a_process_without_the_shared_secret_adopts_it_once_it_appears(tmp_path: Path) -> None:
+    """API replicas may start where they cannot make the secret; they must not keep a private one."""
+    from movie_r.storage.signing import request_id_secret_path
     from movie_r_api.request_ids import RequestIds
 
-    monkeypatch.setattr(request_ids, "LOOK_AGAIN", 0.0)
+    shared_file = request_id_secret_path(tmp_path)
+    shared_file.parent.write_text("")  # a file where the directory should be: nothing can be made there
     early = RequestIds.load(None, tmp_path)
     private = early.issue()
-    (tmp_path / REQUEST_ID_SECRET).write_text("shared-secret\n")
+    shared_file.parent.unlink()
+    shared_file.parent.mkdir()
+    shared_file.write_text("shared-secret\n")
+    early.refresh()
     shared = RequestIds.load(None, tmp_path)
     issued = early.issue()
     assert shared.verify(issued) and early.verify(shared.issue())
     assert not shared.verify(private)
+
+
+def test_a_process_on_a_root_without_a_secret_makes_the_one_every_other_adopts(tmp_path: Path) -> None:
+    from movie_r.storage.signing import request_id_secret_path
+    from movie_r_api.request_ids import RequestIds
+
+    first = RequestIds.load(None, tmp_path)
+    assert request_id_secret_path(tmp_path).stat().st_mode & 0o777 == 0o600
+    assert RequestIds.load(None, tmp_path).verify(first.issue())

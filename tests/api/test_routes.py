@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -247,7 +248,8 @@ def test_feedback_is_appended_durably(client: TestClient, trained_home: Settings
     assert response.status_code == 201
     [log] = list(trained_home.feedback_dir.glob("*.jsonl"))
     assert json.loads(log.read_text())["action"] == "like"
-    assert client.post("/feedback", json={"request_id": request_id, "movie_id": 404, "action": "like"}).status_code == 404
+    unknown = client.post("/feedback", json={"request_id": request_id, "movie_id": 404, "action": "like"})
+    assert unknown.status_code == 422 and unknown.json()["detail"][0]["loc"] == ["body", "movie_id"]
     assert client.post("/feedback", json={"request_id": request_id, "movie_id": 2, "action": "love"}).status_code == 422
 
 
@@ -256,11 +258,11 @@ def test_admin_routes_are_forbidden_without_a_configured_token(client: TestClien
 
 
 def test_admin_reload_needs_the_right_bearer_token(trained_home: Settings) -> None:
-    settings = changed(trained_home, admin_token="s3cret")
+    settings = changed(trained_home, admin_token="s3cret-admin-token-16")
     with TestClient(create_app(settings)) as client:
         assert client.post("/admin/reload").status_code == 401
         assert client.post("/admin/reload", headers={"Authorization": "Bearer wrong"}).status_code == 401
-        response = client.post("/admin/reload", headers={"Authorization": "Bearer s3cret"})
+        response = client.post("/admin/reload", headers={"Authorization": "Bearer s3cret-admin-token-16"})
         assert response.status_code == 200
         assert response.json()["model_version"]
 
@@ -274,6 +276,7 @@ def test_without_a_champion_the_service_stays_up_and_picks_one_up(tmp_path: Path
         assert client.get("/recommend", params={"movie": "Heat", "k": 0}).status_code == 422  # bad query first
         assert client.get("/model").status_code == 503
         settings.home.mkdir(exist_ok=True)  # the API made it for metrics/ at start
+        shutil.rmtree(settings.keys_path)  # the request-id secret the API made for itself
         os.symlink(trained_home.keys_path, settings.keys_path)  # the keys the trainer signed with
         os.symlink(trained_home.models_dir, settings.models_dir)
         deadline = time.monotonic() + 5

@@ -116,6 +116,35 @@ def test_2_up_on_an_empty_root_trains_serves_and_writes_to_the_host(stack: Stack
     assert "alive" in get(stack.url, "/console/panels").json()["html"]["now"]  # the agent's status, through the volume
 
 
+FEEDBACK_PER_MINUTE = 60  # the compose default (MOVIE_R_FEEDBACK_PER_MINUTE)
+
+
+def test_2b_a_feedback_flood_with_forged_forwarded_for_through_the_proxy_is_one_client(stack: Stack) -> None:
+    """Each post names another client in X-Forwarded-For; the API must see the proxy's view, one client."""
+    body = {"request_id": "not-issued.0000000000000000", "movie_id": 1, "action": "dislike"}  # refused after the rate check
+    codes = [
+        httpx.post(f"{stack.url}/feedback", json=body, headers={"X-Forwarded-For": f"198.51.100.{n % 250}, 10.{n}.0.1"}, timeout=10).status_code
+        for n in range(2 * FEEDBACK_PER_MINUTE)
+    ]
+    limited = codes.index(429) if 429 in codes else len(codes)
+    print(f"\nfeedback flood through the proxy, forged X-Forwarded-For: {limited} accepted for judging, then "
+          f"{codes.count(429)} x 429 of {len(codes)}")  # fmt: skip
+    assert FEEDBACK_PER_MINUTE - 2 <= limited <= FEEDBACK_PER_MINUTE + 2  # a token or two refill during the flood
+    after = codes[limited:]  # a token a second refills while the flood runs: a few get through again
+    assert after.count(429) >= len(after) - 5, after
+    plain = httpx.post(f"{stack.url}/feedback", json=body, timeout=10)  # the same client without any header
+    assert plain.status_code == 429
+
+
+def test_2c_the_api_container_cannot_read_the_private_signing_key(stack: Stack) -> None:
+    assert (stack.root / "keys" / "signing.key").is_file()  # the agent has it
+    listing = stack.exec("api", "sh", "-c", "ls -A /var/lib/movie_r/keys; grep -rl 'PRIVATE KEY' /var/lib/movie_r || true").stdout
+    print(f"\nkeys/ in the API container: {' '.join(listing.split())}")
+    assert set(listing.split()) == {"api", "trusted"}
+    agent = stack.exec("agent", "head", "-c", "27", "/var/lib/movie_r/keys/signing.key").stdout
+    assert agent == "-----BEGIN PRIVATE KEY-----"
+
+
 def test_3_a_promotion_reaches_every_replica_with_no_failed_request(stack: Stack) -> None:
     stack.compose("up", "-d", "--scale", "api=3")
     stack.wait_healthy("api", replicas=3)

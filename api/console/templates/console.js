@@ -29,9 +29,16 @@
   }
   setInterval(refresh, pollMs);
 
+  // direction controls in a title or query (U+202E...) are shown as their code point, not obeyed,
+  // as the server's templates show them
+  const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+  function shown(text) {
+    return String(text).replace(BIDI, (c) => "[U+" + c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0") + "]");
+  }
+
   function element(tag, text, className) {
     const node = document.createElement(tag);
-    if (text !== undefined) node.textContent = text;
+    if (text !== undefined) node.textContent = shown(text);
     if (className) node.className = className;
     return node;
   }

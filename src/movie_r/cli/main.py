@@ -127,6 +127,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+SECRET_SETTINGS = {"admin_token", "console_token", "request_id_secret"}
+
+
+def _shown(error: Any) -> str:
+    """The refused value as the error line shows it: never a secret's."""
+    return "<hidden>" if error["loc"] and error["loc"][0] in SECRET_SETTINGS else repr(error.get("input"))
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
     """Environment settings with command-line flags on top."""
     overrides: dict[str, Any] = {}
@@ -152,8 +160,9 @@ def settings_from(args: argparse.Namespace) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         lines = [
-            f"MOVIE_R_{'_'.join(str(part) for part in error['loc']).upper()}={error.get('input')!r}: {error['msg']}"
+            f"MOVIE_R_{'_'.join(str(part) for part in error['loc']).upper()}={_shown(error)}: {error['msg']}"
             for error in exc.errors()
+            if error["type"] != "default_factory_not_called"  # a consequence of another line, not a problem of its own
         ]
         raise SettingsError("\n".join(lines)) from None
 

@@ -65,7 +65,17 @@ def write_status(metrics_dir: Path, status: AgentStatus) -> None:
 
 def read_status(metrics_dir: Path) -> AgentStatus | None:
     """The last status an agent wrote, or None when there is none or it is unreadable."""
+    return read_status_or_problem(metrics_dir)[0]
+
+
+def read_status_or_problem(metrics_dir: Path) -> tuple[AgentStatus | None, str | None]:
+    """The last status an agent wrote, and why it could not be read when there is a file but no status."""
+    path = status_path(metrics_dir)
     try:
-        return AgentStatus.model_validate_json(status_path(metrics_dir).read_bytes())
-    except (OSError, ValueError, ValidationError):
-        return None
+        return AgentStatus.model_validate_json(path.read_bytes()), None
+    except FileNotFoundError:
+        return None, None
+    except ValidationError as exc:
+        return None, f"{path.name} is unreadable: not an agent status ({exc.error_count()} problems)"
+    except (OSError, ValueError) as exc:
+        return None, f"{path.name} is unreadable: {exc}"
