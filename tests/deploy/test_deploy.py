@@ -42,7 +42,8 @@ def test_compose_file_validates_and_splits_the_storage_root_by_writer() -> None:
     mounts = {volume.split(":")[1].removeprefix("/var/lib/movie_r/"): volume.split(":") for volume in api["volumes"]}
     assert {part: (source, mode) for part, (source, _, mode) in mounts.items()} == {
         "models": ("/srv/movie_r/models", "ro"),
-        "keys": ("/srv/movie_r/keys", "ro"),
+        "keys/trusted": ("/srv/movie_r/keys/trusted", "ro"),  # never keys/signing.key
+        "keys/api": ("/srv/movie_r/keys/api", "ro"),
         "reports": ("/srv/movie_r/reports", "ro"),
         "metrics": ("/srv/movie_r/metrics", "rw"),
     }
