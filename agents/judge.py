@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from movie_r.answering.inference import Recommender
+from movie_r.answering.match_method import MatchMethod
 from movie_r.lifecycle.evaluation import EvaluationReport
 from movie_r.settings import AgentSettings
 
@@ -74,7 +75,7 @@ def smoke_check(recommender: Recommender, titles: list[str]) -> Guardrail:
     failures = []
     for title in titles:
         result = recommender.recommend(title, k=5)
-        if result.match.method != "exact" or not result.recommendations:
+        if result.match.method != MatchMethod.exact or not result.recommendations:
             failures.append(title)
     detail = f"{len(titles) - len(failures)}/{len(titles)} smoke queries answered" + (f"; failed: {failures}" if failures else "")
     return Guardrail("smoke_queries", not failures, detail)

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from movie_r.answering.inference import DEFAULT_K, Filters, Match, Recommender
+from movie_r.answering.match_method import MatchMethod
 from movie_r.answering.ranked_lists import Ranked, RankedLists, ranked
 from movie_r_api.lru import BoundedMemo
 from movie_r_api.request_ids import encode_movies
@@ -80,26 +81,22 @@ class AnswerCache:
         """The answer to a raw /recommend query string, and its `k`.
 
         Keyed by the bytes clients send, a repeated request skips parsing and validation
-        too (a cached request in process: 335k -> 246k instructions, callgrind); requests
-        that differ only in spelling still meet in `get` and the per-row lists. Errors
-        raise and are not cached.
+        too; requests that differ only in spelling still meet in `get` and the per-row
+        lists. Errors raise and are not cached.
         """
         query = RecommendQuery.from_query_string(query_string)
         return self.get(query.movie, query.movie_id, query.k, query.filters()), query.k
 
     def _compute(self, query: str | None, movie_id: int | None, k: int, filters: Filters) -> Answer:
-        self.recommender.check_filters(filters)
-        found = self.recommender.resolve(query, movie_id)
-        if found.row is None:
-            result = self.recommender.cold_start(found.query, k, filters)
-            head = _head(found.query, result.match, True, [])
+        found, cold, row_list = self.recommender.resolve_then_rank(query, movie_id, k, filters, self._row_list)
+        if cold is not None:
+            head = _head(found.query, cold.match, True, [])
             return _answer(
-                head, ranked(result.recommendations), result.match, self.recommender.version, cold_start=True, query=found.query
+                head, ranked(cold.recommendations), cold.match, self.recommender.version, cold_start=True, query=found.query
             )
+        assert row_list is not None and found.match is not None  # not a cold start: a resolved row, ranked
         head = _head(found.query, found.match, False, self.recommender.alternatives(found.others))
-        return _answer(
-            head, self._row_list(found.row, k, filters), found.match, self.recommender.version, cold_start=False, query=None
-        )
+        return _answer(head, row_list, found.match, self.recommender.version, cold_start=False, query=None)
 
     def _row_list(self, row: int, k: int, filters: Filters) -> Ranked:
         if self.lists is not None and k == self.lists.k and filters == NO_FILTERS:
@@ -138,11 +135,11 @@ def _head(query: str, match: Match, cold_start: bool, alternatives: list[dict[st
 def _answer(head: bytes, ranked: Ranked, match: Match, version: str, cold_start: bool, query: str | None) -> Answer:
     scores = ranked.scores
     movies = encode_movies([item["id"] for item in orjson.loads(ranked.body)])
-    similar = bool(scores) and match.method != "popular"  # popularity answers carry no similarity
+    similar = bool(scores) and match.method != MatchMethod.popular  # popularity answers carry no similarity
     return Answer(
         head=head,
         recommendations=ranked.body,
-        method=match.method,
+        method=str(match.method),  # the word itself: events and metrics keep plain strings
         match_id=match.id,
         cold_start=cold_start,
         returned=len(scores),

@@ -22,8 +22,8 @@ from prometheus_client import (
     multiprocess,
 )
 
+from movie_r.answering.match_method import MatchMethod
 from movie_r.storage.agent_status import AgentStatus
-from movie_r_api.schemas import MatchMethod
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 SIMILARITY_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)

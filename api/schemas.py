@@ -8,7 +8,8 @@ from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from movie_r.answering.inference import DEFAULT_K, MAX_K, MAX_QUERY_LENGTH, Filters, validate_query
+from movie_r.answering.inference import CONTROL_CHARACTERS, DEFAULT_K, MAX_K, MAX_QUERY_LENGTH, Filters, validate_query
+from movie_r.answering.match_method import MatchMethod
 from movie_r.errors import QueryError
 from movie_r_api.request_ids import MAX_ANSWER_ID
 
@@ -25,7 +26,7 @@ class RecommendQuery(BaseModel):
     movie: str | None = Field(
         None,
         max_length=MAX_QUERY_LENGTH,
-        pattern=r"^[^\x00-\x1f\x7f]*$",
+        pattern=f"^[^{CONTROL_CHARACTERS}]*$",  # the core's rule, for the docs; `validate_query` enforces it
         description="A title (typos, odd casing welcome) or free text; no control characters.",
     )
     movie_id: int | None = Field(None, description="A catalogue id instead of `movie`.")
@@ -85,14 +86,6 @@ def _exclude_ids(values: list[str]) -> frozenset[int]:
             except ValueError:
                 raise QueryError("exclude", f"{part!r} is not a movie id") from None
     return frozenset(ids)
-
-
-class MatchMethod(StrEnum):
-    exact = "exact"
-    partial = "partial"
-    fuzzy = "fuzzy"
-    text = "text"
-    popular = "popular"
 
 
 class Match(BaseModel):

@@ -80,8 +80,8 @@ def lua_script(paths: list[str], directory: Path) -> Path:
     return script
 
 
-def wrk(url: str, connections: int, duration: int, script: Path | None = None) -> dict[str, float]:
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", url]
+def wrk(url: str, connections: int, duration: int, script: Path | None = None, threads: int = 2) -> dict[str, float]:
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", url]
     if script:
         command[1:1] = ["-s", str(script)]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout

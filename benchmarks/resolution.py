@@ -35,11 +35,16 @@ def main() -> int:
     print(f"{len(cases)} labelled queries: {dict(Counter(case['category'] for case in cases))}")
     print(f"title resolution:    precision {scores.title_precision:.3f}  recall {scores.title_recall:.3f}")
     print(f"cold-start detection: precision {scores.cold_precision:.3f}  recall {scores.cold_recall:.3f}")
-    for category, count in sorted(Counter(category for category, _, _ in scores.wrong).items()):
-        print(f"  wrong in {category}: {count}")
+    counts = Counter(case["category"] for case in cases)
+    wrong = Counter(category for category, _, _ in scores.wrong)
+    for category, count in counts.items():
+        print(f"  {category:<18} {count:>4} cases, {wrong[category]:>3} wrong, right {1 - wrong[category] / count:.3f}")
+    slips = [category for category in counts if category.startswith("typo")]
+    right = 1 - sum(wrong[c] for c in slips) / sum(counts[c] for c in slips)
+    print(f"typo recall, every kind of slip: {right:.3f}")
     for category, query, got in scores.wrong:
         print(f"    {category:<12} {query!r} -> {got!r}")
-    typos = [case["query"] for case in cases if case["category"] == "typo"]
+    typos = [case["query"] for case in cases if case["category"].startswith("typo")]
     exact = [case["query"] for case in cases if case["category"] == "exact"]
     typo_ms, exact_ms = _per_lookup_ms(index, typos), _per_lookup_ms(index, exact)
     print(f"lookup: typo {typo_ms:.4f} ms, exact {exact_ms:.4f} ms, typo / exact = {typo_ms / exact_ms:.1f}x")

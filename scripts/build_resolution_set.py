@@ -8,7 +8,10 @@ typing it means: the ids any of which is a right answer, or none (a cold start i
 Categories: exact (odd casing, the year), typo (one slip), partial (the start several titles
 share), sequel (the number written the other way), alternate (the title in parentheses,
 often the original language), description (genre words, no title), unknown (made-up names
-and films the catalogue does not have).
+and films the catalogue does not have); and three kinds of slip in the title as people
+type it ("The Lion King"): a letter swapped across a space (typo-across-space: "men i
+nblack"), a space left out or put in (typo-space: "stand byme"), a slip in a word of one
+to three letters (typo-short-word: "teh lion king").
 """
 
 from __future__ import annotations
@@ -57,6 +60,8 @@ UNKNOWN = [
     "anatomy of a fall", "the zone of interest", "saltburn", "triangle of sadness", "women talking",
     "banshees of inisherin", "drive my car", "minari", "nomadland", "the power of the dog",
 ]  # fmt: skip
+SPACE_SLIPS = 64  # cases of each kind of slip around spaces and in short words
+SHORT_WORD = 3
 SYLLABLES = ["zor", "blax", "quen", "triv", "omu", "dex", "fral", "vint", "kesh", "plo", "grav", "iru"]
 
 
@@ -127,6 +132,18 @@ def main(argv: list[str] | None = None) -> int:
         add("unknown", name, None)
     for _ in range(20):
         add("unknown", " ".join("".join(rng.sample(SYLLABLES, 2)) for _ in range(rng.randint(1, 2))), None)
+    for category, slip in (("typo-across-space", _swap_across_space), ("typo-space", _space_slip), ("typo-short-word", _short_word_slip)):
+        made = 0
+        for row in rng.sample(popular, len(popular)):
+            said = _natural(_TRAILING_PARENTHESIS.sub("", re.sub(r"\s*\(\d{4}\)\s*$", "", titles[row])))  # as typed
+            key = normalise_title(said)
+            if made == SPACE_SLIPS or len(key.replace(" ", "")) < 8:
+                continue
+            slipped = slip(said, rng)
+            if slipped is None or normalise_title(slipped) in by_key:
+                continue  # no place for this slip, or one that names another title
+            add(category, slipped, by_key[key])
+            made += 1
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"seed": SEED, "catalogue": "data/catalog.csv.gz", "cases": cases}, ensure_ascii=False, indent=1) + "\n")
     counts = defaultdict(int)
@@ -134,6 +151,52 @@ def main(argv: list[str] | None = None) -> int:
         counts[case["category"]] += 1
     print(f"{len(cases)} cases -> {out}: {dict(counts)}")
     return 0
+
+
+def _swap_across_space(title: str, rng: random.Random) -> str | None:
+    """"Men in Black" -> "Men i nBlack": a letter beside a space swapped with it."""
+    spaces = [i for i in range(1, len(title) - 1) if title[i] == " " and title[i - 1].isalpha() and title[i + 1].isalpha()]
+    if not spaces:
+        return None
+    i = rng.choice(spaces) + rng.choice((-1, 0))  # the letter before the space, or the space before the letter
+    return title[:i] + title[i + 1] + title[i] + title[i + 2 :]
+
+
+def _space_slip(title: str, rng: random.Random) -> str | None:
+    """"Stand by Me" -> "Stand byMe" (a space left out) or "Full Met al Jacket" (one put in)."""
+    if rng.random() < 0.5:
+        spaces = [i for i in range(1, len(title) - 1) if title[i] == " " and title[i - 1].isalnum() and title[i + 1].isalnum()]
+        if spaces:
+            i = rng.choice(spaces)
+            return title[:i] + title[i + 1 :]
+    inside = [i for i in range(1, len(title)) if title[i - 1].isalpha() and title[i].isalpha()]
+    if not inside:
+        return None
+    i = rng.choice(inside)
+    return title[:i] + " " + title[i:]
+
+
+def _short_word_slip(title: str, rng: random.Random) -> str | None:
+    """"The Lion King" -> "Teh Lion King": one slip in a word of one to three letters."""
+    words = [m for m in re.finditer(r"[A-Za-z]+", title) if len(m.group()) <= SHORT_WORD]
+    if not words:
+        return None
+    word = rng.choice(words)
+    text, start = word.group(), word.start()
+    kinds = ["double", "replace"] + (["drop", "swap"] if len(text) > 1 else [])
+    kind = rng.choice(kinds)
+    i = rng.randrange(len(text) - (kind == "swap"))
+    if kind == "drop":
+        slipped = text[:i] + text[i + 1 :]
+    elif kind == "double":
+        slipped = text[:i] + text[i] + text[i:]
+    elif kind == "swap":
+        slipped = text[:i] + text[i + 1] + text[i] + text[i + 2 :]
+    else:
+        slipped = text[:i] + rng.choice([c for c in "abcdefghijklmnopqrstuvwxyz" if c != text[i].lower()]) + text[i + 1 :]
+    if slipped.lower() == text.lower():
+        return None  # "Too" doubled at its "o" is still "Too"
+    return title[:start] + slipped + title[start + len(text) :]
 
 
 def _natural(title: str) -> str:

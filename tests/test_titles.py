@@ -149,3 +149,46 @@ def test_prefix_search_finds_every_title_starting_so(catalogue_index: TitleIndex
     for key in rng.sample(keys, 100):
         prefix = key[: rng.randint(1, len(key))]
         assert set(catalogue_index._with_prefix(prefix)) == {other for other in keys if other.startswith(prefix)}
+
+
+@pytest.mark.parametrize(
+    ("typed", "title"),
+    [
+        ("Teh Lion King", "Lion King, The"),
+        ("Raiders of hte Lost Ark", "Raiders of the Lost Ark (Indiana Jones and the Raiders of the Lost Ark)"),
+        ("Th Wizard of Oz", "Wizard of Oz, The"),
+        ("Dei Hard", "Die Hard"),
+        ("TruemLies", "True Lies"),
+        ("Men i nBlack", "Men in Black (a.k.a. MIB)"),
+        ("Th eMask", "Mask, The"),
+        ("TheRock", "Rock, The"),
+        ("Stand byMe", "Stand by Me"),
+        ("FullkMetal Jacket", "Full Metal Jacket"),
+        ("Kill Bill: oVl. 2", "Kill Bill: Vol. 2"),
+        ("Ocean'sE leven", "Ocean's Eleven"),
+        ("The GreenaMile", "Green Mile, The"),
+        ("Crouching Tiger,H idden Dragon", "Crouching Tiger, Hidden Dragon (Wo hu cang long)"),
+        ("teh matrix", "Matrix, The"),
+    ],
+)
+def test_slips_across_a_space_or_in_a_short_word_resolve(catalogue_index: TitleIndex, catalogue_titles: list[str], typed: str, title: str) -> None:
+    """The title is judged whole where words are merged or split, and one edit in a word of
+    one to three letters is a slip when the rest of the title agrees."""
+    found = catalogue_index.lookup(typed)
+    assert found is not None and found.method == "fuzzy", (typed, found)
+    assert catalogue_titles[found.rows[0]] == title
+
+
+@pytest.mark.parametrize("typed", ["rocky 7", "unknown films", "the unknown film"])
+def test_another_number_or_a_different_word_stays_no_slip(catalogue_index: TitleIndex, typed: str) -> None:
+    """A digit is another number, not a slip ("rocky 7" is no Rocky II), and a long word that
+    differs is another word however the spaces fall."""
+    found = catalogue_index.lookup(typed)
+    assert found is None or found.method != "fuzzy", (typed, found)
+
+
+def test_a_slip_in_a_short_word_is_one_only_when_the_rest_agrees() -> None:
+    films = index(["Die Hard", "Day of the Dead", "Kill Bill: Vol. 1"])
+    assert films.lookup("dei hard") is not None
+    assert films.lookup("dei hart") is None  # two words differ: no longer the title with one slip
+    assert films.lookup("dya of the dead") is not None and films.lookup("dya of the deaf") is None

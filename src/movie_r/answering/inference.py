@@ -9,26 +9,31 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from sklearn.pipeline import Pipeline
 
+from movie_r.answering.match_method import MatchMethod
 from movie_r.answering.titles import TitleIndex
 from movie_r.errors import QueryError, UnknownMovieError
 from movie_r.recommenders.blend import TermWeights
 from movie_r.recommenders.features import QueryVectorizer, genre_token
 from movie_r.recommenders.neighbours import RowMask, best_rows
 
+T = TypeVar("T")
 MAX_QUERY_LENGTH = 200
 MAX_K = 100
 DEFAULT_K = 10
 REASON_TERMS = 3
 MAX_LISTED_GENRES = 40
 SEED_CANDIDATES = 100  # the named movie's neighbours the rest of a description re-ranks
-_CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc, exactly
+# Unicode category Cc, exactly: the one definition of what a query may not hold (the API's schema reads it)
+CONTROL_CHARACTERS = "\x00-\x1f\x7f-\x9f"
+_CONTROL_CHARACTER = re.compile(f"[{CONTROL_CHARACTERS}]")
 
 
 @dataclass(frozen=True)
@@ -56,7 +61,7 @@ class Match:
 
     id: int | None
     title: str | None
-    method: str  # exact | partial | fuzzy | text | popular
+    method: MatchMethod
     score: float
 
 
@@ -139,14 +144,24 @@ class Recommender:
     ) -> RecommendResult:
         """Resolve `query` (or `movie_id`) and return up to `k` movies like it."""
         validate_query(query, movie_id, k)
-        filters = filters or Filters()
+        found, cold, ranked = self.resolve_then_rank(query, movie_id, k, filters or Filters(), self.similar)
+        if cold is not None:
+            return cold
+        assert ranked is not None and found.match is not None  # not a cold start: a resolved row, ranked
+        return RecommendResult(found.query, found.match, False, self.alternatives(found.others), ranked)
+
+    def resolve_then_rank(
+        self, query: str | None, movie_id: int | None, k: int, filters: Filters, rank: Callable[[int, int, Filters], T]
+    ) -> tuple[Resolution, RecommendResult | None, T | None]:
+        """The one path of a request: filters checked, the query resolved, then either the
+        whole cold-start answer, or the resolved row's list as `rank(row, k, filters)` makes
+        it (`similar` here; the API's per-row lists, which it keeps serialised). Both
+        `recommend` and the API's answer cache call this, so they cannot drift apart."""
         self.check_filters(filters)
         found = self.resolve(query, movie_id)
         if found.row is None or found.match is None:
-            return self.cold_start(found.query, k, filters)
-        return RecommendResult(
-            found.query, found.match, False, self.alternatives(found.others), self.similar(found.row, k, filters)
-        )
+            return found, self.cold_start(found.query, k, filters), None
+        return found, None, rank(found.row, k, filters)
 
     def check_filters(self, filters: Filters) -> None:
         """Refuse a genre the catalogue does not have: an empty list would not say why."""
@@ -160,7 +175,7 @@ class Recommender:
         """The catalogue row a query names (an id, or a title exactly or fuzzily), if any."""
         if movie_id is not None:
             row = self.row_index(movie_id)
-            return Resolution(str(movie_id), Match(movie_id, self.model.titles_[row], "exact", 100.0), row)
+            return Resolution(str(movie_id), Match(movie_id, self.model.titles_[row], MatchMethod.exact, 100.0), row)
         if query is None:
             raise QueryError("movie", "give a title or text, or a movie_id")
         found = self.titles.lookup(query)
@@ -233,8 +248,8 @@ class Recommender:
                 if len(recommendations) < k:
                     taken = {item.id for item in recommendations}
                     recommendations += [r for r in self._popular(k, filters) if r.id not in taken][: k - len(recommendations)]
-                return RecommendResult(query, Match(None, None, "text", float(scores[0])), True, [], recommendations)
-        return RecommendResult(query, Match(None, None, "popular", 0.0), True, [], self._popular(k, filters))
+                return RecommendResult(query, Match(None, None, MatchMethod.text, float(scores[0])), True, [], recommendations)
+        return RecommendResult(query, Match(None, None, MatchMethod.popular, 0.0), True, [], self._popular(k, filters))
 
     def _described_by(self, query: str, seed: int, terms: TermWeights, k: int, filters: Filters) -> RecommendResult:
         """"Something like Inception but funny": movies like the named one, those the rest of
@@ -249,7 +264,7 @@ class Recommender:
         like = f"like {self.model.titles_[seed]}, which the text names"
         reasons = self._explain(rows, terms, self.model.genres_[seed])
         recommendations = [self._recommendation(r, s, [like, *why]) for r, s, why in zip(rows, scores, reasons, strict=True)]
-        match = Match(int(self.model.ids_[seed]), self.model.titles_[seed], "text", float(scores[0]) if len(scores) else 0.0)
+        match = Match(int(self.model.ids_[seed]), self.model.titles_[seed], MatchMethod.text, float(scores[0]) if len(scores) else 0.0)
         return RecommendResult(query, match, True, [], recommendations)
 
     def _like(self, seed: int, below: float, k: int, filters: Filters, taken: set[int]) -> list[Recommendation]:

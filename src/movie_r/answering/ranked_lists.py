@@ -130,4 +130,4 @@ def _mapped(version: ModelVersion) -> np.ndarray:
     body = np.load(path, mmap_mode="r", allow_pickle=False)
     if body.dtype != np.uint8 or body.ndim != 1:
         raise ArtifactError(f"version {version.version}: {BODY} holds {body.dtype} in {body.ndim} dimensions, not bytes")
-    return body
+    return np.asarray(body)  # a plain array over the same mapping: `memmap` slices through Python code

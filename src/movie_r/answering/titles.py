@@ -1,9 +1,11 @@
 """Turning what people type into a catalogue row: normalisation, exact and fuzzy lookup.
 
 Normalisation makes "The Dark Knight", "Dark Knight, The", "the dark knight (2008)" and
-"Amélie" / "Amelie" the same key, so most queries resolve by a dictionary lookup; rapidfuzz
-only sees what is left (typos), over keys normalised once when the index is built, and
-only those keys that could reach the score asked for at all (see `TitleIndex._candidates`).
+"Amélie" / "Amelie" the same key, so most queries resolve by a dictionary lookup. A typo
+(one slip) is found next by table lookups of the keys within one edit (`DeletionIndex`),
+then judged a slip of that title or not (`slips`); rapidfuzz only scores what is left,
+over keys normalised once when the index is built, and only those keys that could reach
+the score asked for at all (see `TitleIndex._candidates`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ import jellyfish
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from movie_r.data.title_keys import ARTICLES, normalise_title, title_keys
+from movie_r.answering.deletion_index import DeletionIndex
+from movie_r.answering.match_method import MatchMethod
+from movie_r.answering.slips import is_slip_of
+from movie_r.data.title_keys import ARTICLES, normalise_title, said_and_key, title_keys
 
 _ARTICLE_LETTERS = [sorted(article) for article in ARTICLES if len(article) > 1]  # "teh" is "the" misspelt
 
@@ -27,9 +32,6 @@ _ARTICLE_LETTERS = [sorted(article) for article in ARTICLES if len(article) > 1]
 MIN_PREFIX_QUERY = 4
 PREFIX_OVER_EXACT = 2.0
 MAX_ALTERNATIVES = 10
-# A fuzzy match must match word for word: each query word this close to a word of the title
-# ("unknown film" is not a typo of "The Unknown Girl").
-WORD_SIMILARITY = 70.0
 MIN_PHONETIC_QUERY = 6
 RESEMBLING = 90.0  # partial_ratio at which an unresolved query looks like part of a title
 MISSPELT_LENGTH = 2  # a typo of a title is at most this many characters longer or shorter
@@ -49,7 +51,7 @@ class TitleMatch:
     """Rows a query resolved to, best first; `score` is 100 for exact matches."""
 
     rows: tuple[int, ...]
-    method: str  # "exact" | "partial" (the start of titles) | "fuzzy"
+    method: MatchMethod  # exact, partial or fuzzy
     score: float
 
 
@@ -69,7 +71,13 @@ class TitleIndex:
         self._key_length_array = np.array(self._key_lengths)
         self._alphabetical = sorted(self._rows)  # keys sharing a prefix are one run of it
         self._columns, self._char_counts = _character_counts(self._keys)
-        self._prefix_cache: dict[int, dict[str, list[int]]] = {}
+        # Every key, then each title as said: what a one-edit slip is looked up in
+        spoken = dict(map(said_and_key, titles))
+        said = sorted(form for form, key in spoken.items() if form not in self._rows and key in self._rows)
+        self._near_keys = self._keys + said
+        self._key_of = {**{key: key for key in self._keys}, **{form: spoken[form] for form in said}}
+        self._near: DeletionIndex | None = None
+        self._prefix_cache: dict[int, tuple[dict[str, list[int]], list[str]]] = {}
         self._sounds: dict[str, list[str]] | None = None
         self._resembling: dict[str, int | None] = {}
 
@@ -79,18 +87,46 @@ class TitleIndex:
     def lookup(self, query: str) -> TitleMatch | None:
         """Exact key or the start of titles (the most popular of those first), then the
         closest key by `fuzz.ratio` above the threshold, word for word."""
-        key = normalise_title(query)
+        said, key = said_and_key(query)
         if not key:
             return None
         whole = self._prefixed(key)
         if whole is not None:
             return whole
+        slip = self._one_edit(said, key)
+        if slip is not None:
+            return slip
         candidates = self._candidates(key, self.fuzzy_threshold)
         for matched_key, score, _ in process.extract(key, candidates, scorer=fuzz.ratio, score_cutoff=self.fuzzy_threshold, limit=5):
-            if _word_for_word(key, matched_key):
-                meant = self._prefixed(matched_key)  # the title as if typed right: its longer namesakes too
-                return TitleMatch(meant.rows if meant else self._rows[matched_key], "fuzzy", round(float(score), 2))
+            if is_slip_of(key, matched_key):
+                return self._meant(matched_key, score)
         return self._fuzzy_prefix(key) or self._sounding_like(key)
+
+    def _one_edit(self, said: str, key: str) -> TitleMatch | None:
+        """The key or title as said within one edit of the query that scores best and is
+        judged a slip of it: most typos, found without scoring the catalogue.
+
+        The query as said first: it meets titles as said and the keys of titles said as
+        their key. Its key only when that differs and found nothing ("godfathr part ii"
+        is one edit from the key "godfather 2", not from "the godfather part ii").
+        """
+        if self._near is None:  # built on the first typo; a race builds it twice, harmlessly
+            self._near = DeletionIndex(self._near_keys)
+        for typed in (said, key) if said != key else (said,):
+            best: tuple[float, str] | None = None
+            for position in self._near.candidates(typed):
+                near = self._near_keys[position]
+                score = fuzz.ratio(typed, near, score_cutoff=self.fuzzy_threshold)
+                if score and (best is None or score > best[0]) and is_slip_of(typed, near):
+                    best = (score, near)
+            if best is not None:
+                return self._meant(self._key_of[best[1]], best[0])
+        return None
+
+    def _meant(self, matched_key: str, score: float) -> TitleMatch:
+        """A fuzzy match on `matched_key`, answered as if it had been typed right: its longer namesakes too."""
+        meant = self._prefixed(matched_key)
+        return TitleMatch(meant.rows if meant else self._rows[matched_key], MatchMethod.fuzzy, round(float(score), 2))
 
     def _sounding_like(self, key: str) -> TitleMatch | None:
         """A title spelt as it sounds ("incepshun" for Inception): the same Metaphone code,
@@ -108,7 +144,7 @@ class TitleIndex:
             return None
         ordered = self._most_popular_first(row for other in keys for row in self._rows[other])
         score = max(fuzz.ratio(key, other) for other in keys)
-        return TitleMatch(ordered[: MAX_ALTERNATIVES + 1], "fuzzy", round(float(score), 2))
+        return TitleMatch(ordered[: MAX_ALTERNATIVES + 1], MatchMethod.fuzzy, round(float(score), 2))
 
     def _fuzzy_prefix(self, key: str) -> TitleMatch | None:
         """A typo in the start of titles: "harry poter" for the Harry Potter films, compared
@@ -117,23 +153,24 @@ class TitleIndex:
         words = len(key.split())
         if words < 2:
             return None
-        prefixes = self._prefixes(words)
-        for start, score, _ in process.extract(key, list(prefixes), scorer=fuzz.ratio, score_cutoff=self.fuzzy_threshold, limit=5):
-            if _word_for_word(key, start):
+        prefixes, starts = self._prefixes(words)
+        for start, score, _ in process.extract(key, starts, scorer=fuzz.ratio, score_cutoff=self.fuzzy_threshold, limit=5):
+            if is_slip_of(key, start):
                 rows = self._most_popular_first(prefixes[start])
-                return TitleMatch(rows[: MAX_ALTERNATIVES + 1], "fuzzy", round(float(score), 2))
+                return TitleMatch(rows[: MAX_ALTERNATIVES + 1], MatchMethod.fuzzy, round(float(score), 2))
         return None
 
-    def _prefixes(self, words: int) -> dict[str, list[int]]:
-        """The first `words` words of every longer key -> the rows of those keys; built on first use."""
+    def _prefixes(self, words: int) -> tuple[dict[str, list[int]], list[str]]:
+        """The first `words` words of every longer key -> the rows of those keys, and those
+        starts as a list for rapidfuzz; built on first use."""
         found = self._prefix_cache.get(words)
         if found is None:
-            found = {}
+            starts: dict[str, list[int]] = {}
             for key, rows in self._rows.items():
                 parts = key.split()
                 if len(parts) > words:
-                    found.setdefault(" ".join(parts[:words]), []).extend(rows)
-            self._prefix_cache[words] = found
+                    starts.setdefault(" ".join(parts[:words]), []).extend(rows)
+            found = self._prefix_cache[words] = (starts, list(starts))
         return found
 
     def resembling(self, query: str) -> int | None:
@@ -209,8 +246,8 @@ class TitleIndex:
         popularity = self._popularity
         longer = self._most_popular_first(longer)
         if exact and (not longer or popularity[longer[0]] < PREFIX_OVER_EXACT * max(popularity[exact[0]], 1e-9)):
-            return TitleMatch(exact, "exact", 100.0)
-        return TitleMatch(self._most_popular_first((*exact, *longer))[: MAX_ALTERNATIVES + 1], "partial", 100.0)
+            return TitleMatch(exact, MatchMethod.exact, 100.0)
+        return TitleMatch(self._most_popular_first((*exact, *longer))[: MAX_ALTERNATIVES + 1], MatchMethod.partial, 100.0)
 
     def _most_popular_first(self, rows: Iterable[int]) -> tuple[int, ...]:
         """Distinct `rows`, the most popular first (ties in first-seen order)."""
@@ -257,12 +294,6 @@ class TitleIndex:
         while stop < len(self._alphabetical) and self._alphabetical[stop].startswith(prefix):
             stop += 1
         return self._alphabetical[start:stop]
-
-
-def _word_for_word(query: str, key: str) -> bool:
-    """Whether every word of `query` is close to some word of `key` (a typo, not a different word)."""
-    words = key.split()
-    return all(process.extractOne(word, words, scorer=fuzz.ratio, score_cutoff=WORD_SIMILARITY) for word in query.split())
 
 
 def _character_counts(keys: Sequence[str]) -> tuple[dict[str, int], np.ndarray]:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from movie_r.answering.match_method import MatchMethod
 from movie_r.cli.keys import add_keys_parser
 from movie_r.errors import MovieRError, SettingsError
 from movie_r.recommenders.kinds import KINDS
@@ -396,7 +397,7 @@ def _print_metrics(metrics: dict[str, float], score_name: str, n_queries: int) -
 
 def _print_result(result: RecommendResult) -> None:
     match = result.match
-    if match.method in ("exact", "partial", "fuzzy"):
+    if match.method in (MatchMethod.exact, MatchMethod.partial, MatchMethod.fuzzy):
         print(f"{match.title} [{match.id}] ({match.method} match, score {match.score:.0f})")
     else:
         print(f"cold start: answered by {match.method} for {result.query!r}")

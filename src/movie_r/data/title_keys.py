@@ -25,18 +25,32 @@ ROMAN = {"ii": "2", "iii": "3", "iv": "4", "vi": "6", "vii": "7", "viii": "8", "
 
 def normalise_title(title: str) -> str:
     """A matching key: no accents, case, punctuation, trailing year or leading article."""
-    text = unicodedata.normalize("NFKD", title)
-    text = "".join(char for char in text if not unicodedata.combining(char))
+    return said_and_key(title)[1]
+
+
+def said_and_key(title: str) -> tuple[str, str]:
+    """The title as people say it, and its matching key (`normalise_title`), in one pass.
+
+    As said: no accents, case, punctuation or trailing year, but the article in front
+    ("Lion King, The" -> "the lion king"), "part" and Roman numerals as written: what a slip
+    in one of those is a slip of ("teh lion king", "rocky ivv", "godfather partt iii").
+    """
+    text = title
+    if not text.isascii():  # ASCII has no accents to take off
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(char for char in text if not unicodedata.combining(char))
     text = _TRAILING_YEAR.sub("", text.strip())
     moved = _TRAILING_ARTICLE.search(text)
+    article = None
     if moved and moved.group(1).lower() in ARTICLES:
-        text = text[: moved.start()]
+        article, text = moved.group(1).lower(), text[: moved.start()]
     words = _NON_WORD.sub(" ", text.lower()).split()
+    said = " ".join([article, *words]) if article else " ".join(words)
     if len(words) > 1 and words[0] in ARTICLES:
         words = words[1:]
     words = [ROMAN.get(word, word) for word in words]
     words = [w for i, w in enumerate(words) if not (w == "part" and i + 1 < len(words) and words[i + 1].isdigit())]
-    return " ".join(words)
+    return said, " ".join(words)
 
 
 def title_keys(title: str) -> set[str]:
