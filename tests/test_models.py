@@ -112,8 +112,11 @@ def test_auto_tuning_picks_on_validation_data_and_says_why(tmp_path: Path) -> No
     assert "best mean validation ndcg@10" in chosen.selection["reason"]
     assert "over 3 validation folds (the latest 20%/30%/40%" in chosen.selection["reason"]
     assert {row["kind"] for row in chosen.selection["validation"]} == {"tfidf", "itemknn"}
+    # every configuration on the first fold, the best third of them (2 of 6) on all three
+    assert sorted(len(row["folds"]) for row in chosen.selection["validation"]) == [1, 1, 1, 1, 3, 3]
+    assert "the best 2 of them on the first fold then on all" in chosen.selection["reason"]
     for row in chosen.selection["validation"]:
-        assert [fold["fraction"] for fold in row["folds"]] == [0.2, 0.3, 0.4]
+        assert [fold["fraction"] for fold in row["folds"]] == [0.2, 0.3, 0.4][: len(row["folds"])]
         assert row["ndcg@10"] == pytest.approx(np.mean([fold["ndcg@10"] for fold in row["folds"]]))
         assert row["lowest_coverage"] == min(fold["coverage"] for fold in row["folds"])
     assert chosen.report.protocol == "interactions"
@@ -186,3 +189,40 @@ def test_a_grid_point_scores_the_same_with_only_its_queries_movies_ranked(tmp_pa
     full, some = (fit_candidate(settings, data, kind, queried_only=flag) for flag in (False, True))
     assert some.report.metrics == full.report.metrics
     assert (some.pipeline[-1].similarities_.max(axis=1) > 0).sum() <= len(queried)
+
+
+def test_grid_points_sharing_signals_score_as_each_fitted_alone(tmp_path: Path) -> None:
+    from movie_r.lifecycle.training import fit_candidate, load_training_data
+    from movie_r.recommenders.blend import SharedSignals
+    from movie_r.recommenders.kinds import GRIDS
+    from movie_r.settings import Settings
+
+    settings = Settings(home=tmp_path, neighbours=10)
+    data = load_training_data(random_catalog(tmp_path), write_ratings(tmp_path / "r.csv", clustered_ratings()))
+    grid = [("ease", {}), ("itemknn", {})] + [("hybrid", params) for params in GRIDS["hybrid"]]
+    shared, fitted_text = SharedSignals(), {}
+    together = [fit_candidate(settings, data, kind, params, True, fitted_text, shared) for kind, params in grid]
+    for (kind, params), candidate in zip(grid, together, strict=True):
+        alone = fit_candidate(settings, data, kind, params, True)
+        assert candidate.report.metrics == alone.report.metrics, (kind, params)
+        assert np.array_equal(candidate.pipeline[-1].similarities_, alone.pipeline[-1].similarities_)
+    blends = [candidate.pipeline[-1] for candidate in together if candidate.kind == "hybrid"]
+    assert blends[0].collaborative_ is blends[1].collaborative_  # one item-kNN fitted for the grid points around it
+
+
+@pytest.mark.slow
+def test_halving_in_parallel_picks_what_exhaustive_tuning_picks_on_the_default_data(tmp_path: Path, monkeypatch) -> None:
+    """The default data's ratings, sampled to a fifth of its users so the exhaustive reference stays cheap."""
+    from movie_r.lifecycle import training
+    from movie_r.recommenders.kinds import AUTO_KINDS
+    from movie_r.settings import Settings
+
+    settings = Settings(home=tmp_path, tune_users=150, tune_jobs=2)
+    data = training.load_training_data(settings.catalog, settings.interactions)
+    halving = training.tune(settings, data, AUTO_KINDS)
+    monkeypatch.setattr(training, "PROMOTED_SHARE", 1.0)
+    exhaustive = training.tune(Settings(home=tmp_path, tune_users=150, tune_jobs=1), data, AUTO_KINDS)
+    assert all(len(row["folds"]) == 3 for row in exhaustive.selection["validation"])
+    assert sum(len(row["folds"]) == 3 for row in halving.selection["validation"]) < len(exhaustive.selection["validation"])
+    assert (halving.kind, halving.params) == (exhaustive.kind, exhaustive.params)
+    assert halving.report.metrics == exhaustive.report.metrics

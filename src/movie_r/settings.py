@@ -120,6 +120,11 @@ class TrainingSettings(BaseModel):
         description="Temporal validation folds `auto` averages over at most (the latest 20, 30, 40 % of each user's "
         "training positives), while their queries number fewer than 5,000.",
     )
+    tune_jobs: int = Field(
+        0,
+        ge=0,
+        description="Processes `auto` fits grid points in; 0: one per core, fewer where memory would not hold them.",
+    )
 
 
 class ServingSettings(BaseModel):

@@ -42,6 +42,43 @@ from movie_r.recommenders.sparse_rows import overlap, row_entries, rows_entries
 TermWeights = tuple[np.ndarray, np.ndarray]  # sorted term indices of a TF-IDF row, and their weights
 
 
+class SharedSignals:
+    """Evidence and fitted signals by what they were fitted on and with, for blends that share them.
+
+    Tuning fits dozens of blends on each validation fold, and most of their signals repeat
+    (the hybrid grid varies weights around one item-kNN, EASE or RP3beta; an EASE's inverse
+    is most of a fit): a blend handed the same `SharedSignals` takes a signal with the same
+    parameters, fitted on the same matrix and ratings, instead of fitting its own. Signals
+    are read-only once fitted, so sharing one changes no score. Inputs are matched by
+    identity, and held, so an id is never reused for other data while the cache lives; it
+    holds what it fitted until dropped (tuning keeps one per group of grid points).
+    """
+
+    def __init__(self) -> None:
+        self._inputs: dict[int, object] = {}
+        self._evidence: dict[tuple[int, int], Evidence] = {}
+        self._signals: dict[tuple[int, int, str], BaseEstimator] = {}
+
+    def evidence(self, catalog: pd.DataFrame, interactions: pd.DataFrame | None) -> Evidence:
+        key = (self._held(catalog), self._held(interactions))
+        if key not in self._evidence:
+            self._evidence[key] = Evidence.of(catalog, interactions)
+        return self._evidence[key]
+
+    def fitted(self, signal: BaseEstimator | None, X: sp.spmatrix, evidence: Evidence) -> BaseEstimator | None:
+        """`signal` fitted on `X` and `evidence` (a clone; `signal` itself stays unfitted)."""
+        if signal is None:
+            return None
+        key = (self._held(X), self._held(evidence), f"{type(signal).__qualname__}{sorted(signal.get_params().items())!r}")
+        if key not in self._signals:
+            self._signals[key] = clone(signal).fit(X, evidence=evidence)
+        return self._signals[key]
+
+    def _held(self, value: object) -> int:
+        self._inputs.setdefault(id(value), value)
+        return id(value)
+
+
 class Blend(BaseEstimator):
     """Composes the signals (module doc) and keeps each movie's top `n_neighbors`."""
 
@@ -82,17 +119,26 @@ class Blend(BaseEstimator):
         catalog: pd.DataFrame | None = None,
         interactions: pd.DataFrame | None = None,
         neighbours_of: np.ndarray | None = None,
+        shared: SharedSignals | None = None,
     ) -> Blend:
-        return self.fit_signals(X, catalog, interactions).fit_neighbours(neighbours_of)
+        return self.fit_signals(X, catalog, interactions, shared).fit_neighbours(neighbours_of)
 
-    def fit_signals(self, X: sp.spmatrix, catalog: pd.DataFrame | None, interactions: pd.DataFrame | None) -> Blend:
-        """Fit's first stage: each signal on the evidence (the second ranks every movie's neighbours)."""
+    def fit_signals(
+        self, X: sp.spmatrix, catalog: pd.DataFrame | None, interactions: pd.DataFrame | None, shared: SharedSignals | None = None
+    ) -> Blend:
+        """Fit's first stage: each signal on the evidence (the second ranks every movie's neighbours).
+
+        `shared` hands on the evidence and signals other blends already fitted on the same
+        matrix and ratings with the same parameters (`SharedSignals`).
+        """
         if catalog is None or len(catalog) != X.shape[0]:
             raise ValueError("fit needs the catalogue frame the matrix rows were built from")
         self._remember_catalog(catalog)
         # a content-only blend knows nobody: its reasons never cite likes it did not learn from
         learns_from_ratings = any(s is not None for s in (self.collaborative, self.session, self.popularity))
-        evidence = Evidence.of(catalog, interactions if learns_from_ratings else None)
+        ratings = interactions if learns_from_ratings else None
+        shared = shared or SharedSignals()
+        evidence = shared.evidence(catalog, ratings)
         # content is always fitted: inference explains answers and matches free text with its terms
         wanted = {
             "content_": self.content if self.content is not None else ContentSimilarity(),
@@ -101,7 +147,7 @@ class Blend(BaseEstimator):
             "popularity_model_": self.popularity if self.popularity_weight else None,
         }
         for name in progress(list(wanted), total=len(wanted), desc="signals"):
-            setattr(self, name, self._fitted(wanted[name], X, evidence))
+            setattr(self, name, shared.fitted(wanted[name], X, evidence))
         self.postings_ = self.item_matrix_.T.tocsr()
         self.positives_ = evidence.positives
         counts = evidence.like_counts
@@ -214,9 +260,6 @@ class Blend(BaseEstimator):
         state = super().__getstate__()
         state.pop("_postings_cache", None)  # derived; not worth its bytes in the artifact
         return state
-
-    def _fitted(self, signal: BaseEstimator | None, X: sp.spmatrix, evidence: Evidence) -> BaseEstimator | None:
-        return clone(signal).fit(X, evidence=evidence) if signal is not None else None
 
     def _remember_catalog(self, catalog: pd.DataFrame) -> None:
         """What inference needs to describe and filter movies, in row order."""

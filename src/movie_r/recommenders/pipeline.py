@@ -18,7 +18,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline
 
 from movie_r.errors import DataError
-from movie_r.recommenders.blend import Blend
+from movie_r.recommenders.blend import Blend, SharedSignals
 from movie_r.recommenders.collaborative import EASE, ItemKNN
 from movie_r.recommenders.content import ContentSimilarity
 from movie_r.recommenders.features import MovieText
@@ -63,6 +63,7 @@ def fit_pipeline(
     interactions: pd.DataFrame | None = None,
     neighbours_of: np.ndarray | None = None,
     fitted_text: FittedText | None = None,
+    shared: SharedSignals | None = None,
 ) -> Pipeline:
     """Fit on a catalogue frame; the blend also gets the frame and the ratings, and which
     movies' neighbour lists to rank (`Blend.fit_neighbours`; all by default).
@@ -70,19 +71,20 @@ def fit_pipeline(
     `fitted_text`, kept by the caller across fits on the same catalogue, hands on text steps
     already fitted with the same parameters: tuning fits dozens of pipelines that differ in
     their blend alone, and building the documents and their TF-IDF was a third of each fit.
+    `shared` does the same for the blend's evidence and signals (`SharedSignals`).
     """
     try:
         if fitted_text is None:
             return pipeline.fit(
-                movies, recommender__catalog=movies, recommender__interactions=interactions, recommender__neighbours_of=neighbours_of
+                movies,
+                recommender__catalog=movies,
+                recommender__interactions=interactions,
+                recommender__neighbours_of=neighbours_of,
+                recommender__shared=shared,
             )
-        key = repr([step.get_params() for _, step in pipeline.steps[:-1]])
-        if key not in fitted_text:
-            text = pipeline[:-1]
-            fitted_text[key] = (text.steps, text.fit_transform(movies))
-        steps, matrix = fitted_text[key]
+        steps, matrix = fitted_text_of(pipeline, movies, fitted_text)
         pipeline.steps[:-1] = steps
-        pipeline[-1].fit(matrix, catalog=movies, interactions=interactions, neighbours_of=neighbours_of)
+        pipeline[-1].fit(matrix, catalog=movies, interactions=interactions, neighbours_of=neighbours_of, shared=shared)
         return pipeline
     except ValueError as exc:
         if "empty vocabulary" not in str(exc):
@@ -90,6 +92,16 @@ def fit_pipeline(
         raise DataError(
             "the catalogue's titles, genres and overviews hold no word to compare movies by (only stop words?)"
         ) from None
+
+
+def fitted_text_of(pipeline: Pipeline, movies: pd.DataFrame, fitted_text: FittedText) -> tuple[list[tuple[str, BaseEstimator]], Any]:
+    """The text steps of `pipeline` fitted on `movies`, and the matrix they made: from
+    `fitted_text` when steps with the same parameters are there, else fitted and kept there."""
+    key = repr([step.get_params() for _, step in pipeline.steps[:-1]])
+    if key not in fitted_text:
+        text = pipeline[:-1]
+        fitted_text[key] = (text.steps, text.fit_transform(movies))
+    return fitted_text[key]
 
 
 def _with_signals(params: dict[str, Any]) -> dict[str, Any]:
