@@ -7,7 +7,7 @@ import argparse
 import json
 from typing import Any
 
-from movie_r.cli.main import settings_from
+from movie_r.cli.options import settings_from
 from movie_r.errors import MovieRError
 from movie_r.recommenders.kinds import KINDS
 from movie_r.storage.records import Decision
@@ -90,7 +90,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 
 def cmd_decisions(args: argparse.Namespace) -> int:
-    from movie_r_agents.tick import read_decisions
+    from movie_r_agents.decision_log import read_decisions
 
     decisions = read_decisions(settings_from(args))[-args.n :]
     if not decisions:

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from movie_r.cli.main import settings_from
+from movie_r.cli.options import settings_from
 from movie_r.errors import MovieRError
 
 

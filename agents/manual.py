@@ -5,8 +5,8 @@ from __future__ import annotations
 from movie_r.answering.inference import Recommender
 from movie_r.errors import MovieRError
 from movie_r.lifecycle.evaluation import evaluate
+from movie_r.lifecycle.fitting import load_training_data
 from movie_r.lifecycle.promotion import promote, trainer_lock
-from movie_r.lifecycle.training import load_training_data
 from movie_r.settings import Settings
 from movie_r.storage.records import RegistryEvent
 from movie_r.storage.registry import Registry

@@ -13,7 +13,6 @@ import hashlib
 import logging
 import threading
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from filelock import Timeout
@@ -24,14 +23,15 @@ from movie_r.errors import ArtifactError, Cancelled, DataError, MovieRError
 from movie_r.lifecycle import experiments
 from movie_r.lifecycle.data_match import cached_fingerprint
 from movie_r.lifecycle.evaluation import EvaluationReport, evaluate
+from movie_r.lifecycle.fitting import Candidate, TrainingData, fit_candidate, load_training_data
 from movie_r.lifecycle.promotion import ChampionChanged, apply_retention, promote, restore_servable_champion
 from movie_r.lifecycle.telemetry import feedback_stats, read_events, read_feedback, summarise
-from movie_r.lifecycle.training import Candidate, TrainingData, fit_candidate, load_training_data, save_candidate, train, tune
+from movie_r.lifecycle.training import save_candidate, train
+from movie_r.lifecycle.tuning import tune
 from movie_r.progress import cancellable, checkpoint
 from movie_r.recommenders.kinds import AUTO_KINDS, DEFAULT_PARAMS
 from movie_r.recommenders.pipeline import json_params, restore_params
 from movie_r.settings import Settings
-from movie_r.storage import journal
 from movie_r.storage.files import utc_now
 from movie_r.storage.records import (
     Decision,
@@ -41,19 +41,18 @@ from movie_r.storage.records import (
     Result,
     TickVerdict,
     TriggerRecord,
-    read_file,
 )
 from movie_r.storage.registry import ModelVersion, Registry
 from movie_r_agents.backoff import backoff
+from movie_r_agents.decision_log import append_decision, read_decisions
 from movie_r_agents.judge import Guardrail, Verdict, decide, latency_check, p95_latency_ms, smoke_check
 from movie_r_agents.online import follow_experiment, start_experiment
 from movie_r_agents.report import write_report
-from movie_r_agents.triggers import CLIENT_FED_TRIGGERS, TriggerCheck, check_triggers
+from movie_r_agents.triggers import check_triggers
+from movie_r_agents.waiting import client_budget_spent, cooldown
 
 log = logging.getLogger(__name__)
 
-DECISIONS_ROTATE_BYTES = 10 << 20  # then decisions.<ns>.jsonl, deleted after DECISIONS_RETENTION_DAYS
-DECISIONS_RETENTION_DAYS = 365
 TFIDF_RECOMMENDER = ("recommender__n_neighbors", "recommender__block_memory_mb", "recommender__candidates")
 SMOKE_TITLES = 5
 LATENCY_DESCRIPTIONS = ["space adventure with robots", "romantic comedy in paris", "dark crime thriller"]
@@ -65,15 +64,6 @@ GRID: list[tuple[str, dict[str, Any]]] = [
     ("titles-heavier", {"text__title_weight": 3, "text__genre_weight": 2}),
     ("bigrams", {"tfidf__ngram_range": (1, 2)}),
 ]
-
-
-def decisions_path(settings: Settings) -> Path:
-    return settings.storage.reports.decisions
-
-
-def read_decisions(settings: Settings) -> list[Decision]:
-    """Every decision recorded, oldest first; a line that is not one (torn, another tool's) is skipped."""
-    return read_file(decisions_path(settings), Decision)
 
 
 def run_tick(
@@ -96,7 +86,7 @@ def run_tick(
         lock.acquire(timeout=lock_timeout)
     except Timeout:
         decision.settle(TickVerdict.SKIPPED, [f"another trainer holds {lock.lock_file}; not training twice"])
-        return _append(settings, decision)
+        return append_decision(settings, decision)
     try:
         leftovers = registry.remove_staging_leftovers()
         if leftovers:
@@ -120,14 +110,14 @@ def run_tick(
         decision.settle(TickVerdict.FAILED, [reason], Outcome(result=Result.FAILED, error=reason))
     finally:
         lock.release()
-    return _append(settings, decision)
+    return append_decision(settings, decision)
 
 
 def record_abandoned(settings: Settings, reason: str) -> dict[str, Any]:
     """The decision of a tick its process left without finishing (it published nothing)."""
     decision = _started(settings, Registry.of(settings), force=False)
     decision.settle(TickVerdict.ABANDONED, [reason], Outcome(result=Result.ABANDONED, error=reason))
-    return _append(settings, decision)
+    return append_decision(settings, decision)
 
 
 def _started(settings: Settings, registry: Registry, force: bool) -> Decision:
@@ -231,7 +221,7 @@ def _decide_and_act(
         decision.settle(TickVerdict.NO_RETRAIN, [*reasons, "no trigger fired"])
         return
     else:
-        waiting = _cooldown(settings, registry, data_key(data)) or _client_budget_spent(settings, fired)
+        waiting = cooldown(settings, registry, data_key(data)) or client_budget_spent(settings, fired)
         if waiting:
             decision.settle(TickVerdict.NO_RETRAIN, [*reasons, waiting])
             return
@@ -331,40 +321,6 @@ def data_key(data: TrainingData) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
-def _cooldown(settings: Settings, registry: Registry, key: str) -> str | None:
-    """Why not to retrain yet: a challenger on this same data was rejected recently."""
-    horizon = utc_now() - timedelta(hours=settings.cooldown_hours)
-    for event in reversed(registry.events()):
-        if event.event == Event.REJECTED and event.data_key == key:
-            if event.time > horizon:
-                until = event.time + timedelta(hours=settings.cooldown_hours)
-                return f"cooldown: a challenger on this same data was rejected at {event.time.isoformat()}; next try after {until.isoformat()}"
-            return None
-    return None
-
-
-def _client_budget_spent(settings: Settings, fired: list[TriggerCheck]) -> str | None:
-    """Why not to retrain now: only triggers clients feed fired, and they have started as many
-    retrains in the last day as `client_retrains_per_day` allows (what a burst of traffic or
-    feedback can make the agent spend is bounded; data, age and forced retrains are not)."""
-    if not fired or any(t.name not in CLIENT_FED_TRIGGERS for t in fired):
-        return None
-    horizon = utc_now() - timedelta(days=1)
-    started = [
-        d.time
-        for d in read_decisions(settings)
-        if d.verdict == TickVerdict.RETRAIN and not d.forced and d.time is not None and d.time > horizon
-        and {t.name for t in d.triggers if t.fired} and all(t.name in CLIENT_FED_TRIGGERS for t in d.triggers if t.fired)
-    ]  # fmt: skip
-    if len(started) < settings.client_retrains_per_day:
-        return None
-    until = min(started) + timedelta(days=1) if started else horizon
-    return (
-        f"{len(started)} retrains in the last 24 h came from triggers clients feed (limit MOVIE_R_CLIENT_RETRAINS_PER_DAY="
-        f"{settings.client_retrains_per_day}); next one after {until.isoformat()}"
-    )
-
-
 def _guardrails(
     settings: Settings, registry: Registry, saved: ModelVersion, data: TrainingData, champion: Recommender
 ) -> list[Guardrail]:
@@ -413,13 +369,3 @@ def _report(
     }
 
 
-def _append(settings: Settings, decision: Decision) -> dict[str, Any]:
-    """Append the settled decision to the log; its JSON form is what `run_tick` returns."""
-    assert decision.verdict is not None, "a tick is recorded only once it decided"
-    record = decision.to_json()
-    settings.reports_dir.mkdir(parents=True, exist_ok=True)
-    journal.rotate_if_large(decisions_path(settings), DECISIONS_ROTATE_BYTES, DECISIONS_RETENTION_DAYS)
-    journal.append_record(decisions_path(settings), record)
-    result = decision.outcome.result.value if decision.outcome is not None else None
-    log.info("decision verdict=%r reasons=%r outcome=%r", decision.verdict.value, decision.reasons, result)
-    return record

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from movie_r.cli.main import LOG_FORMAT, log_level, settings_from
+from movie_r.cli.options import LOG_FORMAT, log_level, settings_from
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:

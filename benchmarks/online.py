@@ -37,9 +37,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from movie_r.lifecycle import experiments  # noqa: E402
 from movie_r.lifecycle.experiments import Ending  # noqa: E402
+from movie_r.lifecycle.fitting import load_training_data
 from movie_r.lifecycle.promotion import promote  # noqa: E402
 from movie_r.lifecycle.sequential import Standing  # noqa: E402
-from movie_r.lifecycle.training import load_training_data, train  # noqa: E402
+from movie_r.lifecycle.training import train  # noqa: E402
 from movie_r.recommenders.evidence import POSITIVE_RATING  # noqa: E402
 from movie_r.settings import Settings, default_catalog, default_interactions  # noqa: E402
 from movie_r.storage.records import ExperimentRule, OnlineMode  # noqa: E402

@@ -6,7 +6,7 @@
 For each cut point (the latest 20 %, 30 %, 40 % of each user's positives are test), item-to-
 item queries: given the movie a person liked last before the cut, what do they like after
 it. Each kind is tuned on a validation split carved from the training interactions only
-(`movie_r.lifecycle.training.tune`, as the agent and `movie-r train --model auto` do), then scored once
+(`movie_r.lifecycle.tuning.tune`, as the agent and `movie-r train --model auto` do), then scored once
 on the test queries. Baselines are published methods, tuned: popularity, TF-IDF, item-kNN,
 EASE, RP3beta, directed next-item co-occurrence. `auto` is the kind the agent would pick
 (best mean NDCG@10 over the validation folds, with coverage >= 10 % on each fold); it is
@@ -29,7 +29,8 @@ import time
 
 from movie_r.answering.inference import Recommender
 from movie_r.lifecycle.evaluation import evaluate, split_interactions
-from movie_r.lifecycle.training import Candidate, TrainingData, best_tried, fit_candidate, load_training_data, tune
+from movie_r.lifecycle.fitting import Candidate, TrainingData, fit_candidate, load_training_data
+from movie_r.lifecycle.tuning import best_tried, tune
 from movie_r.recommenders.kinds import AUTO_KINDS
 from movie_r.settings import Settings
 from movie_r_agents.judge import paired_bootstrap

@@ -36,7 +36,8 @@ import pandas as pd
 from movie_r.answering.inference import Recommender
 from movie_r.answering.ranked_lists import BODY, LISTS, build
 from movie_r.lifecycle.evaluation import evaluate
-from movie_r.lifecycle.training import load_training_data, tune
+from movie_r.lifecycle.fitting import load_training_data
+from movie_r.lifecycle.tuning import tune
 from movie_r.recommenders.kinds import AUTO_KINDS
 from movie_r.recommenders.pipeline import build_pipeline
 from movie_r.settings import Settings

@@ -82,7 +82,8 @@ def small_recommender(catalog_path: Path) -> Recommender:
 @pytest.fixture
 def trained_home(tmp_path: Path, catalog_path: Path):
     """A storage root holding one champion trained on the small catalogue (no interactions)."""
-    from movie_r.lifecycle.training import load_training_data, train
+    from movie_r.lifecycle.fitting import load_training_data
+    from movie_r.lifecycle.training import train
     from movie_r.settings import Settings
 
     settings = Settings(home=tmp_path / "home", catalog=catalog_path, interactions=None, neighbours=5)

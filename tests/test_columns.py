@@ -10,7 +10,7 @@ import pytest
 
 from movie_r.data.loading import load_catalog, load_interactions
 from movie_r.errors import DataError
-from movie_r.lifecycle.training import load_training_data
+from movie_r.lifecycle.fitting import load_training_data
 
 from .conftest import write_csv
 

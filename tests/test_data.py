@@ -146,7 +146,8 @@ def test_unparsable_rating_names_row_and_column(tmp_path: Path, catalog_path: Pa
 def test_gaps_are_said_once_when_a_version_is_trained_not_at_every_load(tmp_path: Path, caplog) -> None:
     import logging
 
-    from movie_r.lifecycle.training import load_training_data, train
+    from movie_r.lifecycle.fitting import load_training_data
+    from movie_r.lifecycle.training import train
     from movie_r.settings import Settings
 
     rows = [(1, "Heat", "Crime", ""), (2, "Alien", "Horror", "A crew meets a creature."), (3, "Up", "", "A house flies.")]

@@ -11,7 +11,8 @@ from movie_r.answering.interleaving import Team, team_draft
 from movie_r.errors import MovieRError
 from movie_r.lifecycle import experiments
 from movie_r.lifecycle.experiments import Ending
-from movie_r.lifecycle.training import load_training_data, train
+from movie_r.lifecycle.fitting import load_training_data
+from movie_r.lifecycle.training import train
 from movie_r.storage import journal
 from movie_r.storage.files import utc_now
 from movie_r.storage.lineage import statuses

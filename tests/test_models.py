@@ -101,7 +101,8 @@ def write_ratings(path: Path, ratings: pd.DataFrame) -> Path:
 
 
 def test_auto_tuning_picks_on_validation_data_and_says_why(tmp_path: Path) -> None:
-    from movie_r.lifecycle.training import load_training_data, tune
+    from movie_r.lifecycle.fitting import load_training_data
+    from movie_r.lifecycle.tuning import tune
     from movie_r.settings import Settings
 
     ratings = write_ratings(tmp_path / "r.csv", clustered_ratings())
@@ -140,19 +141,19 @@ def test_reused_text_steps_fit_the_same_model_as_a_fresh_fit(tmp_path: Path) -> 
 
 
 def test_tuning_takes_one_fold_when_it_holds_enough_queries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from movie_r.lifecycle import training
+    from movie_r.lifecycle import fitting, tuning
     from movie_r.settings import Settings
 
-    monkeypatch.setattr(training, "TUNING_QUERIES", 50)  # the clustered users give about 120 queries a fold
+    monkeypatch.setattr(tuning, "TUNING_QUERIES", 50)  # the clustered users give about 120 queries a fold
     settings = Settings(home=tmp_path, neighbours=10, min_coverage=0.0)
-    data = training.load_training_data(random_catalog(tmp_path), write_ratings(tmp_path / "r.csv", clustered_ratings()))
-    chosen = training.tune(settings, data, ["itemknn"])
+    data = fitting.load_training_data(random_catalog(tmp_path), write_ratings(tmp_path / "r.csv", clustered_ratings()))
+    chosen = tuning.tune(settings, data, ["itemknn"])
     assert all([fold["fraction"] for fold in row["folds"]] == [0.2] for row in chosen.selection["validation"])
     assert "over 1 validation fold (the latest 20%" in chosen.selection["reason"]
 
 
 def test_tuning_passes_over_a_configuration_that_covers_too_little_on_any_fold() -> None:
-    from movie_r.lifecycle.training import best_tried
+    from movie_r.lifecycle.tuning import best_tried
 
     def tried(name: str, ndcg: float, coverages: list[float]) -> dict:
         return {"kind": name, "ndcg@10": ndcg, "lowest_coverage": min(coverages)}
@@ -164,7 +165,8 @@ def test_tuning_passes_over_a_configuration_that_covers_too_little_on_any_fold()
 
 
 def test_auto_tunes_on_a_sample_of_users_then_fits_on_everyone(tmp_path: Path) -> None:
-    from movie_r.lifecycle.training import load_training_data, tune
+    from movie_r.lifecycle.fitting import load_training_data
+    from movie_r.lifecycle.tuning import tune
     from movie_r.settings import Settings
 
     everyone = clustered_ratings()
@@ -179,7 +181,7 @@ def test_auto_tunes_on_a_sample_of_users_then_fits_on_everyone(tmp_path: Path) -
 
 @pytest.mark.parametrize("kind", ["hybrid", "rp3beta"])
 def test_a_grid_point_scores_the_same_with_only_its_queries_movies_ranked(tmp_path: Path, kind: str) -> None:
-    from movie_r.lifecycle.training import fit_candidate, load_training_data
+    from movie_r.lifecycle.fitting import fit_candidate, load_training_data
     from movie_r.settings import Settings
 
     settings = Settings(home=tmp_path, neighbours=10)
@@ -192,9 +194,9 @@ def test_a_grid_point_scores_the_same_with_only_its_queries_movies_ranked(tmp_pa
 
 
 def test_grid_points_sharing_signals_score_as_each_fitted_alone(tmp_path: Path) -> None:
-    from movie_r.lifecycle.training import fit_candidate, load_training_data
-    from movie_r.recommenders.blend import SharedSignals
+    from movie_r.lifecycle.fitting import fit_candidate, load_training_data
     from movie_r.recommenders.kinds import GRIDS
+    from movie_r.recommenders.shared_signals import SharedSignals
     from movie_r.settings import Settings
 
     settings = Settings(home=tmp_path, neighbours=10)
@@ -213,15 +215,15 @@ def test_grid_points_sharing_signals_score_as_each_fitted_alone(tmp_path: Path) 
 @pytest.mark.slow
 def test_halving_in_parallel_picks_what_exhaustive_tuning_picks_on_the_default_data(tmp_path: Path, monkeypatch) -> None:
     """The default data's ratings, sampled to a fifth of its users so the exhaustive reference stays cheap."""
-    from movie_r.lifecycle import training
+    from movie_r.lifecycle import fitting, tuning
     from movie_r.recommenders.kinds import AUTO_KINDS
     from movie_r.settings import Settings
 
     settings = Settings(home=tmp_path, tune_users=150, tune_jobs=2)
-    data = training.load_training_data(settings.catalog, settings.interactions)
-    halving = training.tune(settings, data, AUTO_KINDS)
-    monkeypatch.setattr(training, "PROMOTED_SHARE", 1.0)
-    exhaustive = training.tune(Settings(home=tmp_path, tune_users=150, tune_jobs=1), data, AUTO_KINDS)
+    data = fitting.load_training_data(settings.catalog, settings.interactions)
+    halving = tuning.tune(settings, data, AUTO_KINDS)
+    monkeypatch.setattr(tuning, "PROMOTED_SHARE", 1.0)
+    exhaustive = tuning.tune(Settings(home=tmp_path, tune_users=150, tune_jobs=1), data, AUTO_KINDS)
     assert all(len(row["folds"]) == 3 for row in exhaustive.selection["validation"])
     assert sum(len(row["folds"]) == 3 for row in halving.selection["validation"]) < len(exhaustive.selection["validation"])
     assert (halving.kind, halving.params) == (exhaustive.kind, exhaustive.params)

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from movie_r import progress as progress_module
+from movie_r.lifecycle.fitting import load_training_data
 from movie_r.lifecycle.promotion import promote, rollback
-from movie_r.lifecycle.training import load_training_data, train
+from movie_r.lifecycle.training import train
 from movie_r.settings import Settings
 from movie_r.storage.lineage import previous_champion, statuses
 from movie_r.storage.registry import Registry

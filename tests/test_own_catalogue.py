@@ -118,7 +118,7 @@ def test_a_title_keeps_its_parentheses_when_a_year_column_gives_the_year(tmp_pat
 
 
 def test_popular_answers_come_from_the_ratings_when_the_catalogue_has_no_popularity(tmp_path) -> None:
-    from movie_r.lifecycle.training import load_training_data
+    from movie_r.lifecycle.fitting import load_training_data
 
     movies = write_csv(tmp_path / "movies.csv", ["movieId", "title", "genres"], MOVIELENS)
     # movie 4 is the most rated, then 6; nobody rated 1
@@ -133,7 +133,7 @@ def test_popular_answers_come_from_the_ratings_when_the_catalogue_has_no_popular
 
 
 def test_unrated_movies_keep_the_catalogues_own_order_below_the_rated(tmp_path) -> None:
-    from movie_r.lifecycle.training import load_training_data
+    from movie_r.lifecycle.fitting import load_training_data
 
     rows = [(1, "Alpha", "Drama", 10.0), (2, "Beta", "Drama", 90.0), (3, "Gamma", "Drama", 50.0), (4, "Delta", "Drama", 1.0)]
     movies = write_csv(tmp_path / "movies.csv", ["id", "title", "genre", "popularity"], rows)

@@ -71,7 +71,8 @@ def test_the_first_training_creates_the_key_pair_with_a_private_key_only_its_own
 
 
 def test_rotation_keeps_old_versions_loadable_and_reaches_a_running_reader(trained_home: Settings) -> None:
-    from movie_r.lifecycle.training import load_training_data, train
+    from movie_r.lifecycle.fitting import load_training_data
+    from movie_r.lifecycle.training import train
 
     running = Registry(trained_home.models_dir)  # as an API process holds it
     running.champion().load()

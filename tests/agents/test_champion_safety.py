@@ -12,11 +12,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from movie_r.lifecycle.fitting import load_training_data
 from movie_r.lifecycle.promotion import ChampionChanged, promote
-from movie_r.lifecycle.training import load_training_data, train
+from movie_r.lifecycle.training import train
 from movie_r.settings import Settings
 from movie_r.storage.registry import Registry
-from movie_r_agents.tick import read_decisions, run_tick
+from movie_r_agents.decision_log import read_decisions
+from movie_r_agents.tick import run_tick
 from tests.synthetic import synthetic_catalog, write_catalog_csv
 
 from ..processes import movie_r_process, start_api, stop, wait_until

@@ -10,12 +10,14 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from movie_r.lifecycle.training import load_training_data, train
+from movie_r.lifecycle.fitting import load_training_data
+from movie_r.lifecycle.training import train
 from movie_r.settings import Settings
 from movie_r.storage.agent_status import read_status
 from movie_r.storage.files import file_fingerprint
 from movie_r.storage.registry import Registry
-from movie_r_agents.tick import read_decisions, run_tick
+from movie_r_agents.decision_log import read_decisions
+from movie_r_agents.tick import run_tick
 from movie_r_api.app import create_app
 
 from ..api.versions import resign

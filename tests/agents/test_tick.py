@@ -14,7 +14,8 @@ from movie_r.lifecycle.telemetry import EventWriter
 from movie_r.settings import Settings
 from movie_r.storage.records import Decision, RequestEvent
 from movie_r.storage.registry import Registry
-from movie_r_agents.tick import read_decisions, run_tick
+from movie_r_agents.decision_log import read_decisions
+from movie_r_agents.tick import run_tick
 
 from ..conftest import HEADER, MOVIES, write_csv
 

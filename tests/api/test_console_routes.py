@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from movie_r.lifecycle.training import load_training_data, train
+from movie_r.lifecycle.fitting import load_training_data
+from movie_r.lifecycle.training import train
 from movie_r.settings import Settings
 from movie_r.storage.agent_status import AgentStatus
 from movie_r.storage.records import RequestEvent

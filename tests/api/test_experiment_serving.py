@@ -6,7 +6,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from movie_r.lifecycle import experiments
-from movie_r.lifecycle.training import load_training_data, train
+from movie_r.lifecycle.fitting import load_training_data
+from movie_r.lifecycle.training import train
 from movie_r.settings import Settings
 from movie_r.storage.records import OnlineMode
 from movie_r.storage.registry import Registry

@@ -23,7 +23,8 @@ EXAMPLES_PER_OPERATION = 60
 
 @pytest.fixture(scope="module")
 def api_schema(tmp_path_factory: pytest.TempPathFactory):
-    from movie_r.lifecycle.training import load_training_data, train
+    from movie_r.lifecycle.fitting import load_training_data
+    from movie_r.lifecycle.training import train
     from movie_r.settings import Settings
 
     from ..conftest import HEADER, MOVIES, write_csv

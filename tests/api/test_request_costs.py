@@ -16,7 +16,8 @@ from urllib.parse import urlencode
 import pytest
 
 from movie_r.lifecycle.evaluation import typo
-from movie_r.lifecycle.training import load_training_data, train
+from movie_r.lifecycle.fitting import load_training_data
+from movie_r.lifecycle.training import train
 from movie_r.settings import Settings
 from movie_r_api.app import create_app
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from movie_r.lifecycle.training import load_training_data, train
+from movie_r.lifecycle.fitting import load_training_data
+from movie_r.lifecycle.training import train
 from movie_r.settings import Settings
 from movie_r.storage.registry import Registry
 

@@ -18,7 +18,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline
 
 from movie_r.errors import DataError
-from movie_r.recommenders.blend import Blend, SharedSignals
+from movie_r.recommenders.blend import Blend
 from movie_r.recommenders.collaborative import EASE, ItemKNN
 from movie_r.recommenders.content import ContentSimilarity
 from movie_r.recommenders.features import MovieText
@@ -26,6 +26,7 @@ from movie_r.recommenders.kinds import KINDS, SLOTS, kind_params
 from movie_r.recommenders.popularity import Popularity
 from movie_r.recommenders.rp3beta import RP3beta
 from movie_r.recommenders.session import NextItems, SessionCoLikes
+from movie_r.recommenders.shared_signals import SharedSignals
 
 # the signals by the names presets, grids and manifests give them
 SIGNALS: dict[str, type[BaseEstimator]] = {
