@@ -30,7 +30,7 @@ def test_lists_survive_the_registry_and_their_checksum_is_recorded(tmp_path: Pat
     version = saved(tmp_path, small_recommender, build(small_recommender))
     assert set(version.manifest.files) == {LISTS, BODY}
     loaded = load(version, len(small_recommender))
-    assert isinstance(loaded.body, np.memmap) and not loaded.body.flags.writeable
+    assert isinstance(loaded.body.base, np.memmap) and not loaded.body.flags.writeable  # a plain view of the mapping
     on_demand = [ranked(small_recommender.similar(row, 10, Filters())) for row in range(len(small_recommender))]
     assert [loaded.get(row) for row in range(len(loaded))] == on_demand
 
