@@ -6,6 +6,8 @@ COMPOSE ?= $(shell command -v docker-compose >/dev/null 2>&1 && echo docker-comp
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# the suite's processes (pytest-xdist); a test file's tests stay in one, with its module fixtures
+TEST_WORKERS ?= auto
 
 .PHONY: run test test-browser test-deploy test-containers screenshot wheelhouse images venv train benchmark clean
 
@@ -23,7 +25,7 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # the console in a real browser alone (Debian's chromium: apt-get install chromium); also part of `make test`
 test-browser: $(STAMP)
