@@ -209,8 +209,8 @@ def _decide_and_act(
         ),
         "top_unknown_queries": [query.model_dump() for query in summary.top_unknown_queries[:5]],
         "top_failed_resolutions": [query.model_dump() for query in summary.top_failed_resolutions[:5]],
-        "feedback": feedback,
-        "data": data.fingerprints(),
+        "feedback": feedback.model_dump(),
+        "data": data.fingerprints().model_dump(exclude_none=True),
         "data_key": data_key(data),
     }
     decision.triggers = [TriggerRecord.model_validate(t.to_dict()) for t in triggers]
@@ -317,7 +317,7 @@ def challenger_configs(
 
 def data_key(data: TrainingData) -> str:
     """One fingerprint of the training inputs, to tell "the same data" across ticks."""
-    parts = [f"{name}:{d['sha256']}" for name, d in sorted(data.fingerprints().items())]
+    parts = [f"{name}:{found.sha256}" for name, found in sorted(data.fingerprints().files().items())]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
@@ -365,7 +365,7 @@ def _report(
             for candidate_name, c in candidates
         ],
         "verdict": verdict.to_dict(),
-        "data": data.fingerprints(),
+        "data": data.fingerprints().model_dump(exclude_none=True),
     }
 
 

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from movie_r.settings import TriggerSettings
-from movie_r.storage.records import Manifest, Summary
+from movie_r.storage.records import FeedbackStats, FileFingerprint, Manifest, Summary, TrainedOn
 
 # what clients' own requests and feedback measure: retrains they start are bounded per day
 CLIENT_FED_TRIGGERS = frozenset({"cold_start_rate", "mean_similarity", "negative_feedback"})
@@ -33,9 +33,9 @@ class TriggerCheck:
 def check_triggers(
     settings: TriggerSettings,
     summary: Summary,
-    feedback: dict[str, Any],
+    feedback: FeedbackStats,
     champion: Manifest,
-    current_data: dict[str, Any],
+    current_data: TrainedOn,
 ) -> list[TriggerCheck]:
     """All triggers for one tick: data quality, model performance, model age, data change.
 
@@ -46,7 +46,7 @@ def check_triggers(
         mean_similarity(settings, summary),
         negative_feedback(settings, feedback),
         model_age(settings, summary),
-        catalog_mismatch(champion.data.get("catalog"), current_data["catalog"]),
+        catalog_mismatch(champion.data.catalog, current_data.catalog),
         data_changed(settings, champion.data, current_data),
         unused_interactions(settings, champion.kind, current_data),
     ]
@@ -75,8 +75,8 @@ def mean_similarity(settings: TriggerSettings, summary: Summary) -> TriggerCheck
     )  # fmt: skip
 
 
-def negative_feedback(settings: TriggerSettings, feedback: dict[str, Any]) -> TriggerCheck:
-    value, total, threshold = feedback.get("negative_share", 0.0), feedback.get("total", 0), settings.negative_feedback_max
+def negative_feedback(settings: TriggerSettings, feedback: FeedbackStats) -> TriggerCheck:
+    value, total, threshold = feedback.negative_share, feedback.total, settings.negative_feedback_max
     return _measured(
         "negative_feedback", settings.trigger_feedback, value, threshold, True,
         total, settings.min_feedback, "feedback events",
@@ -114,42 +114,38 @@ def model_age(settings: TriggerSettings, summary: Summary) -> TriggerCheck:
     return TriggerCheck("model_age", settings.trigger_age, settings.trigger_age and fired, value, threshold, reason)
 
 
-def catalog_mismatch(champion_catalog: dict[str, Any] | None, configured: dict[str, Any]) -> TriggerCheck:
+def catalog_mismatch(champion_catalog: FileFingerprint | None, configured: FileFingerprint | None) -> TriggerCheck:
     """The champion knows another catalogue than the configured one: it would answer with
     movies the configured data does not have. Always on: retrain at once, whatever the traffic."""
-    fired = (champion_catalog or {}).get("sha256") != configured["sha256"]
+    then, now = champion_catalog.sha256 if champion_catalog else None, configured.sha256 if configured else None
+    fired = then != now
     if fired:
         reason = f"the champion was trained on {describe_catalog(champion_catalog)}; the configured catalogue is {describe_catalog(configured)}"
     else:
         reason = "the champion was trained on the configured catalogue"
-    return TriggerCheck("catalog_mismatch", True, fired, (champion_catalog or {}).get("sha256"), configured["sha256"], reason)
+    return TriggerCheck("catalog_mismatch", True, fired, then, now, reason)
 
 
-def describe_catalog(catalog: dict[str, Any] | None) -> str:
+def describe_catalog(catalog: FileFingerprint | None) -> str:
     """`path (N movies, sha256 1a2b3c4d5e6f)` for a manifest's catalogue fingerprint."""
     if not catalog:
         return "an unrecorded catalogue"
-    return f"{catalog.get('path')} ({catalog.get('rows')} movies, sha256 {str(catalog.get('sha256'))[:12]})"
+    return f"{catalog.path} ({catalog.rows} movies, sha256 {str(catalog.sha256)[:12]})"
 
 
-def data_changed(settings: TriggerSettings, champion_data: dict[str, Any], current_data: dict[str, Any]) -> TriggerCheck:
-    changed = [
-        name
-        for name in sorted(set(champion_data) | set(current_data))
-        if (champion_data.get(name) or {}).get("sha256") != (current_data.get(name) or {}).get("sha256")
-    ]
-    details = [
-        f"{name} {(champion_data.get(name) or {}).get('rows', 0)} -> {(current_data.get(name) or {}).get('rows', 0)} rows"
-        for name in changed
-    ]
+def data_changed(settings: TriggerSettings, champion_data: TrainedOn, current_data: TrainedOn) -> TriggerCheck:
+    then, now = champion_data.files(), current_data.files()
+    absent = FileFingerprint()
+    changed = [name for name in sorted(set(then) | set(now)) if then.get(name, absent).sha256 != now.get(name, absent).sha256]
+    details = [f"{name} {then.get(name, absent).rows or 0} -> {now.get(name, absent).rows or 0} rows" for name in changed]
     reason = ("changed since the champion was trained: " + "; ".join(details)) if changed else "same data as the champion"
     enabled = settings.trigger_data_change
     return TriggerCheck("data_changed", enabled, enabled and bool(changed), changed, "any change", reason)
 
 
-def unused_interactions(settings: TriggerSettings, champion_kind: str, current_data: dict[str, Any]) -> TriggerCheck:
+def unused_interactions(settings: TriggerSettings, champion_kind: str, current_data: TrainedOn) -> TriggerCheck:
     """Ratings are available but the champion reads only text: a stronger kind may exist."""
-    available = "interactions" in current_data
+    available = current_data.interactions is not None
     fired = available and champion_kind == "tfidf"
     if fired:
         reason = "interactions are available but the champion (tfidf) does not use them"

@@ -96,8 +96,13 @@ def _cut_point(settings: Settings, data: TrainingData, cut: float) -> tuple[floa
 
 def _auto_choice(settings: Settings, results: dict[str, Candidate]) -> str:
     """The row `--model auto` would return: tuning's own pick among every auto kind's configurations."""
-    tried = [dict(t, label=label) for label, c in results.items() if c.kind in AUTO_KINDS for t in (c.selection or {}).get("validation", [])]
-    return str(best_tried(tried, settings.min_coverage)["label"])
+    label_of, tried = {}, []
+    for label, candidate in results.items():
+        if candidate.kind in AUTO_KINDS and candidate.selection is not None:
+            for row in candidate.selection.validation:
+                label_of[id(row)] = label
+                tried.append(row)
+    return label_of[id(best_tried(tried, settings.min_coverage))]
 
 
 def _row(label: str, metrics: dict[str, float], seconds: float, candidate: Candidate | None) -> None:

@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.auto and kind == "hybrid":
             with peak.stage("auto: tune every kind"):
                 chosen = tune(settings, data, AUTO_KINDS)
-            print(f"auto chose {chosen.kind}: {chosen.selection and chosen.selection['reason']}")
+            print(f"auto chose {chosen.kind}: {chosen.selection and chosen.selection.reason}")
     return 0
 
 

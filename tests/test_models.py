@@ -110,18 +110,18 @@ def test_auto_tuning_picks_on_validation_data_and_says_why(tmp_path: Path) -> No
     data = load_training_data(random_catalog(tmp_path), ratings)
     chosen = tune(settings, data, ["tfidf", "itemknn"])
     assert chosen.kind == "itemknn"
-    assert "best mean validation ndcg@10" in chosen.selection["reason"]
-    assert "over 3 validation folds (the latest 20%/30%/40%" in chosen.selection["reason"]
-    assert {row["kind"] for row in chosen.selection["validation"]} == {"tfidf", "itemknn"}
+    assert "best mean validation ndcg@10" in chosen.selection.reason
+    assert "over 3 validation folds (the latest 20%/30%/40%" in chosen.selection.reason
+    assert {row.kind for row in chosen.selection.validation} == {"tfidf", "itemknn"}
     # every configuration on the first fold, the best third of them (2 of 6) on all three
-    assert sorted(len(row["folds"]) for row in chosen.selection["validation"]) == [1, 1, 1, 1, 3, 3]
-    assert "the best 2 of them on the first fold then on all" in chosen.selection["reason"]
-    for row in chosen.selection["validation"]:
-        assert [fold["fraction"] for fold in row["folds"]] == [0.2, 0.3, 0.4][: len(row["folds"])]
-        assert row["ndcg@10"] == pytest.approx(np.mean([fold["ndcg@10"] for fold in row["folds"]]))
-        assert row["lowest_coverage"] == min(fold["coverage"] for fold in row["folds"])
+    assert sorted(len(row.folds) for row in chosen.selection.validation) == [1, 1, 1, 1, 3, 3]
+    assert "the best 2 of them on the first fold then on all" in chosen.selection.reason
+    for row in chosen.selection.validation:
+        assert [fold.fraction for fold in row.folds] == [0.2, 0.3, 0.4][: len(row.folds)]
+        assert row.metrics["ndcg@10"] == pytest.approx(np.mean([fold.score for fold in row.folds]))
+        assert row.lowest_coverage == min(fold.coverage for fold in row.folds)
     assert chosen.report.protocol == "interactions"
-    assert chosen.selection["tuned_on_users"] == chosen.selection["users"] == clustered_ratings()["user_id"].nunique()
+    assert chosen.selection.tuned_on_users == chosen.selection.users == clustered_ratings()["user_id"].nunique()
 
 
 def test_reused_text_steps_fit_the_same_model_as_a_fresh_fit(tmp_path: Path) -> None:
@@ -148,20 +148,21 @@ def test_tuning_takes_one_fold_when_it_holds_enough_queries(tmp_path: Path, monk
     settings = Settings(home=tmp_path, neighbours=10, min_coverage=0.0)
     data = fitting.load_training_data(random_catalog(tmp_path), write_ratings(tmp_path / "r.csv", clustered_ratings()))
     chosen = tuning.tune(settings, data, ["itemknn"])
-    assert all([fold["fraction"] for fold in row["folds"]] == [0.2] for row in chosen.selection["validation"])
-    assert "over 1 validation fold (the latest 20%" in chosen.selection["reason"]
+    assert all([fold.fraction for fold in row.folds] == [0.2] for row in chosen.selection.validation)
+    assert "over 1 validation fold (the latest 20%" in chosen.selection.reason
 
 
 def test_tuning_passes_over_a_configuration_that_covers_too_little_on_any_fold() -> None:
     from movie_r.lifecycle.tuning import best_tried
+    from movie_r.storage.records import TriedConfiguration
 
-    def tried(name: str, ndcg: float, coverages: list[float]) -> dict:
-        return {"kind": name, "ndcg@10": ndcg, "lowest_coverage": min(coverages)}
+    def tried(name: str, ndcg: float, coverages: list[float]) -> TriedConfiguration:
+        return TriedConfiguration(kind=name, metrics={"ndcg@10": ndcg}, lowest_coverage=min(coverages))
 
     narrow = tried("narrow", 0.30, [0.2, 0.05, 0.2])  # best on average, but one fold's lists are narrow
     broad = tried("broad", 0.25, [0.12, 0.11, 0.15])
-    assert best_tried([narrow, broad, tried("weak", 0.1, [0.5, 0.5, 0.5])], 0.1)["kind"] == "broad"
-    assert best_tried([narrow], 0.1)["kind"] == "narrow"  # when none covers enough, the best of all
+    assert best_tried([narrow, broad, tried("weak", 0.1, [0.5, 0.5, 0.5])], 0.1).kind == "broad"
+    assert best_tried([narrow], 0.1).kind == "narrow"  # when none covers enough, the best of all
 
 
 def test_auto_tunes_on_a_sample_of_users_then_fits_on_everyone(tmp_path: Path) -> None:
@@ -173,8 +174,8 @@ def test_auto_tunes_on_a_sample_of_users_then_fits_on_everyone(tmp_path: Path) -
     settings = Settings(home=tmp_path, neighbours=10, min_coverage=0.0, tune_users=100)
     data = load_training_data(random_catalog(tmp_path), write_ratings(tmp_path / "r.csv", everyone))
     chosen = tune(settings, data, ["itemknn"])
-    assert chosen.selection["tuned_on_users"] == 100 < chosen.selection["users"] == everyone["user_id"].nunique()
-    assert "tuned on 100 of" in chosen.selection["reason"]
+    assert chosen.selection.tuned_on_users == 100 < chosen.selection.users == everyone["user_id"].nunique()
+    assert "tuned on 100 of" in chosen.selection.reason
     # the chosen configuration is fitted on every user's training ratings, not on the sample
     assert chosen.pipeline[-1].positives_.nnz == data.train_ratings[data.train_ratings["rating"] >= 4].shape[0]
 
@@ -224,7 +225,7 @@ def test_halving_in_parallel_picks_what_exhaustive_tuning_picks_on_the_default_d
     halving = tuning.tune(settings, data, AUTO_KINDS)
     monkeypatch.setattr(tuning, "PROMOTED_SHARE", 1.0)
     exhaustive = tuning.tune(Settings(home=tmp_path, tune_users=150, tune_jobs=1), data, AUTO_KINDS)
-    assert all(len(row["folds"]) == 3 for row in exhaustive.selection["validation"])
-    assert sum(len(row["folds"]) == 3 for row in halving.selection["validation"]) < len(exhaustive.selection["validation"])
+    assert all(len(row.folds) == 3 for row in exhaustive.selection.validation)
+    assert sum(len(row.folds) == 3 for row in halving.selection.validation) < len(exhaustive.selection.validation)
     assert (halving.kind, halving.params) == (exhaustive.kind, exhaustive.params)
     assert halving.report.metrics == exhaustive.report.metrics

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from movie_r.lifecycle.telemetry import EventWriter, feedback_positives, feedback_stats, read_feedback, summarise, write_summary
-from movie_r.storage.records import RequestEvent
+from movie_r.storage.records import FeedbackStats, RequestEvent
 from movie_r.storage.registry import Registry
 
 
@@ -36,7 +36,7 @@ def test_positive_feedback_becomes_a_co_like_of_the_matched_and_the_liked_movie(
     assert pairs[["movie_id", "rating"]].values.tolist() == [[1, 5.0], [2, 5.0]]
     assert pairs["user_id"].nunique() == 1
     stats = feedback_stats(read_feedback(tmp_path, since=datetime.fromtimestamp(0, UTC)))
-    assert stats == {"total": 2, "by_action": {"like": 1, "dislike": 1}, "negative_share": 0.5}
+    assert stats == FeedbackStats(total=2, by_action={"like": 1, "dislike": 1}, negative_share=0.5)
 
 
 def test_summary_counts_cold_starts_and_unknown_queries(tmp_path: Path) -> None:

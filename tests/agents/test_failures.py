@@ -16,11 +16,11 @@ from movie_r.settings import Settings
 from movie_r.storage.agent_status import read_status
 from movie_r.storage.files import file_fingerprint
 from movie_r.storage.registry import Registry
+from movie_r_agents import tick
 from movie_r_agents.decision_log import read_decisions
 from movie_r_agents.tick import run_tick
 from movie_r_api.app import create_app
 
-from ..api.versions import resign
 from ..conftest import HEADER, MOVIES, write_csv
 from ..processes import movie_r_process, stop, wait_until
 from ..test_cli import movie_r
@@ -58,7 +58,7 @@ def test_a_hybrid_champion_on_another_catalogue_is_a_reason_to_retrain_at_once(t
     assert file_fingerprint(catalog_path)[:12] in mismatch["reason"] and file_fingerprint(other)[:12] in mismatch["reason"]
     assert decision["verdict"] == "retrain" and decision["outcome"]["result"] == "promoted", decision
     champion = Registry(home / "models").champion()
-    assert champion.manifest.kind == "tfidf" and champion.manifest.data["catalog"]["sha256"] == file_fingerprint(other)
+    assert champion.manifest.kind == "tfidf" and champion.manifest.data.catalog.sha256 == file_fingerprint(other)
     assert "data         trained on the configured data" in movie_r("status", home=home, env=env).stdout
 
 
@@ -90,14 +90,14 @@ def test_a_tick_that_fails_is_recorded_and_retried_with_backoff(tmp_path: Path, 
     assert outcomes(settings, 1, force=True) == ["failed"]  # the operator forces a try
 
 
-def test_a_tick_that_raises_outside_training_is_a_recorded_failure(tmp_path: Path, catalog_path: Path) -> None:
+def test_a_tick_that_raises_outside_training_is_a_recorded_failure(tmp_path: Path, catalog_path: Path, monkeypatch) -> None:
     settings = settings_for(tmp_path, catalog_path)
     run_tick(settings)
-    champion = Registry(settings.models_dir).champion()
-    manifest = json.loads((champion.path / "manifest.json").read_text())
-    manifest["data"] = {"catalog": "catalog.csv"}  # a signed manifest from another tool: a path, no fingerprint
-    (champion.path / "manifest.json").write_text(json.dumps(manifest))
-    resign(Registry(settings.models_dir), champion.version)
+
+    def broken(*args, **kwargs):
+        raise AttributeError("a bug in the triggers")  # what a programming error there looks like
+
+    monkeypatch.setattr(tick, "check_triggers", broken)
     decision = run_tick(settings)
     assert decision["verdict"] == "failed" and "AttributeError" in decision["outcome"]["error"]
     assert read_decisions(settings)[-1].verdict == "failed"

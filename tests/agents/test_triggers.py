@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from movie_r.settings import Settings
-from movie_r.storage.records import Summary, UnknownQuery
+from movie_r.storage.records import FeedbackStats, Summary, TrainedOn, UnknownQuery
 from movie_r_agents.triggers import (
     cold_start_rate,
     data_changed,
@@ -49,9 +49,9 @@ def test_mean_similarity_fires_below_threshold_with_enough_traffic() -> None:
 
 
 def test_negative_feedback_fires_above_threshold_with_enough_events() -> None:
-    assert negative_feedback(SETTINGS, {"total": 40, "negative_share": 0.5}).fired
-    assert not negative_feedback(SETTINGS, {"total": 40, "negative_share": 0.3}).fired
-    assert not negative_feedback(SETTINGS, {"total": 5, "negative_share": 1.0}).fired
+    assert negative_feedback(SETTINGS, FeedbackStats(total=40, negative_share=0.5)).fired
+    assert not negative_feedback(SETTINGS, FeedbackStats(total=40, negative_share=0.3)).fired
+    assert not negative_feedback(SETTINGS, FeedbackStats(total=5, negative_share=1.0)).fired
 
 
 def test_model_age_fires_past_the_maximum() -> None:
@@ -61,15 +61,20 @@ def test_model_age_fires_past_the_maximum() -> None:
 
 def test_data_change_names_the_input_and_row_counts() -> None:
     before = {"catalog": {"sha256": "a", "rows": 10}}
-    check = data_changed(SETTINGS, before, {"catalog": {"sha256": "b", "rows": 12}})
+    check = data_changed(SETTINGS, inputs(before), inputs({"catalog": {"sha256": "b", "rows": 12}}))
     assert check.fired and check.value == ["catalog"]
     assert "catalog 10 -> 12 rows" in check.reason
-    assert not data_changed(SETTINGS, before, {"catalog": {"sha256": "a", "rows": 10}}).fired
-    assert data_changed(SETTINGS, before, {**before, "interactions": {"sha256": "c", "rows": 5}}).value == ["interactions"]
+    assert not data_changed(SETTINGS, inputs(before), inputs({"catalog": {"sha256": "a", "rows": 10}})).fired
+    assert data_changed(SETTINGS, inputs(before), inputs({**before, "interactions": {"sha256": "c", "rows": 5}})).value == ["interactions"]
 
 
 def test_unused_interactions_fire_only_for_a_text_only_champion() -> None:
-    with_ratings = {"catalog": {"sha256": "a"}, "interactions": {"sha256": "b"}}
+    with_ratings = inputs({"catalog": {"sha256": "a"}, "interactions": {"sha256": "b"}})
     assert unused_interactions(SETTINGS, "tfidf", with_ratings).fired
     assert not unused_interactions(SETTINGS, "hybrid", with_ratings).fired
-    assert not unused_interactions(SETTINGS, "tfidf", {"catalog": {"sha256": "a"}}).fired
+    assert not unused_interactions(SETTINGS, "tfidf", inputs({"catalog": {"sha256": "a"}})).fired
+
+
+def inputs(files: dict) -> TrainedOn:
+    """The fingerprints of training inputs, written as a manifest holds them."""
+    return TrainedOn.model_validate(files)

@@ -105,7 +105,7 @@ def test_ten_thousand_dislikes_from_one_source_cannot_fire_the_trigger(tmp_path:
         log.append({"time": datetime.now(UTC).isoformat(), "request_id": f"r{n}.x", "movie_id": 2, "action": "dislike", "source": "one-client"})
     settings = Settings(home=tmp_path, min_feedback=20, feedback_per_source_max=5)
     counted = feedback_stats(read_feedback(tmp_path, EPOCH, settings.feedback_per_source_max))
-    assert counted["total"] == 5
+    assert counted.total == 5
     check = negative_feedback(settings, counted)
     assert not check.fired and "too few to judge" in check.reason
 

@@ -72,9 +72,10 @@ def test_the_own_catalogue_commands_run_as_written(tmp_path: Path) -> None:
         done = subprocess.run(["bash", "-c", line], cwd=work, env=env, capture_output=True, text=True, timeout=300, check=False)
         assert done.returncode == 0, f"{line}\n{done.stdout}\n{done.stderr}"
     content_only, with_ratings = [v.manifest.data for v in Registry(home / "models").versions()]
-    assert "interactions" not in content_only, "the embedded ratings met another catalogue"
-    assert content_only["catalog"]["path"] == "my_movies.csv" and content_only["catalog"]["rows"] == len(ids)
-    assert with_ratings["interactions"]["path"] == "my_ratings.csv"
+    assert content_only.interactions is None, "the embedded ratings met another catalogue"
+    assert content_only.catalog is not None and with_ratings.interactions is not None
+    assert content_only.catalog.path == "my_movies.csv" and content_only.catalog.rows == len(ids)
+    assert with_ratings.interactions.path == "my_ratings.csv"
 
     port = free_port()
     log = tmp_path / "make-run.log"

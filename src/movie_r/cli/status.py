@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import argparse
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from movie_r.cli.options import settings_from
 from movie_r.errors import MovieRError
 
 if TYPE_CHECKING:
     from movie_r.storage.agent_status import AgentStatus
-    from movie_r.storage.records import Manifest
+    from movie_r.storage.records import Manifest, TrainedOn
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -55,18 +55,18 @@ def _created(manifest: Manifest) -> str:
     return f"{manifest.created_at:%Y-%m-%dT%H:%M:%S}" if manifest.created_at else "?"
 
 
-def _data_label(data: dict[str, Any]) -> str:
+def _data_label(data: TrainedOn) -> str:
     """`catalog/ratings` SHA-256 prefixes: the same label means the same training data."""
-    catalog = (data.get("catalog") or {}).get("sha256", "?")[:6]
-    interactions = (data.get("interactions") or {}).get("sha256", "-")[:6]
-    return f"{catalog}/{interactions}"
+    catalog = (data.catalog.sha256 if data.catalog else None) or "?"
+    interactions = (data.interactions.sha256 if data.interactions else None) or "-"
+    return f"{catalog[:6]}/{interactions[:6]}"
 
 
-def _describe_data(data: dict[str, Any]) -> str:
-    catalog = data.get("catalog") or {}
-    interactions = data.get("interactions")
-    ratings = f"{interactions.get('path')} ({interactions.get('rows')} ratings)" if interactions else "no ratings"
-    return f"{catalog.get('path', '?')} ({catalog.get('rows', '?')} movies), {ratings}"
+def _describe_data(data: TrainedOn) -> str:
+    catalog, interactions = data.catalog, data.interactions
+    ratings = f"{interactions.path} ({interactions.rows} ratings)" if interactions else "no ratings"
+    described = f"{catalog.path} ({catalog.rows} movies)" if catalog else "? (? movies)"
+    return f"{described}, {ratings}"
 
 
 def cmd_status(args: argparse.Namespace) -> int:

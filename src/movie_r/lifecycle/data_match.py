@@ -11,9 +11,9 @@ import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from movie_r.storage.files import file_fingerprint
+from movie_r.storage.records import TrainedOn
 
 
 @dataclass(frozen=True)
@@ -27,20 +27,19 @@ class DataMatch:
         return self.catalog and self.interactions
 
 
-def data_match(trained_on: dict[str, Any], catalog: Path, interactions: Path | None) -> DataMatch:
+def data_match(trained_on: TrainedOn, catalog: Path, interactions: Path | None) -> DataMatch:
     """Compare a manifest's `data` fingerprints with the configured files."""
     catalog_now = cached_fingerprint(catalog)
     interactions_now = cached_fingerprint(interactions) if interactions is not None else None
-    catalog_then = (trained_on.get("catalog") or {}).get("sha256")
-    interactions_then = (trained_on.get("interactions") or {}).get("sha256")
-    same_catalog = catalog_now is not None and catalog_now == catalog_then
-    same_interactions = interactions_now == interactions_then
+    then_catalog, then_interactions = trained_on.catalog, trained_on.interactions
+    same_catalog = catalog_now is not None and then_catalog is not None and catalog_now == then_catalog.sha256
+    same_interactions = interactions_now == (then_interactions.sha256 if then_interactions else None)
     problems = []
     if not same_catalog:
-        then = (trained_on.get("catalog") or {}).get("path", "an unrecorded catalogue")
+        then = (then_catalog.path if then_catalog else None) or "an unrecorded catalogue"
         problems.append(f"trained on catalogue {then}, configured {catalog}" + ("" if catalog_now else " (unreadable)"))
     if not same_interactions:
-        then = (trained_on.get("interactions") or {}).get("path") or "no interactions"
+        then = (then_interactions.path if then_interactions else None) or "no interactions"
         problems.append(f"trained on {then}, configured {interactions or 'no interactions'}")
     detail = "; ".join(problems) if problems else "trained on the configured data"
     return DataMatch(same_catalog, same_interactions, detail)

@@ -32,6 +32,7 @@ from movie_r.recommenders.kinds import kind_params
 from movie_r.recommenders.pipeline import FittedText, build_pipeline, fit_pipeline
 from movie_r.recommenders.shared_signals import SharedSignals
 from movie_r.settings import Settings
+from movie_r.storage.records import FileFingerprint, Selection, TrainedOn
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +56,9 @@ class TrainingData:
         known = self.feedback[self.feedback["movie_id"].isin(self.catalog.movies["id"])]
         return pd.concat([self.queries.train, known], ignore_index=True)
 
-    def fingerprints(self) -> dict[str, Any]:
-        found = {"catalog": _fingerprint(self.catalog)}
-        if self.interactions is not None:
-            found["interactions"] = _fingerprint(self.interactions)
-        return found
+    def fingerprints(self) -> TrainedOn:
+        interactions = _fingerprint(self.interactions) if self.interactions is not None else None
+        return TrainedOn(catalog=_fingerprint(self.catalog), interactions=interactions)
 
 
 def load_training_data(
@@ -101,7 +100,7 @@ class Candidate:
     pipeline: Pipeline
     report: EvaluationReport
     train_seconds: float
-    selection: dict[str, Any] | None = None  # how tuning chose `params`, when it did (`Selection`'s fields)
+    selection: Selection | None = None  # how tuning chose `params`, when it did
 
 
 def fit_candidate(
@@ -139,6 +138,5 @@ def fit_candidate(
     return Candidate(kind, params, pipeline, report, train_seconds)
 
 
-def _fingerprint(source: Catalog | Interactions) -> dict[str, Any]:
-    return {"path": str(source.source), "sha256": source.fingerprint, "rows": len(source)}
-
+def _fingerprint(source: Catalog | Interactions) -> FileFingerprint:
+    return FileFingerprint(path=str(source.source), sha256=source.fingerprint, rows=len(source))

@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -29,7 +29,7 @@ from movie_r.periodic import Periodic
 from movie_r.storage import journal
 from movie_r.storage.files import write_text_atomic
 from movie_r.storage.layout import MetricsLayout
-from movie_r.storage.records import FeedbackEvent, RequestEvent, Summary, UnknownQuery, validated
+from movie_r.storage.records import FeedbackEvent, FeedbackStats, RequestEvent, Summary, UnknownQuery, validated
 from movie_r.storage.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -134,12 +134,12 @@ def read_feedback(metrics_dir: Path, since: datetime, per_source: int | None = N
     return kept
 
 
-def feedback_stats(feedback: Iterable[FeedbackEvent]) -> dict[str, Any]:
+def feedback_stats(feedback: Iterable[FeedbackEvent]) -> FeedbackStats:
     """Counts by action and the share of negative ones among judgements (a click judges nothing)."""
     actions = Counter(event.action for event in feedback)
     total = sum(count for action, count in actions.items() if action not in UNJUDGED_ACTIONS)
     negative = sum(actions[action] for action in NEGATIVE_ACTIONS)
-    return {"total": total, "by_action": dict(actions), "negative_share": negative / total if total else 0.0}
+    return FeedbackStats(total=total, by_action=dict(actions), negative_share=negative / total if total else 0.0)
 
 
 def feedback_positives(metrics_dir: Path, per_source: int | None = None) -> pd.DataFrame:

@@ -25,7 +25,7 @@ from movie_r.recommenders.kinds import AUTO_KINDS
 from movie_r.recommenders.pipeline import json_params
 from movie_r.settings import Settings
 from movie_r.storage.files import utc_now
-from movie_r.storage.records import Event, Manifest, Selection
+from movie_r.storage.records import Event, Manifest
 from movie_r.storage.registry import ModelVersion, Registry, new_version_id
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ def save_candidate(registry: Registry, candidate: Candidate, data: TrainingData,
         created_at=utc_now(),
         kind=candidate.kind,
         params=json_params(candidate.params),
-        selection=Selection.model_validate(candidate.selection) if candidate.selection else None,
+        selection=candidate.selection,
         data=data.fingerprints(),
         libraries={"python": platform.python_version(), **{name: _version_of(name) for name in LIBRARIES}},
         train_seconds=round(candidate.train_seconds, 3),

@@ -27,6 +27,7 @@ from movie_r.recommenders.kinds import GRIDS, kind_params
 from movie_r.recommenders.pipeline import FittedText, build_pipeline, fitted_text_of, json_params, restore_params
 from movie_r.recommenders.shared_signals import SharedSignals
 from movie_r.settings import Settings
+from movie_r.storage.records import FoldScore, Selection, TriedConfiguration
 
 log = logging.getLogger(__name__)
 
@@ -87,23 +88,21 @@ def tune(settings: Settings, data: TrainingData, kinds: list[str]) -> Candidate:
     for fold in folds[1:]:
         for i, report in _validate(settings, fold, grid, promoted, fitted_text, workers).items():
             reports[i].append(report)
-    tried: list[dict[str, Any]] = []
-    for i, (kind, params) in enumerate(grid):
-        scored = _across_folds(fractions[: len(reports[i])], reports[i])
-        tried.append({"kind": kind, "params": json_params(params), **scored})
+    tried = [_tried(kind, params, fractions[: len(reports[i])], reports[i]) for i, (kind, params) in enumerate(grid)]
+    for i, (kind, params) in enumerate(grid):  # in the log too, for a run that fails before it saves
         log.info("validation kind=%s params=%s %s=%s", kind, params, SCORE, [round(r.score, 4) for r in reports[i]])
     best = best_tried([tried[i] for i in promoted], settings.min_coverage)
-    chosen = fit_candidate(settings, data, best["kind"], restore_params(best["params"]), fitted_text=fitted_text)
+    chosen = fit_candidate(settings, data, best.kind, restore_params(best.params), fitted_text=fitted_text)
     horizons = "/".join(f"{fraction:.0%}" for fraction in fractions)
     halving = f" (the best {len(promoted)} of them on the first fold then on all)" if len(promoted) < len(grid) else ""
     reason = (
-        f"{best['kind']} {best['params']} had the best mean validation {SCORE}={best[SCORE]:.4f} of {len(tried)} "
+        f"{best.kind} {best.params} had the best mean validation {SCORE}={best.metrics[SCORE]:.4f} of {len(tried)} "
         f"configurations{halving}, over {len(folds)} validation fold{'s' if len(folds) > 1 else ''} (the latest {horizons} of each "
         "user's training positives), "
         f"among those whose lists cover >= {settings.min_coverage:.0%} of the catalogue on every fold"
         f", tuned on {tuned_on} of {n_users} users' ratings"
     )
-    selection = {"reason": reason, "validation": tried, "tuned_on_users": tuned_on, "users": n_users}
+    selection = Selection(reason=reason, validation=tried, tuned_on_users=tuned_on, users=n_users)
     return Candidate(chosen.kind, chosen.params, chosen.pipeline, chosen.report, chosen.train_seconds, selection)
 
 
@@ -188,18 +187,19 @@ def _collaborative_of(kind: str, params: dict[str, Any]) -> str:
     return repr((merged.get(slot), settings)) if merged.get(slot) not in (None, "none") else ""
 
 
-def best_tried(tried: list[dict[str, Any]], min_coverage: float) -> dict[str, Any]:
+def best_tried(tried: list[TriedConfiguration], min_coverage: float) -> TriedConfiguration:
     """The configuration tuning picks: best mean NDCG@10 among those covering `min_coverage`
     of the catalogue on every fold (among all when none does)."""
-    diverse = [t for t in tried if t["lowest_coverage"] >= min_coverage] or tried
-    return max(diverse, key=lambda t: t[SCORE])
+    diverse = [t for t in tried if t.lowest_coverage >= min_coverage] or tried
+    return max(diverse, key=lambda t: t.metrics[SCORE])
 
 
-def _across_folds(fractions: tuple[float, ...], reports: list[EvaluationReport]) -> dict[str, Any]:
+def _tried(kind: str, params: dict[str, Any], fractions: tuple[float, ...], reports: list[EvaluationReport]) -> TriedConfiguration:
     """Each metric's mean over the folds it was scored on, the lowest fold's coverage, and each fold's score."""
     means = {name: float(np.mean([r.metrics[name] for r in reports])) for name in reports[0].metrics}
-    folds = [{"fraction": f, SCORE: r.score, "coverage": r.metrics["coverage"]} for f, r in zip(fractions, reports, strict=True)]
-    return {**means, "lowest_coverage": min(fold["coverage"] for fold in folds), "folds": folds}
+    folds = [FoldScore(fraction=f, score=r.score, coverage=r.metrics["coverage"]) for f, r in zip(fractions, reports, strict=True)]
+    lowest = min(fold.coverage for fold in folds)
+    return TriedConfiguration(kind=kind, params=json_params(params), metrics=means, lowest_coverage=lowest, folds=folds)
 
 
 def user_sample(ratings: pd.DataFrame, at_most: int, seed: int = 0) -> tuple[pd.DataFrame, int]:

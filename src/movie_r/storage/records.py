@@ -112,13 +112,58 @@ class Evaluation(BaseModel):
     n_queries: int = 0
 
 
+class FileFingerprint(BaseModel):
+    """One input file as a version (or a tick) saw it."""
+
+    model_config = ConfigDict(extra="allow")
+
+    path: str | None = None
+    sha256: str | None = None
+    rows: int | None = None
+
+
+class TrainedOn(BaseModel):
+    """The fingerprints of the training inputs: the catalogue, and the interactions when there were any."""
+
+    model_config = ConfigDict(extra="allow")
+
+    catalog: FileFingerprint | None = None
+    interactions: FileFingerprint | None = None
+
+    def files(self) -> dict[str, FileFingerprint]:
+        """The inputs there were, by name."""
+        return {name: found for name, found in (("catalog", self.catalog), ("interactions", self.interactions)) if found}
+
+
+class FoldScore(BaseModel):
+    """One tried configuration on one validation fold."""
+
+    model_config = ConfigDict(extra="allow")
+
+    fraction: float
+    score: float = math.nan  # the tuning score (NDCG@10); versions saved before it was named kept it under its metric's name
+    coverage: float = 0.0
+
+
+class TriedConfiguration(BaseModel):
+    """One configuration tuning scored: its mean metrics over the folds it reached, and each fold's."""
+
+    model_config = ConfigDict(extra="allow")
+
+    kind: str
+    params: dict[str, Any] = {}
+    metrics: dict[str, float] = {}  # each metric's mean over the folds (older versions: at the top level)
+    lowest_coverage: float = 0.0
+    folds: list[FoldScore] = []
+
+
 class Selection(BaseModel):
     """Why `auto` chose this configuration, and every configuration it tried on validation data."""
 
     model_config = ConfigDict(extra="allow")
 
     reason: str
-    validation: list[dict[str, Any]] = []
+    validation: list[TriedConfiguration] = []
     tuned_on_users: int | None = None  # the users whose ratings the grid was fitted on (a sample when fewer than `users`)
     users: int | None = None
 
@@ -133,7 +178,7 @@ class Manifest(BaseModel):
     kind: str = "tfidf"  # the only kind before kinds were recorded
     params: dict[str, Any] = {}
     selection: Selection | None = None
-    data: dict[str, Any] = {}  # fingerprints of the catalogue and interactions (`data.fingerprints`)
+    data: TrainedOn = TrainedOn()
     libraries: dict[str, str | None] = {}  # None: a library this environment lacks
     train_seconds: float | None = None
     lists_seconds: float | None = None
@@ -207,6 +252,14 @@ class Outcome(BaseModel):
 
 
 FAILED_VERDICTS = frozenset({TickVerdict.FAILED, TickVerdict.DATA_REJECTED})
+
+
+class FeedbackStats(BaseModel):
+    """Feedback of one window counted: by action, and the share of dislikes among the actions that judge."""
+
+    total: int = 0  # actions that judge an answer (a click judges nothing)
+    by_action: dict[str, int] = {}
+    negative_share: float = 0.0
 
 
 class Decision(BaseModel):
