@@ -24,6 +24,7 @@ from prometheus_client import (
 
 from movie_r.answering.match_method import MatchMethod
 from movie_r.storage.agent_status import AgentStatus
+from movie_r.storage.records import Experiment
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 SIMILARITY_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
@@ -81,7 +82,15 @@ class ApiMetrics:
             "movie_r_agent_last_tick_timestamp_seconds", "When the agent last finished a tick (Unix time)",
             registry=r, multiprocess_mode="livemax",
         )  # fmt: skip
+        self.experiment_info = Gauge(
+            "movie_r_experiment_info", "The online experiment this worker serves (value 1)",
+            ["experiment", "mode", "champion", "candidate"], registry=r, multiprocess_mode="livemax",
+        )  # fmt: skip
+        self.experiment_answers = Counter(
+            "movie_r_experiment_answers", "Answers served within an online experiment", ["experiment", "mode"], registry=r
+        )
         self._version: str | None = None
+        self._experiment: tuple[str, str, str, str] | None = None
         # `labels()` validates and locks on every call; the children it returns are kept instead
         self._request_children: dict[tuple[str, int], tuple[Any, Any]] = {}
         self._match_children = {method.value: self.matches.labels(method.value) for method in MatchMethod}
@@ -114,6 +123,16 @@ class ApiMetrics:
         if trained_at:
             age = datetime.now(UTC) - datetime.fromisoformat(trained_at)
             self.model_age.set(age.total_seconds())
+
+    def observe_experiment(self, experiment: Experiment | None) -> None:
+        """Refresh the experiment gauge (called when /metrics is scraped): the running one at 1, the last one at 0."""
+        labels = (experiment.id, experiment.mode.value, experiment.champion, experiment.candidate) if experiment else None
+        if labels != self._experiment:
+            if self._experiment is not None:
+                self.experiment_info.labels(*self._experiment).set(0)
+            if labels is not None:
+                self.experiment_info.labels(*labels).set(1)
+            self._experiment = labels
 
     def observe_agent(self, status: AgentStatus | None) -> None:
         """Refresh the agent gauges from its status file (called when /metrics is scraped)."""

@@ -82,5 +82,8 @@ async def metrics(request: Request) -> Response:
     loaded = state.watcher.current
     state.metrics.observe_model(loaded and loaded.version, loaded and loaded.manifest.created_at and loaded.manifest.created_at.isoformat())
     state.metrics.events_dropped.set(state.events.dropped)
+    experiment = state.watcher.experiment
+    serving = experiment is not None and loaded is not None and experiment.record.champion == loaded.version
+    state.metrics.observe_experiment(experiment.record if serving else None)
     state.metrics.observe_agent(read_status(state.settings.metrics_dir))
     return Response(state.metrics.render(), media_type=state.metrics.content_type)

@@ -260,6 +260,8 @@ def test_a_repeated_single_valued_parameter_is_a_422_naming_it(two_versions: Set
         assert limit.status_code == 422 and limit.json()["detail"][0]["loc"] == ["query", "limit"]
         k = client.get("/recommend?movie=toy%20story&k=1&k=50")
         assert k.status_code == 422 and k.json()["detail"][0]["loc"] == ["query", "k"]
+        escaped = client.get("/recommend?movie=toy%20story&k=1&%6B=50")  # the same name, written another way
+        assert escaped.status_code == 422 and escaped.json()["detail"][0]["loc"] == ["query", "k"]
         excluded = client.get("/recommend?movie=toy%20story&exclude=1&exclude=2")
         assert excluded.status_code == 200  # exclude repeats by design
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 
 from movie_r.lifecycle import experiments
 from movie_r.lifecycle.fitting import load_training_data
@@ -78,3 +79,25 @@ def test_once_the_experiment_ends_the_champion_answers_alone(interleaving) -> No
     experiments.end(Registry.of(settings), experiment, experiments.Ending.STOPPED, "stopped by the test")
     client.app.state.movie_r.watcher.check()
     assert "x-experiment" not in client.get("/recommend", params={"movie": "toy story"}).headers
+
+
+def test_metrics_name_the_running_experiment_and_count_its_answers(interleaving) -> None:
+    client, settings, experiment = interleaving
+    for _ in range(3):
+        client.get("/recommend", params={"movie": "toy story"})
+    labels = {"experiment": experiment.id, "mode": "interleave", "champion": experiment.champion, "candidate": experiment.candidate}
+    running = samples(client.get("/metrics").text)
+    assert running["movie_r_experiment_info", frozenset(labels.items())] == 1.0
+    assert running["movie_r_experiment_answers_total", frozenset({"experiment": experiment.id, "mode": "interleave"}.items())] == 3.0
+    experiments.end(Registry.of(settings), experiment, experiments.Ending.STOPPED, "stopped by the test")
+    client.app.state.movie_r.watcher.check()
+    assert samples(client.get("/metrics").text)["movie_r_experiment_info", frozenset(labels.items())] == 0.0
+
+
+def samples(text: str) -> dict[tuple[str, frozenset], float]:
+    """Every sample of a Prometheus text page, by name and labels."""
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
