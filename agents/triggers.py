@@ -11,7 +11,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from movie_r.settings import TriggerSettings
-from movie_r.storage.records import FeedbackStats, FileFingerprint, Manifest, Summary, TrainedOn
+from movie_r.storage.manifest import FileFingerprint, Manifest, TrainedOn
+from movie_r.storage.records import FeedbackStats, Summary
 
 # what clients' own requests and feedback measure: retrains they start are bounded per day
 CLIENT_FED_TRIGGERS = frozenset({"cold_start_rate", "mean_similarity", "negative_feedback"})

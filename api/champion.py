@@ -24,7 +24,7 @@ from movie_r.errors import MovieRError
 from movie_r.lifecycle import experiments
 from movie_r.lifecycle.evaluation import typo
 from movie_r.periodic import Periodic
-from movie_r.storage.records import Manifest
+from movie_r.storage.manifest import Manifest
 from movie_r.storage.registry import Registry
 from movie_r.storage.signing import SignatureError
 from movie_r_api.answers import AnswerCache

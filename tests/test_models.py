@@ -154,7 +154,7 @@ def test_tuning_takes_one_fold_when_it_holds_enough_queries(tmp_path: Path, monk
 
 def test_tuning_passes_over_a_configuration_that_covers_too_little_on_any_fold() -> None:
     from movie_r.lifecycle.tuning import best_tried
-    from movie_r.storage.records import TriedConfiguration
+    from movie_r.storage.manifest import TriedConfiguration
 
     def tried(name: str, ndcg: float, coverages: list[float]) -> TriedConfiguration:
         return TriedConfiguration(kind=name, metrics={"ndcg@10": ndcg}, lowest_coverage=min(coverages))

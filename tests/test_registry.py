@@ -108,7 +108,7 @@ def test_events_are_json_lines_and_a_torn_line_is_skipped(tmp_path: Path) -> Non
 
 def test_manifests_read_as_typed_records_old_fields_missing_or_unknown_ones_kept() -> None:
     from movie_r.errors import ArtifactError
-    from movie_r.storage.records import Manifest
+    from movie_r.storage.manifest import Manifest
 
     old = Manifest.parse(b'{"version": "v1", "evaluation": {"score_name": "genre_precision@10", "score": 0.4}}', "v1")
     assert (old.kind, old.created_at, old.evaluation.score, old.files) == ("tfidf", None, 0.4, {})

@@ -22,7 +22,8 @@ from movie_r.lifecycle.telemetry import unanswered
 from movie_r.settings import Settings
 from movie_r.storage.agent_status import AgentStatus, read_status_or_problem
 from movie_r.storage.lineage import statuses
-from movie_r.storage.records import Decision, Manifest, RegistryEvent, RequestEvent, read_file
+from movie_r.storage.manifest import Manifest
+from movie_r.storage.records import Decision, RegistryEvent, RequestEvent, read_file
 from movie_r.storage.registry import Registry
 from movie_r_api.console.charts import Box, nice_ceiling, x_of, y_of
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from movie_r.settings import Settings
-from movie_r.storage.records import FeedbackStats, Summary, TrainedOn, UnknownQuery
+from movie_r.storage.manifest import TrainedOn
+from movie_r.storage.records import FeedbackStats, Summary, UnknownQuery
 from movie_r_agents.triggers import (
     cold_start_rate,
     data_changed,

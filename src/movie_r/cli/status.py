@@ -12,7 +12,7 @@ from movie_r.errors import MovieRError
 
 if TYPE_CHECKING:
     from movie_r.storage.agent_status import AgentStatus
-    from movie_r.storage.records import Manifest, TrainedOn
+    from movie_r.storage.manifest import Manifest, TrainedOn
 
 
 def cmd_models(args: argparse.Namespace) -> int:

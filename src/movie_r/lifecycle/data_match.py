@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from movie_r.storage.files import file_fingerprint
-from movie_r.storage.records import TrainedOn
+from movie_r.storage.manifest import TrainedOn
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from movie_r.answering.titles import TitleIndex
 from movie_r.data.title_keys import normalise_title
 from movie_r.progress import progress
 from movie_r.recommenders.evidence import POSITIVE_RATING
-from movie_r.storage.records import Evaluation
+from movie_r.storage.manifest import Evaluation
 
 TEST_FRACTION = 0.2
 # Test queries kept at most, drawn at random (fixed seed) when users give more: every query

@@ -32,7 +32,7 @@ from movie_r.recommenders.kinds import kind_params
 from movie_r.recommenders.pipeline import FittedText, build_pipeline, fit_pipeline
 from movie_r.recommenders.shared_signals import SharedSignals
 from movie_r.settings import Settings
-from movie_r.storage.records import FileFingerprint, Selection, TrainedOn
+from movie_r.storage.manifest import FileFingerprint, Selection, TrainedOn
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,8 @@ from movie_r.recommenders.kinds import AUTO_KINDS
 from movie_r.recommenders.pipeline import json_params
 from movie_r.settings import Settings
 from movie_r.storage.files import utc_now
-from movie_r.storage.records import Event, Manifest
+from movie_r.storage.manifest import Manifest
+from movie_r.storage.records import Event
 from movie_r.storage.registry import ModelVersion, Registry, new_version_id
 
 log = logging.getLogger(__name__)

@@ -27,7 +27,7 @@ from movie_r.recommenders.kinds import GRIDS, kind_params
 from movie_r.recommenders.pipeline import FittedText, build_pipeline, fitted_text_of, json_params, restore_params
 from movie_r.recommenders.shared_signals import SharedSignals
 from movie_r.settings import Settings
-from movie_r.storage.records import FoldScore, Selection, TriedConfiguration
+from movie_r.storage.manifest import FoldScore, Selection, TriedConfiguration
 
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,8 @@ from movie_r.errors import ArtifactError
 from movie_r.storage import journal
 from movie_r.storage.files import file_fingerprint, fsync_dir, utc_now, write_synced
 from movie_r.storage.layout import ModelsLayout, StorageLayout
-from movie_r.storage.records import Event, Manifest, RegistryEvent
+from movie_r.storage.manifest import Manifest
+from movie_r.storage.records import Event, RegistryEvent
 from movie_r.storage.signing import SIGNATURE_FILE, TRUSTED_DIR, Keyring, load_keyring, load_signer
 
 if TYPE_CHECKING:  # joblib, numpy, scipy and scikit-learn load with a model, not for `status` or `models`
