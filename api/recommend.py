@@ -108,7 +108,6 @@ router.add_api_route(
     status_code=201,
     response_model=FeedbackAccepted,
     responses={
-        404: ERRORS[404],
         409: {"model": Problem, "description": "This action on this movie of this request is already recorded."},
         413: {"model": Problem, "description": "The body is larger than the service accepts."},
         422: {
