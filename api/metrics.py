@@ -91,6 +91,7 @@ class ApiMetrics:
         )
         self._version: str | None = None
         self._experiment: tuple[str, str, str, str] | None = None
+        self._experiment_answers: tuple[tuple[str, str], Any] | None = None  # the running experiment's child
         # `labels()` validates and locks on every call; the children it returns are kept instead
         self._request_children: dict[tuple[str, int], tuple[Any, Any]] = {}
         self._match_children = {method.value: self.matches.labels(method.value) for method in MatchMethod}
@@ -123,6 +124,13 @@ class ApiMetrics:
         if trained_at:
             age = datetime.now(UTC) - datetime.fromisoformat(trained_at)
             self.model_age.set(age.total_seconds())
+
+    def observe_experiment_answer(self, experiment: str, mode: str) -> None:
+        """One answer served within an experiment; its counter child is kept, as the request ones are."""
+        key = (experiment, mode)
+        if self._experiment_answers is None or self._experiment_answers[0] != key:
+            self._experiment_answers = key, self.experiment_answers.labels(*key)
+        self._experiment_answers[1].inc()
 
     def observe_experiment(self, experiment: Experiment | None) -> None:
         """Refresh the experiment gauge (called when /metrics is scraped): the running one at 1, the last one at 0."""

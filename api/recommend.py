@@ -79,7 +79,7 @@ async def recommend(request: Request) -> Response:
         if served is not None:
             answer, version, online = served
             headers = {"x-model-version": version, "x-experiment": experiment.id}
-            state.metrics.experiment_answers.labels(experiment.id, experiment.record.mode.value).inc()
+            state.metrics.observe_experiment_answer(experiment.id, experiment.record.mode.value)
     # the id of a served answer names its version and movies, so feedback can be checked against it
     request_id = state.request_ids.issue_answer(request_id, answer.cited)
     request.state.request_id = request_id
