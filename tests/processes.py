@@ -79,6 +79,7 @@ class Traffic:
         self.url, self.queries, self.pause = url, queries, pause
         self.outcomes: Counter[str] = Counter()
         self.versions: list[str] = []
+        self.failed_at: list[float] = []  # time.monotonic() of every failure
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._run, args=(i,), daemon=True) for i in range(clients)]
@@ -112,6 +113,8 @@ class Traffic:
                     outcome, version = type(exc).__name__, None
                 with self._lock:
                     self.outcomes[outcome] += 1
+                    if not outcome.startswith("2"):
+                        self.failed_at.append(time.monotonic())
                     if version:
                         self.versions.append(version)
                 i += 1

@@ -221,17 +221,24 @@ def test_4a_an_agent_killed_mid_training_restarts_and_publishes_nothing_partial(
 def test_4b_a_killed_api_replica_leaves_the_others_answering_and_comes_back(stack: Stack) -> None:
     victim = stack.containers("api")[1]
     restarts = stack.inspect(victim)["RestartCount"]
-    with Traffic(stack.url, QUERIES, pause=0.01) as load:
+    clients = 4
+    with Traffic(stack.url, QUERIES, clients=clients, pause=0.01) as load:
         time.sleep(1)
-        stack.kill_main_process(victim)
         killed = time.monotonic()
+        stack.kill_main_process(victim)
         assert wait_until(lambda: stack.inspect(victim)["RestartCount"] > restarts, 60, interval=0.2)
         assert wait_until(lambda: stack.health(victim) == "healthy", 120, interval=0.5), stack.health(victim)
         back = time.monotonic() - killed
         time.sleep(1)
     print(f"\napi replica SIGKILLed under load: healthy again after {back:.1f} s; "
           f"{load.total} requests, outcomes {dict(load.outcomes)}")  # fmt: skip
-    assert load.failures == {}, load.outcomes
+    # The proxy retries a request the victim refused or reset before answering. One whose
+    # response had begun (headers written, body not yet) cannot be retried: a crash loses it,
+    # and at most one per client can be in flight at the kill. Nothing else may fail.
+    assert set(load.failures) <= {"RemoteProtocolError"}, load.outcomes
+    assert sum(load.failures.values()) <= clients, load.outcomes
+    late = [round(t - killed, 2) for t in load.failed_at if not 0 <= t - killed < 1]
+    assert late == [], f"failures away from the kill, seconds after it: {late}"
 
 
 def test_4c_stopping_an_api_replica_drains_its_requests(stack: Stack) -> None:
