@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from movie_r.lifecycle import experiments
+from movie_r.lifecycle import experiments, watch
 from movie_r.lifecycle.experiments import Ending
 from movie_r.lifecycle.promotion import ChampionChanged
 from movie_r.settings import Settings
-from movie_r.storage.records import Decision, Experiment, OnlineMode, Outcome, Result, TickVerdict
+from movie_r.storage.files import utc_now
+from movie_r.storage.records import Decision, Event, Experiment, OnlineMode, Outcome, Result, TickVerdict
 from movie_r.storage.registry import Registry
 
 RESULTS = {Ending.PROMOTED: Result.PROMOTED, Ending.REJECTED: Result.REJECTED, Ending.STOPPED: Result.STOPPED}
@@ -40,3 +41,34 @@ def start_experiment(settings: Settings, registry: Registry, candidate: str, rea
     """Serve a challenger that passed the offline gate beside the champion; the line that says so."""
     experiment = experiments.start(registry, candidate, OnlineMode(settings.online), experiments.rule_of(settings), "agent", list(reasons))
     return f"passed the offline gate: experiment {experiment.id} ({experiment.mode.value}) serves it beside the champion"
+
+
+def watch_champion(settings: Settings, registry: Registry, decision: Decision, data_key: str) -> bool:
+    """A tick's look at a new champion's clicks; True when it restored the previous champion
+    (the tick ends there). A champion that held, or whose watch is still open, says so in a
+    reason and the tick goes on."""
+    if not settings.online_watch_hours:
+        return False
+    now = utc_now()
+    watching = watch.look(
+        registry, settings.metrics_dir, settings.online_watch_hours, settings.online_alpha, settings.online_click_delay_seconds, now
+    )  # fmt: skip
+    if watching is None:
+        return False
+    if not watching.due(now):
+        decision.reasons = [
+            *decision.reasons,
+            f"watching champion {watching.champion} until {watching.ends_at:%Y-%m-%d %H:%M}: {watching.summary()}",
+        ]
+        return False
+    ended = watch.conclude(registry, watching)
+    if ended.event != Event.RESTORED:
+        decision.reasons = [*decision.reasons, f"watch of champion {watching.champion} ended, {ended.reason}"]
+        return False
+    # counted as a rejection on the data it was trained for, so the cooldown keeps the next
+    # tick from training the same challenger and promoting it again at once
+    registry.record(Event.REJECTED, watching.champion, reasons=[ended.reason or watch.ONLINE_REGRESSION], data_key=data_key)
+    decision.restored = ended.to_json()
+    decision.champion = registry.champion_version()
+    decision.settle(TickVerdict.ONLINE_REGRESSION, [*decision.reasons, ended.reason or watch.ONLINE_REGRESSION])
+    return True

@@ -46,7 +46,7 @@ from movie_r.storage.registry import ModelVersion, Registry
 from movie_r_agents.backoff import backoff
 from movie_r_agents.decision_log import append_decision, read_decisions
 from movie_r_agents.judge import Guardrail, Verdict, decide, latency_check, p95_latency_ms, smoke_check
-from movie_r_agents.online import follow_experiment, start_experiment
+from movie_r_agents.online import follow_experiment, start_experiment, watch_champion
 from movie_r_agents.report import write_report
 from movie_r_agents.triggers import check_triggers
 from movie_r_agents.waiting import client_budget_spent, cooldown
@@ -190,6 +190,8 @@ def _decide_and_act(
     running = experiments.current(registry)
     if running is not None:
         follow_experiment(settings, registry, decision, running)
+        return
+    if watch_champion(settings, registry, decision, data_key(data)):
         return
 
     since = datetime.now(UTC) - timedelta(hours=settings.summary_window_hours)

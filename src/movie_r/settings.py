@@ -254,6 +254,15 @@ class OnlineSettings(BaseModel):
     online_quiet_minutes: float = Field(
         15, ge=0, description="An experiment that gets no feedback at all in this first window ends with the offline verdict."
     )
+    online_watch_hours: float = Field(
+        24,
+        ge=0,
+        description="After a promotion, compare the champion's click-through with the previous champion's for this "
+        "long; a significant drop restores the previous one. 0 turns the watch off.",
+    )
+    online_click_delay_seconds: float = Field(
+        60, ge=0, description="Answers younger than this are not counted by the watch yet: their clicks may still come."
+    )
 
 
 SECTIONS: tuple[type[BaseModel], ...] = (

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from movie_r.answering.interleaving import Team, team_draft
 from movie_r.lifecycle import experiments
+from movie_r.settings import Settings
 from movie_r.storage import journal
 from movie_r.storage.files import utc_now
 from movie_r.storage.records import FeedbackEvent, RequestEvent
@@ -62,3 +63,67 @@ def test_the_first_champion_of_an_empty_home_never_waits(tmp_path: Path, catalog
     first = run_tick(settings)
     assert first["verdict"] == "first champion" and first["outcome"]["result"] == "promoted"
     assert Registry.of(settings).candidate_version() is None
+
+
+def answers(settings, version: str, start: float, n: int, clicked_every: int, tag: str) -> None:
+    """`n` answers of `version` outside any experiment from `start` on, one in `clicked_every`
+    clicked; a microsecond apart, so that those of a champion installed just now are past."""
+    for i in range(n):
+        journal.append_record(settings.storage.metrics.events / "w.jsonl", RequestEvent(
+            ts=start + i * 1e-6, request_id=f"{tag}{i}", model_version=version).model_dump(mode="json"))  # fmt: skip
+        if i % clicked_every == 0:
+            journal.append_record(settings.storage.metrics.feedback / "w.jsonl", FeedbackEvent(
+                time=utc_now(), request_id=f"{tag}{i}", movie_id=1, action="click").model_dump(mode="json"))  # fmt: skip
+
+
+def promoted_after_a_weak_champion(tmp_path: Path, catalog_path: Path, **changes) -> tuple[Settings, Registry, str, str]:
+    settings = settings_for(tmp_path, catalog_path, online_click_delay_seconds=0, **AFTER_A_WEAK_CHAMPION, **changes)
+    registry = Registry.of(settings)
+    weak = run_tick(settings, params=WORSE)["outcome"]["challenger"]
+    better = run_tick(settings, force=True)["outcome"]["challenger"]
+    assert registry.champion_version() == better
+    return settings, registry, weak, better
+
+
+def installed_at(registry: Registry, version: str) -> float:
+    return next(e.time for e in reversed(registry.events()) if e.event == "promoted" and e.version == version).timestamp()
+
+
+def test_a_champion_whose_answers_are_clicked_less_is_rolled_back(tmp_path: Path, catalog_path: Path) -> None:
+    settings, registry, weak, better = promoted_after_a_weak_champion(tmp_path, catalog_path)
+    installed = installed_at(registry, better)
+    answers(settings, weak, installed - 3600, 300, 3, "before")  # a third clicked
+    answers(settings, better, installed, 300, 10, "after")  # a tenth
+    decision = run_tick(settings)
+    assert decision["verdict"] == "online regression", decision["reasons"]
+    assert registry.champion_version() == weak
+    restored = decision["restored"]
+    assert restored["event"] == "restored" and restored["reason"].startswith("online_regression: click-through 0.100")
+    assert any(e.event == "watch_ended" and e.version == better and e.result == "regressed" for e in registry.events())
+    again = run_tick(settings)  # the restored champion is not watched against the one it replaced
+    assert not any("watch" in reason for reason in again["reasons"]), again["reasons"]
+
+
+def test_a_champion_clicked_as_often_holds_and_the_watch_ends(tmp_path: Path, catalog_path: Path) -> None:
+    settings, registry, weak, better = promoted_after_a_weak_champion(tmp_path, catalog_path)
+    installed = installed_at(registry, better)
+    answers(settings, weak, installed - 3600, 300, 3, "before")
+    answers(settings, better, installed, 150, 3, "after")
+    waiting = run_tick(settings)  # half the baseline's impressions: not looked at yet
+    assert any(r.startswith(f"watching champion {better} until") for r in waiting["reasons"]), waiting["reasons"]
+    answers(settings, better, installed + 150e-6, 150, 3, "later")
+    held = run_tick(settings)
+    assert registry.champion_version() == better
+    assert any(r.startswith(f"watch of champion {better} ended, held: click-through 0.333") for r in held["reasons"]), held[
+        "reasons"
+    ]
+    assert not any("watch" in reason for reason in run_tick(settings)["reasons"])
+
+
+def test_with_the_watch_off_nothing_is_looked_at(tmp_path: Path, catalog_path: Path) -> None:
+    settings, registry, weak, better = promoted_after_a_weak_champion(tmp_path, catalog_path, online_watch_hours=0)
+    installed = installed_at(registry, better)
+    answers(settings, weak, installed - 3600, 300, 3, "before")
+    answers(settings, better, installed, 300, 100, "after")
+    decision = run_tick(settings)
+    assert registry.champion_version() == better and not any("watch" in r for r in decision["reasons"])

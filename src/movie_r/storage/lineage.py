@@ -9,6 +9,10 @@ Events (`models/registry.jsonl`) say what happened to `version`:
                written as `rolled_back` before, which is read the same way
     removed    deleted by retention
     failed     a training that did not finish (no version)
+    experiment_started / experiment_ended
+               an online experiment of `version` (the candidate) against `previous`
+    watch_ended
+               the watch after `version` became champion looked at its clicks: held or regressed
 
 Statuses (`movie-r models`) say what a version is now:
     champion   what `models/champion` points at

@@ -34,6 +34,7 @@ class Event(StrEnum):
     FAILED = "failed"
     EXPERIMENT_STARTED = "experiment_started"  # `version` is the candidate, `previous` the champion
     EXPERIMENT_ENDED = "experiment_ended"
+    WATCH_ENDED = "watch_ended"  # the watch after a promotion looked: `result` held or regressed
 
 
 class TickVerdict(StrEnum):
@@ -44,6 +45,7 @@ class TickVerdict(StrEnum):
     DATA_REJECTED = "data rejected"
     FIRST_CHAMPION = "first champion"
     EXPERIMENT = "experiment"  # an online experiment runs: where it stands, or how it ended
+    ONLINE_REGRESSION = "online regression"  # clicks fell after a promotion: the previous champion is back
     NO_RETRAIN = "no retrain"
     RETRAIN = "retrain"
     FAILED = "failed"
@@ -177,7 +179,7 @@ class Decision(BaseModel):
     triggers: list[TriggerRecord] = []
     reasons: list[str] = []
     outcome: Outcome | None = None
-    restored: dict[str, Any] | None = None  # the registry event, when a broken champion was replaced
+    restored: dict[str, Any] | None = None  # the registry event, when a broken or regressed champion was replaced
     cleaned: list[str] = []  # half-written versions of an interrupted trainer, removed
 
     def settle(self, verdict: TickVerdict, reasons: list[str], outcome: Outcome | None = None) -> None:
@@ -284,7 +286,6 @@ class Summary(BaseModel):
     champion_version: str | None = None
     last_retrain_at: datetime | None = None
     hours_since_retrain: float | None = None
-
 
 
 Record = TypeVar("Record", bound=BaseModel)
