@@ -181,6 +181,39 @@ def test_3_a_promotion_reaches_every_replica_with_no_failed_request(stack: Stack
     assert reached <= WATCH_INTERVAL + 5, "slower than a watch interval plus a model load"
 
 
+def test_3b_an_experiment_is_served_by_every_replica_alike_through_the_proxy(stack: Stack) -> None:
+    replicas = [f"http://{stack.address(r)}:8000" for r in stack.containers("api")]
+    assert len(replicas) == 3
+    alone = {url: get(url, "/recommend?movie=heat&k=8").json()["recommendations"] for url in replicas}
+    trained = stack.exec("agent", "movie-r", "train", "--model", "popularity")
+    candidate = VERSION.findall(trained.stdout + trained.stderr)[0]
+    started = stack.exec("agent", "movie-r", "experiment", "start", candidate, "--mode", "interleave", "--wait", "300")
+    experiment = re.search(r"exp-\d{8}T\d{6}Z-[0-9a-f]{6}", started.stdout + started.stderr)
+    assert experiment, started.stdout + started.stderr
+
+    def answer(url: str, request_id: str) -> httpx.Response:
+        return httpx.get(f"{url}/recommend", params={"movie": "heat", "k": 8}, headers={"x-request-id": request_id}, timeout=10)
+
+    def serving(url: str) -> bool:
+        return answer(url, "probe").headers.get("x-experiment") == experiment.group()
+
+    assert wait_until(lambda: all(serving(url) for url in replicas), WATCH_INTERVAL + 15, interval=0.2), "a replica does not serve it"
+    for url in replicas:  # every replica mixes the candidate's picks into some answers
+        lists = [answer(url, f"user-{i}").json()["recommendations"] for i in range(10)]
+        assert any(movies != alone[url] for movies in lists), f"{url} answers as the champion alone"
+    for request_id in ("user-1", "user-7"):  # and gives one request id the same list wherever it lands
+        assert len({json.dumps(answer(url, request_id).json()["recommendations"]) for url in [*replicas, stack.url]}) == 1
+    body = answer(stack.url, "user-3").json()
+    clicked = httpx.post(f"{stack.url}/feedback", json={"request_id": body["request_id"], "movie_id": body["recommendations"][0]["id"], "action": "click"})
+    assert clicked.status_code == 201, clicked.text
+    status = json.loads(stack.exec("agent", "movie-r", "experiment", "status", "--json").stdout)
+    assert status["id"] == experiment.group() and status["candidate"] == candidate
+
+    stack.exec("agent", "movie-r", "experiment", "stop", "--wait", "300")
+    assert wait_until(lambda: not any("x-experiment" in answer(url, "probe").headers for url in replicas), WATCH_INTERVAL + 15, interval=0.2)
+    print(f"\nexperiment {experiment.group()} served by 3 replicas alike; {status['impressions']} impressions counted so far")
+
+
 def test_4a_an_agent_killed_mid_training_restarts_and_publishes_nothing_partial(stack: Stack) -> None:
     agent = stack.containers("agent")[0]
     champion = stack.champion_on_host()
