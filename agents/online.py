@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+
 from movie_r.lifecycle import experiments
-from movie_r.lifecycle.experiments import Ending
+from movie_r.lifecycle.experiments import Ending, Tally
 from movie_r.lifecycle.promotion import ChampionChanged
 from movie_r.settings import Settings
+from movie_r.storage.experiment_trace import append_point
 from movie_r.storage.records import Decision, Experiment, OnlineMode, Outcome, Result, TickVerdict
 from movie_r.storage.registry import Registry
+
+log = logging.getLogger(__name__)
 
 RESULTS = {Ending.PROMOTED: Result.PROMOTED, Ending.REJECTED: Result.REJECTED, Ending.STOPPED: Result.STOPPED}
 
@@ -20,6 +25,7 @@ def follow_experiment(settings: Settings, registry: Registry, decision: Decision
     else:
         ended = experiments.verdict(experiment, counted)
         if ended is None:
+            trace(settings, experiment, counted)
             decision.settle(TickVerdict.EXPERIMENT, [*decision.reasons, f"experiment {experiment.id} runs: {counted.summary()}"])
             return
         ending, reason = ended
@@ -28,6 +34,7 @@ def follow_experiment(settings: Settings, registry: Registry, decision: Decision
     except ChampionChanged as exc:
         ending, reason = Ending.STOPPED, f"{exc}; not promoted"
         experiments.end(registry, experiment, ending, reason, counted)
+    trace(settings, experiment, counted, ending)
     result = RESULTS[ending]
     decision.settle(
         TickVerdict.EXPERIMENT,
@@ -40,3 +47,12 @@ def start_experiment(settings: Settings, registry: Registry, candidate: str, rea
     """Serve a challenger that passed the offline gate beside the champion; the line that says so."""
     experiment = experiments.start(registry, candidate, OnlineMode(settings.online), experiments.rule_of(settings), "agent", list(reasons))
     return f"passed the offline gate: experiment {experiment.id} ({experiment.mode.value}) serves it beside the champion"
+
+
+def trace(settings: Settings, experiment: Experiment, counted: Tally, ending: Ending | None = None) -> None:
+    """Leave the tally in the experiment's trace for the console and `/metrics`; a trace that
+    cannot be written is logged, never a reason for the experiment to stop or end otherwise."""
+    try:
+        append_point(settings.storage.metrics, experiments.point(experiment, counted, ending))
+    except (OSError, ValueError) as exc:  # ValueError: an id that names no file
+        log.warning("experiment trace not written experiment=%s reason=%r", experiment.id, str(exc))
