@@ -10,6 +10,7 @@ from movie_r.lifecycle import experiments
 from movie_r.lifecycle.fitting import load_training_data
 from movie_r.lifecycle.training import train
 from movie_r.settings import Settings
+from movie_r.storage.experiment_trace import append_point
 from movie_r.storage.records import OnlineMode
 from movie_r.storage.registry import Registry
 from movie_r_api.app import create_app
@@ -92,6 +93,36 @@ def test_metrics_name_the_running_experiment_and_count_its_answers(interleaving)
     experiments.end(Registry.of(settings), experiment, experiments.Ending.STOPPED, "stopped by the test")
     client.app.state.movie_r.watcher.check()
     assert samples(client.get("/metrics").text)["movie_r_experiment_info", frozenset(labels.items())] == 0.0
+
+
+def test_metrics_show_the_agents_latest_tally_and_keep_the_final_one(interleaving) -> None:
+    client, settings, experiment = interleaving
+    for i in range(4):
+        body = client.get("/recommend", params={"movie": "toy story", "k": 6}, headers={"x-request-id": f"user-{i}"}).json()
+        client.app.state.movie_r.events.flush()
+        event = next(e for e in reversed(events(settings)) if e.get("request_id") == body["request_id"])
+        pick = next(m for m, t in zip(event["movies"], event["teams"], strict=True) if t == "candidate")
+        client.post("/feedback", json={"request_id": body["request_id"], "movie_id": pick, "action": "click"})
+    metrics = settings.storage.metrics
+    assert ("movie_r_experiment_impressions", frozenset({"experiment": experiment.id}.items())) not in samples(client.get("/metrics").text)
+    counted = experiments.tally(experiment, settings.metrics_dir)
+    append_point(metrics, experiments.point(experiment, counted))  # what the agent's tick leaves
+    running = samples(client.get("/metrics").text)
+    of = {"experiment": experiment.id}
+    assert running["movie_r_experiment_impressions", frozenset(of.items())] == 4.0
+    assert running["movie_r_experiment_credited_clicks", frozenset({**of, "side": "candidate"}.items())] == 4.0
+    assert running["movie_r_experiment_credited_clicks", frozenset({**of, "side": "champion"}.items())] == 0.0
+    assert running["movie_r_experiment_statistic", frozenset({**of, "test": "better"}.items())] == counted.judgement.llr_better
+    assert running["movie_r_experiment_boundary", frozenset({**of, "boundary": "upper"}.items())] == counted.judgement.upper
+    assert running["movie_r_experiment_impressions_left", frozenset(of.items())] == counted.judgement.impressions_left
+    experiments.end(Registry.of(settings), experiment, experiments.Ending.STOPPED, "stopped by the test", counted)
+    append_point(metrics, experiments.point(experiment, counted, experiments.Ending.STOPPED))
+    client.app.state.movie_r.watcher.check()
+    ended = samples(client.get("/metrics").text)
+    assert ended["movie_r_experiment_info", frozenset({**of, "mode": "interleave", "champion": experiment.champion,
+                                                       "candidate": experiment.candidate}.items())] == 0.0  # fmt: skip
+    assert ended["movie_r_experiment_impressions", frozenset(of.items())] == 4.0
+    assert ended["movie_r_experiment_impressions_left", frozenset(of.items())] == 0.0
 
 
 def samples(text: str) -> dict[tuple[str, frozenset], float]:
