@@ -49,3 +49,20 @@ def test_an_id_that_is_no_plain_name_names_no_trace(tmp_path: Path) -> None:
     for bad in ("../models/champion", ".hidden", "a/b", ""):
         with pytest.raises(ValueError):
             MetricsLayout(tmp_path).experiment_trace(bad)
+
+
+def test_a_link_planted_in_metrics_carries_no_write_of_the_agent_elsewhere(tmp_path: Path) -> None:
+    metrics = MetricsLayout(tmp_path / "metrics")
+    elsewhere = tmp_path / "models" / "registry.jsonl"
+    elsewhere.parent.mkdir(parents=True)
+    elsewhere.write_text("{}\n")
+    metrics.experiments.mkdir(parents=True)
+    metrics.experiment_trace("exp-a").symlink_to(elsewhere)
+    with pytest.raises(OSError):
+        append_point(metrics, point("exp-a", 1))
+    assert elsewhere.read_text() == "{}\n"
+    (tmp_path / "metrics" / "experiments").rename(tmp_path / "aside")
+    metrics.experiments.symlink_to(elsewhere.parent)
+    with pytest.raises(OSError):
+        append_point(metrics, point("exp-b", 1))
+    assert sorted(p.name for p in elsewhere.parent.iterdir()) == ["registry.jsonl"]

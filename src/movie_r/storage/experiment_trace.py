@@ -14,6 +14,8 @@ grain. A new trace removes all but the newest `KEPT_TRACES`.
 from __future__ import annotations
 
 import contextlib
+import os
+import stat
 from datetime import datetime
 from pathlib import Path
 
@@ -22,11 +24,12 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from movie_r.storage import journal
 from movie_r.storage.files import write_text_atomic
 from movie_r.storage.layout import MetricsLayout
-from movie_r.storage.records import OnlineMode, read_file
+from movie_r.storage.records import OnlineMode, validated
 
 MAX_POINTS = 200
 KEPT_TRACES = 20
 TAIL_BYTES = 8192  # more than a few points: the last whole one is in it
+MAX_BYTES = MAX_POINTS * 1024  # a trace never needs more; a larger file is read from its tail
 
 
 class ExperimentPoint(BaseModel):
@@ -55,14 +58,19 @@ class ExperimentPoint(BaseModel):
 
 
 def append_point(metrics: MetricsLayout, point: ExperimentPoint) -> Path:
-    """Add `point` to its experiment's trace, thinning the trace once it holds too many."""
+    """Add `point` to its experiment's trace, thinning the trace once it holds too many.
+
+    The trace is rewritten and renamed over, never appended to in place: API processes may
+    write `metrics/`, and a link one planted there must not carry the agent's writes elsewhere.
+    """
+    if metrics.experiments.is_symlink():
+        raise OSError(f"{metrics.experiments} is a symbolic link; no trace is written through it")
     path = metrics.experiment_trace(point.experiment)
     new = not path.exists()
-    journal.append_record(path, point)
-    points = read_points(path)
+    points = [*read_points(path), point]
     if len(points) > MAX_POINTS:
-        thinned = [*points[:-1:2], points[-1]]
-        write_text_atomic(path, b"".join(journal.encode(p) for p in thinned).decode())
+        points = [*points[:-1:2], points[-1]]
+    write_text_atomic(path, b"".join(journal.encode(p) for p in points).decode())
     if new:
         _remove_old_traces(metrics.experiments, keep=path)
     return path
@@ -70,22 +78,31 @@ def append_point(metrics: MetricsLayout, point: ExperimentPoint) -> Path:
 
 def read_points(path: Path) -> list[ExperimentPoint]:
     """Every point of a trace, oldest first (none when it does not exist; a torn line is skipped)."""
-    return read_file(path, ExperimentPoint)
+    found = journal.Records()
+    found.add_lines(_tail(path, MAX_BYTES))
+    return validated(found.records, ExperimentPoint)[0]
 
 
 def latest_point(path: Path) -> ExperimentPoint | None:
     """The trace's last whole point, from its tail alone: `/metrics` asks at every scrape."""
-    try:
-        with open(path, "rb") as handle:
-            size = handle.seek(0, 2)
-            handle.seek(max(size - TAIL_BYTES, 0))
-            tail = handle.read()
-    except FileNotFoundError:
-        return None
-    for line in reversed(tail.splitlines()):
+    for line in reversed(_tail(path, TAIL_BYTES).splitlines()):
         with contextlib.suppress(ValidationError):
             return ExperimentPoint.model_validate_json(line)
     return None
+
+
+def _tail(path: Path, limit: int) -> bytes:
+    """At most the last `limit` bytes of a regular file (a link is refused: `OSError`); none when it is missing."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return b""
+    with os.fdopen(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise OSError(f"{path} is not a regular file")
+        size = handle.seek(0, os.SEEK_END)
+        handle.seek(max(size - limit, 0))
+        return handle.read(limit)
 
 
 def _remove_old_traces(directory: Path, keep: Path) -> None:
