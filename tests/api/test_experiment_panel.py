@@ -70,7 +70,7 @@ def test_an_ended_experiment_shows_its_verdict_and_final_counts(trained_home: Se
     append_point(trained_home.storage.metrics, experiments.point(experiment, counted, experiments.Ending.REJECTED))
     html = panel(trained_home)
     assert experiment.id in html and "<strong>rejected</strong>" in html and "online: candidate worse" in html
-    assert "candidate 2 · champion 5 · ties 1" in html and "none: ended" in html and "(its last tally)" in html
+    assert "candidate 2 · champion 5 · ties 1" in html and "none: ended" in html and "as it ended" in html
     assert "running" not in html
 
 
