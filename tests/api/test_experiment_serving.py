@@ -27,6 +27,18 @@ def with_candidate(settings: Settings, mode: OnlineMode):
     return experiments.start(registry, other, mode, experiments.rule_of(settings), "operator", [])
 
 
+def click_candidate_picks(client: TestClient, settings: Settings, answers: int, per_answer: int = 1) -> None:
+    """`answers` interleaved answers, each clicked on its first `per_answer` movies the candidate drafted."""
+    for i in range(answers):
+        body = client.get("/recommend", params={"movie": "toy story", "k": 6}, headers={"x-request-id": f"user-{i}"}).json()
+        client.app.state.movie_r.events.flush()
+        event = next(e for e in reversed(events(settings)) if e.get("request_id") == body["request_id"])
+        picks = [m for m, t in zip(event["movies"], event["teams"], strict=True) if t == "candidate"]
+        for movie in picks[:per_answer]:
+            answer = client.post("/feedback", json={"request_id": body["request_id"], "movie_id": movie, "action": "click"})
+            assert answer.status_code == 201, answer.text
+
+
 @pytest.fixture
 def interleaving(trained_home: Settings):
     settings = changed(trained_home, events_flush_interval=0.05, watch_interval=0.1)
@@ -54,14 +66,7 @@ def test_answers_interleave_both_models_and_name_the_experiment(interleaving) ->
 
 def test_clicks_on_candidate_picks_are_credited_to_it(interleaving) -> None:
     client, settings, experiment = interleaving
-    for i in range(30):
-        body = client.get("/recommend", params={"movie": "toy story", "k": 6}, headers={"x-request-id": f"user-{i}"}).json()
-        client.app.state.movie_r.events.flush()
-        event = next(e for e in reversed(events(settings)) if e.get("request_id") == body["request_id"])
-        picks = [m for m, t in zip(event["movies"], event["teams"], strict=True) if t == "candidate"]
-        for movie in picks[:2]:  # two clicks on one answer: both recorded
-            answer = client.post("/feedback", json={"request_id": body["request_id"], "movie_id": movie, "action": "click"})
-            assert answer.status_code == 201, answer.text
+    click_candidate_picks(client, settings, 30, per_answer=2)  # two clicks on one answer: both recorded
     counted = experiments.tally(experiment, settings.metrics_dir)
     assert counted.impressions == 30 and counted.judgement.wins == 30 and counted.judgement.losses == 0
 
@@ -97,12 +102,7 @@ def test_metrics_name_the_running_experiment_and_count_its_answers(interleaving)
 
 def test_metrics_show_the_agents_latest_tally_and_keep_the_final_one(interleaving) -> None:
     client, settings, experiment = interleaving
-    for i in range(4):
-        body = client.get("/recommend", params={"movie": "toy story", "k": 6}, headers={"x-request-id": f"user-{i}"}).json()
-        client.app.state.movie_r.events.flush()
-        event = next(e for e in reversed(events(settings)) if e.get("request_id") == body["request_id"])
-        pick = next(m for m, t in zip(event["movies"], event["teams"], strict=True) if t == "candidate")
-        client.post("/feedback", json={"request_id": body["request_id"], "movie_id": pick, "action": "click"})
+    click_candidate_picks(client, settings, 4)
     metrics = settings.storage.metrics
     assert ("movie_r_experiment_impressions", frozenset({"experiment": experiment.id}.items())) not in samples(client.get("/metrics").text)
     counted = experiments.tally(experiment, settings.metrics_dir)
