@@ -78,6 +78,7 @@ def cmd_end(args: argparse.Namespace) -> int:
     from movie_r.lifecycle.experiments import Ending
     from movie_r.lifecycle.promotion import trainer_lock
     from movie_r.storage.registry import Registry
+    from movie_r_agents.online import trace
 
     settings = settings_from(args)
     registry = Registry.of(settings)
@@ -88,5 +89,6 @@ def cmd_end(args: argparse.Namespace) -> int:
             raise MovieRError("no experiment is running")
         counted = experiments.tally(experiment, settings.metrics_dir)
         experiments.end(registry, experiment, ending, f"{args.ending} by hand ({counted.summary()})", counted)
+        trace(settings, experiment, counted, ending)
     print(f"experiment {experiment.id} ended: {ending.value} (champion {registry.champion_version()})")
     return 0

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
 from movie_r.lifecycle import experiments, watch
-from movie_r.lifecycle.experiments import Ending
+from movie_r.lifecycle.experiments import Ending, Tally
 from movie_r.lifecycle.promotion import ChampionChanged
 from movie_r.settings import Settings
+from movie_r.storage.experiment_trace import append_point
 from movie_r.storage.files import utc_now
 from movie_r.storage.records import Decision, Event, Experiment, OnlineMode, Outcome, Result, TickVerdict
 from movie_r.storage.registry import Registry
+
+log = logging.getLogger(__name__)
 
 RESULTS = {Ending.PROMOTED: Result.PROMOTED, Ending.REJECTED: Result.REJECTED, Ending.STOPPED: Result.STOPPED}
 
@@ -21,6 +26,7 @@ def follow_experiment(settings: Settings, registry: Registry, decision: Decision
     else:
         ended = experiments.verdict(experiment, counted)
         if ended is None:
+            trace(settings, experiment, counted)
             decision.settle(TickVerdict.EXPERIMENT, [*decision.reasons, f"experiment {experiment.id} runs: {counted.summary()}"])
             return
         ending, reason = ended
@@ -29,6 +35,7 @@ def follow_experiment(settings: Settings, registry: Registry, decision: Decision
     except ChampionChanged as exc:
         ending, reason = Ending.STOPPED, f"{exc}; not promoted"
         experiments.end(registry, experiment, ending, reason, counted)
+    trace(settings, experiment, counted, ending)
     result = RESULTS[ending]
     decision.settle(
         TickVerdict.EXPERIMENT,
@@ -72,3 +79,12 @@ def watch_champion(settings: Settings, registry: Registry, decision: Decision, d
     decision.champion = registry.champion_version()
     decision.settle(TickVerdict.ONLINE_REGRESSION, [*decision.reasons, ended.reason or watch.ONLINE_REGRESSION])
     return True
+
+
+def trace(settings: Settings, experiment: Experiment, counted: Tally, ending: Ending | None = None) -> None:
+    """Leave the tally in the experiment's trace for the console and `/metrics`; a trace that
+    cannot be written is logged, never a reason for the experiment to stop or end otherwise."""
+    try:
+        append_point(settings.storage.metrics, experiments.point(experiment, counted, ending))
+    except (OSError, ValueError) as exc:  # ValueError: an id that names no file
+        log.warning("experiment trace not written experiment=%s reason=%r", experiment.id, str(exc))

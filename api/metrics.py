@@ -7,6 +7,7 @@ mode); otherwise they live in a registry private to this app.
 
 from __future__ import annotations
 
+import math
 import os
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +25,7 @@ from prometheus_client import (
 
 from movie_r.answering.match_method import MatchMethod
 from movie_r.storage.agent_status import AgentStatus
+from movie_r.storage.experiment_trace import ExperimentPoint
 from movie_r.storage.records import Experiment
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -89,7 +91,34 @@ class ApiMetrics:
         self.experiment_answers = Counter(
             "movie_r_experiment_answers", "Answers served within an online experiment", ["experiment", "mode"], registry=r
         )
+        # the test's standing as the agent last tallied it (metrics/experiments/<id>.jsonl), never tallied here
+        self.experiment_impressions = Gauge(
+            "movie_r_experiment_impressions", "Impressions served in the experiment, at the agent's last tally",
+            ["experiment"], registry=r, multiprocess_mode="livemax",
+        )  # fmt: skip
+        self.experiment_credited = Gauge(
+            "movie_r_experiment_credited_clicks",
+            "Clicked impressions (ab: pairs of impressions) by the side their clicks preferred: candidate, champion or tie",
+            ["experiment", "side"], registry=r, multiprocess_mode="livemax",
+        )  # fmt: skip
+        self.experiment_statistic = Gauge(
+            "movie_r_experiment_statistic", "The sequential test's log-likelihood ratios: candidate better, candidate worse",
+            ["experiment", "test"], registry=r, multiprocess_mode="livemax",
+        )  # fmt: skip
+        self.experiment_boundary = Gauge(
+            "movie_r_experiment_boundary", "Where a statistic decides (upper) and both decide no difference (lower)",
+            ["experiment", "boundary"], registry=r, multiprocess_mode="livemax",
+        )  # fmt: skip
+        self.experiment_left = Gauge(
+            "movie_r_experiment_impressions_left", "A rough estimate of the impressions until the test decides",
+            ["experiment"], registry=r, multiprocess_mode="livemax",
+        )  # fmt: skip
+        self.experiment_tallied = Gauge(
+            "movie_r_experiment_tallied_timestamp_seconds", "When the agent last tallied the experiment (Unix time)",
+            ["experiment"], registry=r, multiprocess_mode="livemax",
+        )  # fmt: skip
         self._version: str | None = None
+        self._followed: str | None = None  # whose standing the gauges show: the running experiment, then the last one
         self._experiment: tuple[str, str, str, str] | None = None
         self._experiment_answers: tuple[tuple[str, str], Any] | None = None  # the running experiment's child
         # `labels()` validates and locks on every call; the children it returns are kept instead
@@ -140,7 +169,36 @@ class ApiMetrics:
                 self.experiment_info.labels(*self._experiment).set(0)
             if labels is not None:
                 self.experiment_info.labels(*labels).set(1)
+                self._followed = labels[0]
             self._experiment = labels
+
+    @property
+    def followed_experiment(self) -> str | None:
+        """The experiment whose standing to read: the one served, or the one that ended until its last point is read."""
+        return self._followed
+
+    def observe_standing(self, point: ExperimentPoint | None) -> None:
+        """Refresh the test's gauges from the agent's latest point (called when /metrics is scraped).
+
+        After the experiment ends they keep its final figures, as `movie_r_experiment_info` keeps
+        its labels at 0: a series that fell to zero would read as a reset, not as an ending.
+        """
+        if point is None or point.experiment != self._followed:
+            return
+        e = point.experiment
+        self.experiment_impressions.labels(e).set(point.impressions)
+        for side, count in (("candidate", point.wins), ("champion", point.losses), ("tie", point.ties)):
+            self.experiment_credited.labels(e, side).set(count)
+        self.experiment_statistic.labels(e, "better").set(point.llr_better)
+        self.experiment_statistic.labels(e, "worse").set(point.llr_worse)
+        self.experiment_boundary.labels(e, "upper").set(point.upper)
+        self.experiment_boundary.labels(e, "lower").set(point.lower)
+        decided = point.ending is not None or point.standing != "continue"
+        left = 0 if decided else math.nan if point.impressions_left is None else point.impressions_left
+        self.experiment_left.labels(e).set(left)  # NaN: no decided impression yet to estimate from
+        self.experiment_tallied.labels(e).set(point.time.timestamp())
+        if point.ending is not None and self._experiment is None:
+            self._followed = None  # its last point is shown: nothing more to read
 
     def observe_agent(self, status: AgentStatus | None) -> None:
         """Refresh the agent gauges from its status file (called when /metrics is scraped)."""

@@ -11,6 +11,8 @@ from fastapi.responses import JSONResponse, Response
 
 from movie_r.lifecycle.data_match import data_match
 from movie_r.storage.agent_status import read_status
+from movie_r.storage.experiment_trace import ExperimentPoint, latest_point
+from movie_r.storage.layout import MetricsLayout
 from movie_r_api.problems import NO_CHAMPION, UNEXPECTED, problem
 from movie_r_api.routing import RawRoute
 from movie_r_api.schemas import Health, ModelInfo, Problem, Ready
@@ -85,5 +87,16 @@ async def metrics(request: Request) -> Response:
     experiment = state.watcher.experiment
     serving = experiment is not None and loaded is not None and experiment.record.champion == loaded.version
     state.metrics.observe_experiment(experiment.record if serving else None)
+    state.metrics.observe_standing(_standing(state.settings.storage.metrics, state.metrics.followed_experiment))
     state.metrics.observe_agent(read_status(state.settings.metrics_dir))
     return Response(state.metrics.render(), media_type=state.metrics.content_type)
+
+
+def _standing(metrics: MetricsLayout, experiment: str | None) -> ExperimentPoint | None:
+    """The agent's latest tally of `experiment`: a few kilobytes of its trace's tail, never the events."""
+    if experiment is None:
+        return None
+    try:
+        return latest_point(metrics.experiment_trace(experiment))
+    except (OSError, ValueError):  # ValueError: an id in experiment.json that names no file
+        return None

@@ -33,6 +33,7 @@ from movie_r.lifecycle.telemetry import read_events
 from movie_r.settings import Settings
 from movie_r.storage.registry import Registry
 from movie_r_api.console import state as panels
+from movie_r_api.console.experiment import experiment_view
 from movie_r_api.console.traffic import WINDOWS, traffic
 from movie_r_api.problems import UNEXPECTED, problem
 from movie_r_api.schemas import VERSION_PATTERN
@@ -68,7 +69,7 @@ HTML_ROUTE_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 TEMPLATES = FilePath(__file__).parent / "templates"
-PANELS = ("now", "history", "decisions", "traffic", "gaps")
+PANELS = ("now", "experiment", "history", "decisions", "traffic", "gaps")
 # Directions a title or query could force on the text around it (Trojan Source): shown as their code point
 BIDI_CONTROLS = {ord(c): f"[U+{ord(c):04X}]" for c in "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"}
 VERSION_ID = re.compile(VERSION_PATTERN)
@@ -111,6 +112,7 @@ class Console:
             traffic = {"traffic": traffic, "gaps": Unreadable("gaps", traffic.reason)}
         return {
             "now": self._fresh("now", FRESH_SECONDS, lambda: panels.now(self.settings, self.registry, serving)),
+            "experiment": self._fresh("experiment", FRESH_SECONDS, lambda: experiment_view(self.registry, storage.metrics)),
             "history": self._fresh("history", FRESH_SECONDS, lambda: panels.history(self.registry, storage.reports.root)),
             "decisions": self._fresh("decisions", FRESH_SECONDS, lambda: panels.decisions(storage.reports.decisions)),
             **traffic,
@@ -123,6 +125,7 @@ class Console:
         render = {
             "now": lambda value: macros.now_panel(value, admin),
             "history": lambda value: macros.history_panel(value, admin),
+            "experiment": macros.experiment_panel,
             "decisions": macros.decisions_panel,
             "traffic": macros.traffic_panel,
             "gaps": macros.gaps_panel,

@@ -19,6 +19,16 @@ class Series:
     name: str
     points: str  # "x,y x,y ..." for a <polyline>
     dash: str = ""  # a dash pattern, so series differ by more than colour
+    end: tuple[float, float] | None = None  # the last point, marked: a series of one point draws no line
+
+
+@dataclass(frozen=True)
+class Level:
+    """A horizontal rule across the plot: a threshold the series are read against."""
+
+    name: str
+    value: float
+    y: float
 
 
 @dataclass(frozen=True)
@@ -52,6 +62,8 @@ class Chart(Box):
     series: list[Series] = field(default_factory=list)
     bars: list[Bar] = field(default_factory=list)
     empty: bool = False
+    y_min: float = 0.0
+    levels: list[Level] = field(default_factory=list)
 
 
 def nice_ceiling(value: float) -> float:
@@ -88,6 +100,40 @@ def bar_chart(title: str, unit: str, counts: dict[str, float], x_labels: tuple[s
         y = y_of(value, top)
         bars.append(Bar(label, value, PAD_LEFT + i * slot + 1, y, max(slot - 2, 1), HEIGHT - PAD_BOTTOM - y))
     return Chart(title, unit, top, x_labels, bars=bars)
+
+
+def trace_chart(
+    title: str,
+    unit: str,
+    series: dict[str, Sequence[tuple[float, float]]],
+    levels: dict[str, float],
+    x_labels: tuple[str, str],
+    dashes: Sequence[str] = ("", "4 3"),
+) -> Chart:
+    """Lines of (time, value) points placed by their time, read against `levels`; the axis
+    spans every value and level, to whole units, so a negative level has room below zero."""
+    values = [v for points in series.values() for _, v in points]
+    if not values:
+        return Chart(title, unit, 1.0, x_labels, empty=True)
+    low, high = math.floor(min(0.0, *values, *levels.values())), math.ceil(max(0.0, *values, *levels.values()))
+    high = high if high > low else low + 1
+    times = [t for points in series.values() for t, _ in points]
+    start, span = min(times), max(max(times) - min(times), 1e-9)
+    box = Box()
+
+    def y(value: float) -> float:
+        return box.bottom - (box.bottom - box.top) * (value - low) / (high - low)
+
+    def x(t: float) -> float:
+        return box.left + (box.right - box.left) * ((t - start) / span if len(set(times)) > 1 else 1.0)
+
+    drawn = []
+    for (name, points), dash in zip(series.items(), dashes, strict=False):
+        xy = [(x(t), y(v)) for t, v in points]
+        end = (round(xy[-1][0], 1), round(xy[-1][1], 1)) if xy else None
+        drawn.append(Series(name, " ".join(f"{px:.1f},{py:.1f}" for px, py in xy), dash, end))
+    rules = [Level(name, value, round(y(value), 1)) for name, value in {**levels, "": 0.0}.items()]  # "": the zero line
+    return Chart(title, unit, float(high), x_labels, series=drawn, y_min=float(low), levels=rules)
 
 
 def x_of(i: int, n: int) -> float:

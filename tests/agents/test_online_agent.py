@@ -8,6 +8,7 @@ from movie_r.answering.interleaving import Team, team_draft
 from movie_r.lifecycle import experiments
 from movie_r.settings import Settings
 from movie_r.storage import journal
+from movie_r.storage.experiment_trace import latest_point, read_points
 from movie_r.storage.files import utc_now
 from movie_r.storage.records import FeedbackEvent, RequestEvent
 from movie_r.storage.registry import Registry
@@ -45,6 +46,25 @@ def test_a_better_challenger_becomes_the_candidate_and_clicks_promote_it(tmp_pat
     assert ended["verdict"] == "experiment" and ended["outcome"]["result"] == "promoted", ended
     assert "online: candidate better" in ended["outcome"]["reasons"][0]
     assert registry.champion_version() == candidate and registry.candidate_version() is None
+
+
+def test_each_tick_leaves_the_tally_in_the_trace_and_the_ending_closes_it(tmp_path: Path, catalog_path: Path) -> None:
+    settings = settings_for(tmp_path, catalog_path, online="interleave", online_min_effect=0.1, **AFTER_A_WEAK_CHAMPION)
+    run_tick(settings, params=WORSE)
+    run_tick(settings, force=True)
+    experiment = experiments.current(Registry.of(settings))
+    trace = settings.storage.metrics.experiment_trace(experiment.id)
+    run_tick(settings)
+    clicks(settings, experiment, 10, Team.CANDIDATE)
+    run_tick(settings)
+    clicks(settings, experiment, 40, Team.CANDIDATE)
+    run_tick(settings)
+    points = read_points(trace)
+    assert [p.impressions for p in points] == [0, 10, 50]
+    assert [p.wins for p in points] == [0, 10, 50] and points[1].llr_better > points[0].llr_better
+    assert [p.ending for p in points] == [None, None, "promoted"] and points[-1].standing == "candidate better"
+    assert points[1].upper == points[-1].upper > 0 > points[1].lower
+    assert latest_point(trace) == points[-1]
 
 
 def test_without_any_feedback_the_offline_verdict_stands_after_the_quiet_window(tmp_path: Path, catalog_path: Path) -> None:

@@ -81,7 +81,7 @@ def test_the_page_and_its_panels_render_and_escape_user_text(trained_home: Setti
         panels = client.get("/console/panels").json()["html"]
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "<script>alert(1)</script>" not in page.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
-    assert set(panels) == {"now", "history", "decisions", "traffic", "gaps"}
+    assert set(panels) == {"now", "experiment", "history", "decisions", "traffic", "gaps"}
     assert "&lt;script&gt;" in panels["gaps"] and "<script>" not in panels["gaps"]
 
 

@@ -10,6 +10,7 @@ from movie_r.lifecycle import experiments
 from movie_r.lifecycle.fitting import load_training_data
 from movie_r.lifecycle.training import train
 from movie_r.settings import Settings
+from movie_r.storage.experiment_trace import append_point
 from movie_r.storage.records import OnlineMode
 from movie_r.storage.registry import Registry
 from movie_r_api.app import create_app
@@ -24,6 +25,18 @@ def with_candidate(settings: Settings, mode: OnlineMode):
     champion = registry.champion_version()
     other = next(v.version for v in registry.versions() if v.version != champion)
     return experiments.start(registry, other, mode, experiments.rule_of(settings), "operator", [])
+
+
+def click_candidate_picks(client: TestClient, settings: Settings, answers: int, per_answer: int = 1) -> None:
+    """`answers` interleaved answers, each clicked on its first `per_answer` movies the candidate drafted."""
+    for i in range(answers):
+        body = client.get("/recommend", params={"movie": "toy story", "k": 6}, headers={"x-request-id": f"user-{i}"}).json()
+        client.app.state.movie_r.events.flush()
+        event = next(e for e in reversed(events(settings)) if e.get("request_id") == body["request_id"])
+        picks = [m for m, t in zip(event["movies"], event["teams"], strict=True) if t == "candidate"]
+        for movie in picks[:per_answer]:
+            answer = client.post("/feedback", json={"request_id": body["request_id"], "movie_id": movie, "action": "click"})
+            assert answer.status_code == 201, answer.text
 
 
 @pytest.fixture
@@ -53,14 +66,7 @@ def test_answers_interleave_both_models_and_name_the_experiment(interleaving) ->
 
 def test_clicks_on_candidate_picks_are_credited_to_it(interleaving) -> None:
     client, settings, experiment = interleaving
-    for i in range(30):
-        body = client.get("/recommend", params={"movie": "toy story", "k": 6}, headers={"x-request-id": f"user-{i}"}).json()
-        client.app.state.movie_r.events.flush()
-        event = next(e for e in reversed(events(settings)) if e.get("request_id") == body["request_id"])
-        picks = [m for m, t in zip(event["movies"], event["teams"], strict=True) if t == "candidate"]
-        for movie in picks[:2]:  # two clicks on one answer: both recorded
-            answer = client.post("/feedback", json={"request_id": body["request_id"], "movie_id": movie, "action": "click"})
-            assert answer.status_code == 201, answer.text
+    click_candidate_picks(client, settings, 30, per_answer=2)  # two clicks on one answer: both recorded
     counted = experiments.tally(experiment, settings.metrics_dir)
     assert counted.impressions == 30 and counted.judgement.wins == 30 and counted.judgement.losses == 0
 
@@ -92,6 +98,31 @@ def test_metrics_name_the_running_experiment_and_count_its_answers(interleaving)
     experiments.end(Registry.of(settings), experiment, experiments.Ending.STOPPED, "stopped by the test")
     client.app.state.movie_r.watcher.check()
     assert samples(client.get("/metrics").text)["movie_r_experiment_info", frozenset(labels.items())] == 0.0
+
+
+def test_metrics_show_the_agents_latest_tally_and_keep_the_final_one(interleaving) -> None:
+    client, settings, experiment = interleaving
+    click_candidate_picks(client, settings, 4)
+    metrics = settings.storage.metrics
+    assert ("movie_r_experiment_impressions", frozenset({"experiment": experiment.id}.items())) not in samples(client.get("/metrics").text)
+    counted = experiments.tally(experiment, settings.metrics_dir)
+    append_point(metrics, experiments.point(experiment, counted))  # what the agent's tick leaves
+    running = samples(client.get("/metrics").text)
+    of = {"experiment": experiment.id}
+    assert running["movie_r_experiment_impressions", frozenset(of.items())] == 4.0
+    assert running["movie_r_experiment_credited_clicks", frozenset({**of, "side": "candidate"}.items())] == 4.0
+    assert running["movie_r_experiment_credited_clicks", frozenset({**of, "side": "champion"}.items())] == 0.0
+    assert running["movie_r_experiment_statistic", frozenset({**of, "test": "better"}.items())] == counted.judgement.llr_better
+    assert running["movie_r_experiment_boundary", frozenset({**of, "boundary": "upper"}.items())] == counted.judgement.upper
+    assert running["movie_r_experiment_impressions_left", frozenset(of.items())] == counted.judgement.impressions_left
+    experiments.end(Registry.of(settings), experiment, experiments.Ending.STOPPED, "stopped by the test", counted)
+    append_point(metrics, experiments.point(experiment, counted, experiments.Ending.STOPPED))
+    client.app.state.movie_r.watcher.check()
+    ended = samples(client.get("/metrics").text)
+    assert ended["movie_r_experiment_info", frozenset({**of, "mode": "interleave", "champion": experiment.champion,
+                                                       "candidate": experiment.candidate}.items())] == 0.0  # fmt: skip
+    assert ended["movie_r_experiment_impressions", frozenset(of.items())] == 4.0
+    assert ended["movie_r_experiment_impressions_left", frozenset(of.items())] == 0.0
 
 
 def samples(text: str) -> dict[tuple[str, frozenset], float]:

@@ -5,16 +5,24 @@ docs/console.png to regenerate the one the README shows.
 
 The storage root goes through a short real history first (a content-only champion, a
 hybrid challenger promoted by a retrain, a worse one rejected, an agent tick that finds
-nothing to do, some traffic), so every panel has something to show.
+nothing to do, some traffic, then an experiment serving the rejected one beside the champion,
+clicked on and tallied by a few ticks), so every panel has something to show.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import httpx
 import pytest
+
+from movie_r.lifecycle import experiments
+from movie_r.storage.experiment_trace import ExperimentPoint, latest_point
+from movie_r.storage.layout import MetricsLayout
+from movie_r.storage.records import Event
+from movie_r.storage.registry import Registry
 
 from ..processes import movie_r_process, start_api, stop, wait_until
 from .test_console import cli
@@ -43,6 +51,14 @@ def test_the_console_on_the_default_data(tmp_path: Path, open_console) -> None:
         history = console.text("#history")
         assert "rejected" in history and "champion" in history
         assert "(hybrid)" in console.text("#now")
+        assert "No experiment has run" in console.text("#experiment")
+        last = run_an_experiment(home, env, url)
+        counted = f"{last.impressions}, {last.clicked_impressions} with clicks"
+        console.page.wait_for_function(f"() => document.querySelector('#experiment').innerText.includes('{counted}')")
+        panel = console.page.locator("#experiment")
+        assert panel.is_visible() and panel.locator("svg polyline").count() == 2
+        shown = panel.inner_text()
+        assert "running: continue" in shown and f"candidate {last.wins} · champion {last.losses}" in shown
         console.page.get_by_label("Movie title or description").fill("toy story")
         console.page.get_by_role("button", name="Recommend").click()
         console.page.wait_for_selector("#try-list li")
@@ -53,3 +69,26 @@ def test_the_console_on_the_default_data(tmp_path: Path, open_console) -> None:
     finally:
         stop(api)
         stop(agent)
+
+
+def run_an_experiment(home: Path, env: dict[str, str], url: str, ticks: int = 3) -> ExperimentPoint:
+    """The rejected version served beside the champion (`movie-r experiment start`), people
+    clicking some of the interleaved answers, and agent ticks tallying them between rounds;
+    the last tally."""
+    rejected = next(e.version for e in reversed(Registry(home / "models").events()) if e.event is Event.REJECTED)
+    cli(home, env, "experiment", "start", rejected)
+    assert wait_until(lambda: "x-experiment" in httpx.get(f"{url}/recommend", params={"movie": "heat"}).headers, timeout=30)
+    for tick in range(ticks):
+        for i in range(16):
+            answer = httpx.get(f"{url}/recommend", params={"movie": QUERIES[(i + tick) % len(QUERIES)], "k": 10}).json()
+            movies = [item["id"] for item in answer["recommendations"]]
+            if movies and i % 3 != 2:  # two answers in three clicked, at a varying position
+                clicked = {"request_id": answer["request_id"], "movie_id": movies[(i + tick) % len(movies)], "action": "click"}
+                assert httpx.post(f"{url}/feedback", json=clicked).status_code == 201
+        time.sleep(1.5)  # one flush of the API's events
+        cli(home, env, "agent", "--once")
+    running = experiments.current(Registry(home / "models"))
+    assert running is not None, "the experiment ended: the clicks decided it"
+    last = latest_point(MetricsLayout(home / "metrics").experiment_trace(running.id))
+    assert last is not None and last.clicked_impressions > 0
+    return last

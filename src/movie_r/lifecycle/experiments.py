@@ -26,6 +26,7 @@ from movie_r.lifecycle.promotion import promote
 from movie_r.lifecycle.sequential import Judgement, Standing, StoppingRule, judge, paired_wins
 from movie_r.lifecycle.telemetry import read_events, read_feedback
 from movie_r.settings import OnlineSettings
+from movie_r.storage.experiment_trace import ExperimentPoint
 from movie_r.storage.files import utc_now, write_json_atomic
 from movie_r.storage.records import Event, Experiment, ExperimentRule, OnlineMode, RegistryEvent
 from movie_r.storage.registry import Registry
@@ -209,26 +210,22 @@ def end(registry: Registry, experiment: Experiment, ending: Ending, reason: str,
     )  # fmt: skip
 
 
+def point(experiment: Experiment, counted: Tally, ending: Ending | None = None) -> ExperimentPoint:
+    """The tally as one point of the experiment's trace; `ending` on the last one."""
+    j = counted.judgement
+    return ExperimentPoint(
+        time=utc_now(), experiment=experiment.id, mode=experiment.mode,
+        impressions=counted.impressions, clicked_impressions=counted.clicked_impressions,
+        wins=j.wins, losses=j.losses, ties=j.ties, llr_better=j.llr_better, llr_worse=j.llr_worse, upper=j.upper, lower=j.lower,
+        effect=j.effect, interval=j.interval, impressions_left=j.impressions_left, standing=j.standing.value, arms=counted.arms,
+        ending=None if ending is None else ending.value,
+    )  # fmt: skip
+
+
 def describe(experiment: Experiment, counted: Tally) -> dict[str, object]:
     """`movie-r experiment status --json`: the record with its counts and statistic."""
-    j = counted.judgement
-    return {
-        **json.loads(experiment.model_dump_json()),
-        "impressions": counted.impressions,
-        "clicked_impressions": counted.clicked_impressions,
-        "wins": j.wins,
-        "losses": j.losses,
-        "ties": j.ties,
-        "llr_better": j.llr_better,
-        "llr_worse": j.llr_worse,
-        "upper": j.upper,
-        "lower": j.lower,
-        "effect": j.effect,
-        "interval": j.interval,
-        "standing": j.standing.value,
-        "impressions_left": j.impressions_left,
-        "arms": counted.arms,
-    }
+    figures = point(experiment, counted).model_dump(mode="json", exclude={"time", "experiment", "mode", "ending"})
+    return {**json.loads(experiment.model_dump_json()), **figures}
 
 
 def _bounded(judgement: Judgement, impressions: int, rule: StoppingRule) -> Judgement:

@@ -13,8 +13,11 @@ typed records in them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
+
+PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # what may name a file: no separator, no leading dot
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,16 @@ class MetricsLayout:
     @property
     def agent_status(self) -> Path:
         return self.root / "agent.json"
+
+    @property
+    def experiments(self) -> Path:
+        return self.root / "experiments"  # <experiment id>.jsonl: the agent's tally at each tick
+
+    def experiment_trace(self, experiment: str) -> Path:
+        """An experiment's trace (`experiment_trace`); an id read from a file names no other path."""
+        if not PLAIN_NAME.fullmatch(experiment):
+            raise ValueError(f"{experiment[:100]!r} is no experiment id")
+        return self.experiments / f"{experiment}.jsonl"
 
 
 @dataclass(frozen=True)
