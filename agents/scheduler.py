@@ -20,7 +20,7 @@ import signal
 import sys
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -39,6 +39,7 @@ from movie_r_agents.tick import record_abandoned, run_tick
 log = logging.getLogger(__name__)
 
 JOB_ID = "retraining-tick"
+QUIET_WINDOW_JOB_ID = "experiment-quiet-window"  # one more look when a new experiment's quiet window ends
 STOP_GRACE = 1.0  # seconds a running tick gets to reach a checkpoint after a stop signal
 TICKING_HEARTBEAT_SECONDS = 2.0
 SIGNAL_POLL = 0.05  # seconds between checks of the stop flag in the main thread
@@ -62,7 +63,9 @@ class Agent:
 
         A first champion is the quick TF-IDF one an empty home gets so that it serves within
         a minute; what the data can do better (the tuned hybrid, with ratings) is the next
-        tick's work, which should not wait a whole interval for it.
+        tick's work, which should not wait a whole interval for it. Likewise a tick that
+        started an experiment has the agent look again when its quiet window ends, so that a
+        deployment nobody clicks in promotes on the offline verdict then, not an interval later.
         """
         self.idle.clear()
         try:
@@ -70,9 +73,19 @@ class Agent:
             installed = record.verdict == TickVerdict.FIRST_CHAMPION and record.outcome is not None and record.outcome.result == Result.PROMOTED
             if installed and not self.stop.is_set():
                 log.info("first champion installed; ticking again now instead of in %ss", self.settings.agent_interval_seconds)
-                self._tick_once()
+                record = self._tick_once()
+            if record.outcome is not None and record.outcome.result == Result.EXPERIMENT:
+                self._look_again_after_the_quiet_window()
         finally:
             self.idle.set()
+
+    def _look_again_after_the_quiet_window(self) -> None:
+        when = datetime.now(UTC) + timedelta(minutes=self.settings.online_quiet_minutes, seconds=1)
+        following = self._next_tick()
+        if following is not None and following <= when:
+            return
+        self.scheduler.add_job(self.tick, "date", run_date=when, id=QUIET_WINDOW_JOB_ID, replace_existing=True)
+        log.info("experiment started; looking at it again when its quiet window ends at=%s", when.isoformat())
 
     def _tick_once(self) -> Decision:
         self._update(state="ticking")

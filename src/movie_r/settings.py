@@ -239,10 +239,9 @@ class OnlineSettings(BaseModel):
     """How a challenger that passed the offline gate meets real traffic before it is trusted."""
 
     online: Literal["interleave", "ab", "off"] = Field(
-        "off",
+        "interleave",
         description="interleave: serve team-draft interleaved lists of champion and candidate and promote on clicks; "
-        "ab: split clients between them; off: promote on the offline verdict alone (the default until the online "
-        "stage is complete in the compose stack and the console).",
+        "ab: split clients between them; off: promote on the offline verdict alone.",
     )
     online_alpha: float = Field(0.05, gt=0, lt=1, description="Chance of declaring a winner between equal models.")
     online_power: float = Field(0.8, gt=0, lt=1, description="Chance of finding a candidate better by the minimal effect.")
@@ -252,7 +251,7 @@ class OnlineSettings(BaseModel):
     online_max_impressions: int = Field(20_000, ge=1, description="Impressions after which an undecided experiment ends.")
     online_max_hours: float = Field(72, gt=0, description="Hours after which an undecided experiment ends.")
     online_quiet_minutes: float = Field(
-        15, ge=0, description="An experiment that gets no feedback at all in this first window ends with the offline verdict."
+        5, ge=0, description="An experiment that gets no feedback at all in this first window ends with the offline verdict."
     )
     online_watch_hours: float = Field(
         24,

@@ -26,7 +26,8 @@ def cli(home: Path, *args: str, env: dict[str, str] | None = None) -> subprocess
 
 
 def environment(catalog: Path) -> dict[str, str]:
-    return {"MOVIE_R_CATALOG": str(catalog), "MOVIE_R_INTERACTIONS": "", "MOVIE_R_NEIGHBOURS": "10"}
+    # the offline gate alone: tests/e2e/test_online.py runs these processes with the online stage
+    return {"MOVIE_R_CATALOG": str(catalog), "MOVIE_R_INTERACTIONS": "", "MOVIE_R_NEIGHBOURS": "10", "MOVIE_R_ONLINE": "off"}
 
 
 def worse_params() -> list[str]:

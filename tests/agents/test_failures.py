@@ -40,11 +40,11 @@ def another_catalogue(path: Path) -> Path:
 def test_a_hybrid_champion_on_another_catalogue_is_a_reason_to_retrain_at_once(tmp_path: Path, catalog_path: Path) -> None:
     home = tmp_path / "home"
     ratings = ratings_for_the_small_catalogue(tmp_path / "ratings.csv")
-    trained_on = Settings(home=home, catalog=catalog_path, interactions=ratings, neighbours=5)
+    trained_on = Settings(home=home, catalog=catalog_path, interactions=ratings, neighbours=5, online="off")
     hybrid = train(trained_on, load_training_data(catalog_path, ratings), "hybrid").version.version
     other = another_catalogue(tmp_path / "other.csv")
-    switched = Settings(home=home, catalog=other, interactions=None, neighbours=5)
-    env = {"MOVIE_R_CATALOG": str(other), "MOVIE_R_INTERACTIONS": ""}
+    switched = Settings(home=home, catalog=other, interactions=None, neighbours=5, online="off")
+    env = {"MOVIE_R_CATALOG": str(other), "MOVIE_R_INTERACTIONS": "", "MOVIE_R_ONLINE": "off"}
 
     before = movie_r("status", home=home, env=env).stdout
     assert "DOES NOT MATCH: trained on catalogue" in before and "the agent retrains on its next tick" in before

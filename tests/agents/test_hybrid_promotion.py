@@ -16,7 +16,7 @@ from ..test_models import clustered_ratings, random_catalog, write_ratings
 
 
 def settings_for(tmp_path: Path, catalog: Path, ratings: Path) -> Settings:
-    return Settings(home=tmp_path / "home", catalog=catalog, interactions=ratings, neighbours=10, min_coverage=0.0)
+    return Settings(home=tmp_path / "home", catalog=catalog, interactions=ratings, neighbours=10, min_coverage=0.0, online="off")
 
 
 def test_hybrid_is_promoted_over_tfidf_where_likes_carry_the_signal(tmp_path: Path) -> None:

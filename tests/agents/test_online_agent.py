@@ -12,8 +12,11 @@ from movie_r.storage.experiment_trace import latest_point, read_points
 from movie_r.storage.files import utc_now
 from movie_r.storage.records import FeedbackEvent, RequestEvent
 from movie_r.storage.registry import Registry
+from movie_r_agents.decision_log import read_decisions
+from movie_r_agents.scheduler import QUIET_WINDOW_JOB_ID, Agent
 from movie_r_agents.tick import run_tick
 
+from ..processes import wait_until
 from .test_tick import AFTER_A_WEAK_CHAMPION, WORSE, settings_for
 
 
@@ -147,3 +150,23 @@ def test_with_the_watch_off_nothing_is_looked_at(tmp_path: Path, catalog_path: P
     answers(settings, better, installed, 300, 100, "after")
     decision = run_tick(settings)
     assert registry.champion_version() == better and not any("watch" in r for r in decision["reasons"])
+
+
+def test_after_starting_an_experiment_the_agent_looks_again_when_its_quiet_window_ends(tmp_path: Path, catalog_path: Path) -> None:
+    settings = settings_for(
+        tmp_path, catalog_path, online="interleave", online_quiet_minutes=0.02, agent_interval_seconds=3600, **AFTER_A_WEAK_CHAMPION
+    )  # fmt: skip
+    registry = Registry.of(settings)
+    run_tick(settings, params=WORSE)
+    candidate = run_tick(settings, force=True)["outcome"]["challenger"]  # the experiment starts
+    agent = Agent(settings)
+    agent.scheduler.start()
+    try:
+        agent._look_again_after_the_quiet_window()  # what a tick that started one does
+        job = agent.scheduler.get_job(QUIET_WINDOW_JOB_ID)
+        assert job is not None and (job.next_run_time - utc_now()).total_seconds() < 3
+        # nobody clicked: that look ends the experiment on the offline verdict, an hour's interval early
+        assert wait_until(lambda: registry.champion_version() == candidate, 15), read_decisions(settings)[-1]
+    finally:
+        agent.scheduler.shutdown()
+    assert "no online evidence (no feedback in the first window)" in read_decisions(settings)[-1].outcome.reasons[0]

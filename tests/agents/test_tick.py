@@ -28,6 +28,8 @@ AFTER_A_WEAK_CHAMPION = {"latency_budget": 10.0}
 
 
 def settings_for(tmp_path: Path, catalog: Path, **changes) -> Settings:
+    """Settings of a small home; the offline gate alone decides unless a test turns the online stage on."""
+    changes.setdefault("online", "off")
     return Settings(home=tmp_path / "home", catalog=catalog, interactions=None, neighbours=5, min_requests=20, **changes)
 
 
@@ -170,7 +172,7 @@ def test_a_new_kind_is_promoted_over_the_hybrid_where_it_scores_better_and_not_e
     tmp_path: Path, kind: str, ordered: bool, heavy: int, better: bool
 ) -> None:
     catalog, ratings = linked_pairs(tmp_path, ordered, heavy)
-    settings = Settings(home=tmp_path / "home", catalog=catalog, interactions=ratings, neighbours=10, min_requests=20)
+    settings = Settings(home=tmp_path / "home", catalog=catalog, interactions=ratings, neighbours=10, min_requests=20, online="off")
     registry = Registry(settings.models_dir)
     hybrid = run_tick(settings, kind="hybrid")["outcome"]["challenger"]
     outcome = run_tick(settings, kind=kind, force=True)["outcome"]

@@ -25,6 +25,7 @@ pytestmark = [pytest.mark.containers, pytest.mark.slow]
 VERSION = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{6}")
 WATCH_INTERVAL = 2.0  # the compose default (MOVIE_R_WATCH_INTERVAL)
 STOP_GRACE = 30.0  # the compose file's stop_grace_period
+QUIET_MINUTES = 0.1
 QUERIES = ["toy story", "heat", "alien", "jumanji"]
 
 
@@ -39,7 +40,9 @@ def new_root(tmp_path_factory: pytest.TempPathFactory, uid: int = 0, gid: int = 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory):
-    stack = Stack(f"movie_r_test_{uuid.uuid4().hex[:8]}", new_root(tmp_path_factory))
+    # the default online stage, with a quiet window short enough that an experiment nobody
+    # clicks in ends on the offline verdict within the test's waits
+    stack = Stack(f"movie_r_test_{uuid.uuid4().hex[:8]}", new_root(tmp_path_factory), env={"MOVIE_R_ONLINE_QUIET_MINUTES": str(QUIET_MINUTES)})
     try:
         yield stack
     finally:
@@ -104,13 +107,17 @@ def test_2_up_on_an_empty_root_trains_serves_and_writes_to_the_host(stack: Stack
 
     def tuned() -> bool:  # the agent ticks again at once after the first champion: the ratings it ignores
         lines = (stack.root / "reports" / "decisions.jsonl").read_text().splitlines()
-        return len(lines) >= 2 and (json.loads(lines[1]).get("outcome") or {}).get("result") in ("promoted", "rejected")
+        return len(lines) >= 2 and (json.loads(lines[1]).get("outcome") or {}).get("result") in ("experiment", "rejected")
 
     assert wait_until(tuned, 300, interval=1), stack.logs("agent")[-3000:]
     first, second = ((stack.root / "reports" / "decisions.jsonl").read_text().splitlines())[:2]
     assert json.loads(first)["verdict"] == "first champion" and json.loads(second)["verdict"] == "retrain"
     print(f"up -> the tuned tick's verdict ({json.loads(second)['outcome']['result']}): {time.monotonic() - started:.0f} s, "
           f"not an agent interval (600 s) later")
+    outcome = json.loads(second)["outcome"]
+    if outcome["result"] == "experiment":  # nobody clicks: promoted when the quiet window ends
+        assert wait_until(lambda: stack.champion_on_host() == outcome["challenger"], QUIET_MINUTES * 60 + 30, interval=0.5)
+        print(f"  its experiment ended, nobody clicking: promoted {time.monotonic() - started:.0f} s after up")
 
     console = get(stack.url, "/console")  # its templates ship in the image; it reads the mounted root
     assert console.status_code == 200 and stack.champion_on_host() in console.text

@@ -58,6 +58,9 @@ def test_the_lifecycle_end_to_end(tmp_path: Path) -> None:
         "MOVIE_R_INTERACTIONS": "",
         "MOVIE_R_NEIGHBOURS": "10",
         "MOVIE_R_AGENT_INTERVAL_SECONDS": "1.5",
+        # the default online stage, with nobody clicking: each challenger that passes the
+        # offline gate is promoted when the experiment's quiet window ends
+        "MOVIE_R_ONLINE_QUIET_MINUTES": "0.01",
         "MOVIE_R_AGENT_JITTER_SECONDS": "0",
         "MOVIE_R_MIN_REQUESTS": "20",
         "MOVIE_R_COOLDOWN_HOURS": "1",
@@ -88,8 +91,10 @@ def test_the_lifecycle_end_to_end(tmp_path: Path) -> None:
             wait_until(lambda: traffic.versions and traffic.versions[-1] == serving(url), timeout=10)
         assert set(traffic.outcomes) == {"200"}, traffic.outcomes
         assert len(set(traffic.versions)) >= 2
-        promoted = [d for d in decisions(home) if (d.get("outcome") or {}).get("result") == "promoted"]
-        assert any(t["name"] == "data_changed" and t["fired"] for t in promoted[-1]["triggers"])
+        chosen = [d for d in decisions(home) if (d.get("outcome") or {}).get("challenger") == serving(url)]
+        assert [d["outcome"]["result"] for d in chosen] == ["experiment", "promoted"], chosen  # nobody clicked
+        assert any(t["name"] == "data_changed" and t["fired"] for t in chosen[0]["triggers"])
+        assert "no online evidence (no feedback in the first window)" in chosen[1]["outcome"]["reasons"][0]
         evaluated = [e.model_dump() for e in registry.events() if e.event == "evaluated" and e.version == serving(url)]
         assert evaluated[0]["challenger_score"] > evaluated[0]["champion_score"]  # both scored on the current data
         for title, movie_id in zip(UNKNOWN, (101, 102, 103), strict=True):
