@@ -145,8 +145,10 @@ def test_2b_a_feedback_flood_with_forged_forwarded_for_through_the_proxy_is_one_
     after = codes[limited:]  # tokens keep refilling while the flood runs: that many get through again
     refilled_after = math.ceil((times[-1] - times[min(limited, len(times) - 1)]) * FEEDBACK_PER_MINUTE / 60)
     assert after.count(429) >= len(after) - refilled_after - 1, after
-    plain = httpx.post(f"{stack.url}/feedback", json=body, timeout=10)  # the same client without any header
-    assert plain.status_code == 429
+    # the same client without any header: its bucket is the flood's, empty but for what refilled
+    # since (a token a second), where a client of its own would have a full one
+    plain = [httpx.post(f"{stack.url}/feedback", json=body, timeout=10).status_code for _ in range(3)]
+    assert 429 in plain, plain
 
 
 def test_2c_the_api_container_cannot_read_the_private_signing_key(stack: Stack) -> None:
