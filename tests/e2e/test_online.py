@@ -92,6 +92,23 @@ class User:
         self.client.close()
 
 
+def good_and_worse(home: Path, env: dict[str, str]) -> tuple[str, str]:
+    """A TF-IDF champion and a popularity version saved beside it."""
+    cli(home, env, "train", "--model", "tfidf")
+    good = versions(home)[-1]
+    cli(home, env, "train", *WORSE)
+    return good, versions(home)[-1]
+
+
+def browse_until(user: User, done, rounds: int, tag: str, every: int = 1) -> bool:
+    """Ten answers at a time until `done()` holds (the agent ticks every second meanwhile)."""
+    for round_ in range(rounds):
+        user.browse(10, f"{tag}{round_}", every)
+        if wait_until(done, 3, interval=0.2):
+            return True
+    return False
+
+
 def decisions(home: Path) -> list[dict]:
     return [json.loads(line) for line in (home / "reports" / "decisions.jsonl").read_text().splitlines()]
 
@@ -127,12 +144,8 @@ def test_a_better_challenger_is_served_by_every_worker_and_promoted_on_clicks(ho
             ]
             assert {r.headers["x-experiment"] for r in lists} == {experiment_id}
             assert lists[0].json()["recommendations"] == lists[1].json()["recommendations"]
-        promoted = lambda: Registry(home / "models").champion_version() == candidate  # noqa: E731
-        for round_ in range(20):
-            user.browse(10, f"round{round_}")
-            if wait_until(promoted, 3, interval=0.2):
-                break
-        assert promoted(), cli(home, env, "experiment", "status")
+        promoted = browse_until(user, lambda: Registry(home / "models").champion_version() == candidate, 20, "round")
+        assert promoted, cli(home, env, "experiment", "status")
         ended = next(e for e in reversed(registry_events(home)) if e["event"] == "experiment_ended")
         assert ended["ending"] == "promoted" and ended["reason"].startswith("online: candidate better"), ended
         assert wait_until(lambda: "x-experiment" not in httpx.get(f"{url}/recommend", params={"movie_id": 3}).headers, 10)
@@ -146,10 +159,7 @@ def test_a_better_challenger_is_served_by_every_worker_and_promoted_on_clicks(ho
 def test_a_worse_version_started_by_hand_is_rejected_on_clicks(home) -> None:
     home, env = home
     env = {**env, "MOVIE_R_ONLINE": "interleave"}
-    cli(home, env, "train", "--model", "tfidf")
-    champion = versions(home)[-1]
-    cli(home, env, "train", *WORSE)
-    worse = versions(home)[-1]
+    champion, worse = good_and_worse(home, env)
     cli(home, env, "experiment", "start", worse)
     mine, theirs = answers_of(home, champion), answers_of(home, worse)
     likes = {seed: mine[seed] - theirs[seed] for seed in SEEDS}  # movies only the champion would show
@@ -159,12 +169,7 @@ def test_a_worse_version_started_by_hand_is_rejected_on_clicks(home) -> None:
     user = User(url, likes)
     registry = Registry(home / "models")
     try:
-        ended = lambda: registry.candidate_version() is None  # noqa: E731
-        for round_ in range(20):
-            user.browse(10, f"round{round_}")
-            if wait_until(ended, 3, interval=0.2):
-                break
-        assert ended(), cli(home, env, "experiment", "status")
+        assert browse_until(user, lambda: registry.candidate_version() is None, 20, "round"), cli(home, env, "experiment", "status")
     finally:
         user.close()
         stop(agent)
@@ -178,10 +183,7 @@ def test_a_worse_version_started_by_hand_is_rejected_on_clicks(home) -> None:
 def test_a_champion_people_stop_clicking_is_rolled_back(home) -> None:
     home, env = home
     env = {**env, "MOVIE_R_ONLINE": "off"}
-    cli(home, env, "train", "--model", "tfidf")
-    good = versions(home)[-1]
-    cli(home, env, "train", *WORSE)
-    worse = versions(home)[-1]
+    good, worse = good_and_worse(home, env)
     likes = answers_of(home, good)  # the user likes what the good champion shows
 
     api, url = start_api(home, env)
@@ -194,12 +196,8 @@ def test_a_champion_people_stop_clicking_is_rolled_back(home) -> None:
         cli(home, env, "promote", worse, "--force")
         assert wait_until(lambda: httpx.get(f"{url}/ready").json().get("model_version") == worse, 10)
         agent = movie_r_process(["agent"], home, env)
-        restored = lambda: registry.champion_version() == good  # noqa: E731
-        for round_ in range(10):
-            user.browse(10, f"after{round_}", every=2)
-            if wait_until(restored, 3, interval=0.2):
-                break
-        assert restored(), (home / "reports" / "decisions.jsonl").read_text()[-2000:]
+        restored = browse_until(user, lambda: registry.champion_version() == good, 10, "after", every=2)
+        assert restored, (home / "reports" / "decisions.jsonl").read_text()[-2000:]
     finally:
         user.close()
         if agent is not None:
