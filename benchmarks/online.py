@@ -191,21 +191,21 @@ def main() -> int:
         results: dict[tuple[str, str], list[tuple[Standing | None, int]]] = {}
         for name, versions in pairs.items():
             for mode in args.modes:
-                # a fresh server and journals for each pair and mode: a tally reads every event
-                # of the files it finds, and twenty runs' worth is plenty
-                for journals in (settings.storage.metrics.events, settings.storage.metrics.feedback):
-                    shutil.rmtree(journals, ignore_errors=True)
-                api, url = start_api(settings.home, {"MOVIE_R_ONLINE": "off", "MOVIE_R_EVENTS_FLUSH_INTERVAL": "0.1"}, ready_timeout=120)
-                users = Users(train_ratings, future, url)
                 runs = results.setdefault((name, mode), [])
                 started = time.perf_counter()
-                try:
-                    for seed in range(args.runs):
+                for seed in range(args.runs):
+                    # a fresh server and journals for each run: a tally reads every event of
+                    # the files it finds, and earlier runs' events would make each look slower
+                    for journals in (settings.storage.metrics.events, settings.storage.metrics.feedback):
+                        shutil.rmtree(journals, ignore_errors=True)
+                    api, url = start_api(settings.home, {"MOVIE_R_ONLINE": "off", "MOVIE_R_EVENTS_FLUSH_INTERVAL": "0.1"}, ready_timeout=120)
+                    users = Users(train_ratings, future, url)
+                    try:
                         tag = f"{name}-{mode}-{seed}"
                         runs.append(run_once(registry, settings, users, versions, OnlineMode(mode), rule, 1000 * seed + 7, tag))
-                finally:
-                    users.close()
-                    stop(api)
+                    finally:
+                        users.close()
+                        stop(api)
                 outcomes = [(s.value if s else "undecided", n) for s, n in runs]
                 print(f"  {name:<6} {mode:<10} {time.perf_counter() - started:.0f} s {outcomes}", flush=True)
 

@@ -146,6 +146,8 @@ def test_a_better_challenger_is_served_by_every_worker_and_promoted_on_clicks(ho
             assert lists[0].json()["recommendations"] == lists[1].json()["recommendations"]
         promoted = browse_until(user, lambda: Registry(home / "models").champion_version() == candidate, 20, "round")
         assert promoted, cli(home, env, "experiment", "status")
+        # the champion link moves first; the experiment's end is recorded just after
+        assert wait_until(lambda: any(e["event"] == "experiment_ended" for e in registry_events(home)), 10)
         ended = next(e for e in reversed(registry_events(home)) if e["event"] == "experiment_ended")
         assert ended["ending"] == "promoted" and ended["reason"].startswith("online: candidate better"), ended
         assert wait_until(lambda: "x-experiment" not in httpx.get(f"{url}/recommend", params={"movie_id": 3}).headers, 10)
@@ -170,6 +172,7 @@ def test_a_worse_version_started_by_hand_is_rejected_on_clicks(home) -> None:
     registry = Registry(home / "models")
     try:
         assert browse_until(user, lambda: registry.candidate_version() is None, 20, "round"), cli(home, env, "experiment", "status")
+        assert wait_until(lambda: any(e["event"] == "experiment_ended" for e in registry_events(home)), 10)
     finally:
         user.close()
         stop(agent)
