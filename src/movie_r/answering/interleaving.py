@@ -56,35 +56,39 @@ def coins(request_id: str, experiment: str, rounds: int) -> list[bool]:
 
 
 def team_draft(champion: Sequence[int], candidate: Sequence[int], k: int, request_id: str, experiment: str) -> Interleaved:
-    """Interleave two rankings (best first) into at most `k` distinct movies."""
-    lists = {Team.CHAMPION: list(champion), Team.CANDIDATE: list(candidate)}
+    """Interleave two rankings (best first) into at most `k` distinct movies.
+
+    Written with plain locals (index 0 the champion, 1 the candidate): it runs on every
+    answer an experiment serves."""
+    lists = (champion, candidate)
     both = set(champion) & set(candidate)
-    cursor = {Team.CHAMPION: 0, Team.CANDIDATE: 0}
-    drafted = {Team.CHAMPION: 0, Team.CANDIDATE: 0}
+    cursor = [0, 0]
+    drafted = [0, 0]
     movies: list[int] = []
-    teams: list[Team] = []
+    picked: list[int] = []
     seen: set[int] = set()
     flips = iter(coins(request_id, experiment, k))
-
-    def next_pick(team: Team) -> int | None:
-        ranking = lists[team]
-        while cursor[team] < len(ranking) and ranking[cursor[team]] in seen:
-            cursor[team] += 1
-        return ranking[cursor[team]] if cursor[team] < len(ranking) else None
-
     while len(movies) < k:
-        if drafted[Team.CHAMPION] != drafted[Team.CANDIDATE]:
-            team = Team.CHAMPION if drafted[Team.CHAMPION] < drafted[Team.CANDIDATE] else Team.CANDIDATE
-        else:
-            team = Team.CANDIDATE if next(flips, False) else Team.CHAMPION
-        movie = next_pick(team)
+        # the team behind picks; a coin decides between equals (True: the candidate)
+        team = int(drafted[0] > drafted[1]) if drafted[0] != drafted[1] else int(next(flips, False))
+        movie = _next_pick(lists[team], cursor, team, seen)
         if movie is None:  # this team has nothing left: the other one drafts
-            team = Team.CANDIDATE if team is Team.CHAMPION else Team.CHAMPION
-            movie = next_pick(team)
+            team = 1 - team
+            movie = _next_pick(lists[team], cursor, team, seen)
             if movie is None:
                 break
         movies.append(movie)
-        teams.append(team)
+        picked.append(team)
         seen.add(movie)
         drafted[team] += 1
-    return Interleaved(tuple(movies), tuple(teams), tuple(movie in both for movie in movies))
+    teams = (Team.CHAMPION, Team.CANDIDATE)
+    return Interleaved(tuple(movies), tuple(teams[t] for t in picked), tuple(movie in both for movie in movies))
+
+
+def _next_pick(ranking: Sequence[int], cursor: list[int], team: int, seen: set[int]) -> int | None:
+    """The team's best movie not yet in the list; its cursor moves past the ones that are."""
+    position = cursor[team]
+    while position < len(ranking) and ranking[position] in seen:
+        position += 1
+    cursor[team] = position
+    return ranking[position] if position < len(ranking) else None
