@@ -98,11 +98,11 @@ def in_experiment(
 def _interleaved(
     experiment: ServingExperiment, champion: Answer, candidate: Answer, k: int, request_id: str, version: str
 ) -> ExperimentAnswer:
-    lists = {Team.CHAMPION: experiment.items(champion.recommendations), Team.CANDIDATE: experiment.items(candidate.recommendations)}
-    merged = team_draft(lists[Team.CHAMPION].ids, lists[Team.CANDIDATE].ids, k, request_id, experiment.id)
+    ours, theirs = experiment.items(champion.recommendations), experiment.items(candidate.recommendations)
+    merged = team_draft(ours.ids, theirs.ids, k, request_id, experiment.id)
     serialised, scores = [], []
     for movie, team in zip(merged.movies, merged.teams, strict=True):
-        items = lists[team]
+        items = ours if team is Team.CHAMPION else theirs
         at = items.position[movie]
         serialised.append(items.serialised[at])
         if items.scores[at] is not None:
@@ -114,5 +114,5 @@ def _interleaved(
         top1_similarity=scores[0] if scores and champion.top1_similarity is not None else None,
         mean_similarity=sum(scores) / len(scores) if scores and champion.mean_similarity is not None else None,
     )
-    event = {"experiment": experiment.id, "movies": list(merged.movies), "teams": [team.value for team in merged.teams]}
+    event = {"experiment": experiment.id, "movies": list(merged.movies), "teams": list(merged.teams)}  # Team is a str
     return ExperimentAnswer(answer, version, event)

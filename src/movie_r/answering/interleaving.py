@@ -55,40 +55,38 @@ def coins(request_id: str, experiment: str, rounds: int) -> list[bool]:
     return [bool(digest[i // 8] >> (i % 8) & 1) for i in range(rounds)]
 
 
+TEAMS = (Team.CHAMPION, Team.CANDIDATE)  # by index: 0 the champion, 1 the candidate
+
+
 def team_draft(champion: Sequence[int], candidate: Sequence[int], k: int, request_id: str, experiment: str) -> Interleaved:
     """Interleave two rankings (best first) into at most `k` distinct movies.
 
-    Written with plain locals (index 0 the champion, 1 the candidate): it runs on every
-    answer an experiment serves."""
+    Written with plain locals, teams by index (`TEAMS`): it runs on every answer an
+    experiment serves."""
     lists = (champion, candidate)
-    both = set(champion) & set(candidate)
+    lengths = (len(champion), len(candidate))
     cursor = [0, 0]
     drafted = [0, 0]
     movies: list[int] = []
-    picked: list[int] = []
+    picked: list[Team] = []
     seen: set[int] = set()
     flips = iter(coins(request_id, experiment, k))
     while len(movies) < k:
         # the team behind picks; a coin decides between equals (True: the candidate)
-        team = int(drafted[0] > drafted[1]) if drafted[0] != drafted[1] else int(next(flips, False))
-        movie = _next_pick(lists[team], cursor, team, seen)
-        if movie is None:  # this team has nothing left: the other one drafts
-            team = 1 - team
-            movie = _next_pick(lists[team], cursor, team, seen)
-            if movie is None:
+        first = int(drafted[0] > drafted[1]) if drafted[0] != drafted[1] else int(next(flips, False))
+        for team in (first, 1 - first):  # a team with nothing left lets the other one draft
+            ranking, position = lists[team], cursor[team]
+            while position < lengths[team] and ranking[position] in seen:
+                position += 1
+            cursor[team] = position
+            if position < lengths[team]:
                 break
+        else:
+            break
+        movie = lists[team][cursor[team]]
         movies.append(movie)
-        picked.append(team)
+        picked.append(TEAMS[team])
         seen.add(movie)
         drafted[team] += 1
-    teams = (Team.CHAMPION, Team.CANDIDATE)
-    return Interleaved(tuple(movies), tuple(teams[t] for t in picked), tuple(movie in both for movie in movies))
-
-
-def _next_pick(ranking: Sequence[int], cursor: list[int], team: int, seen: set[int]) -> int | None:
-    """The team's best movie not yet in the list; its cursor moves past the ones that are."""
-    position = cursor[team]
-    while position < len(ranking) and ranking[position] in seen:
-        position += 1
-    cursor[team] = position
-    return ranking[position] if position < len(ranking) else None
+    both = set(champion) & set(candidate)
+    return Interleaved(tuple(movies), tuple(picked), tuple(movie in both for movie in movies))
