@@ -168,5 +168,8 @@ def test_after_starting_an_experiment_the_agent_looks_again_when_its_quiet_windo
         # nobody clicked: that look ends the experiment on the offline verdict, an hour's interval early
         assert wait_until(lambda: registry.champion_version() == candidate, 15), read_decisions(settings)[-1]
     finally:
-        agent.scheduler.shutdown()
+        # as Agent.run stops it: shutdown(wait=True) holds the job store's lock while it joins the
+        # tick's thread, which takes that lock to read its next run time, and both wait for ever
+        agent.scheduler.shutdown(wait=False)
+        assert agent.idle.wait(30)
     assert "no online evidence (no feedback in the first window)" in read_decisions(settings)[-1].outcome.reasons[0]
