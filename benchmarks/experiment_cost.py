@@ -10,7 +10,7 @@ of `api_load.py` against each, twice (the first pass meets every request for the
 time; the second finds the models' own answers cached; an interleaved list is drawn per
 request id, so it is never cached whole). Prints requests/s, p99, the ratio of the
 experiment's throughput to the same pass without it (round by round, medians over rounds),
-and each server's resident memory after its passes.
+and each server's resident and anonymous memory after its passes.
 """
 
 from __future__ import annotations
@@ -33,16 +33,21 @@ from movie_r.storage.registry import Registry  # noqa: E402
 from tests.processes import stop  # noqa: E402
 
 
-def resident_mb(pid: int) -> float:
-    """Resident memory of a process and its children (uvicorn's workers), in MB."""
-    total = 0
+def memory_mb(pid: int) -> tuple[float, float]:
+    """Resident and anonymous memory of a process and its children (uvicorn's workers), in MB.
+
+    Resident counts the memory-mapped model's pages a worker has touched, which every worker
+    of the machine shares with the page cache; anonymous is the worker's own heap."""
+    resident = anonymous = 0
     for process in [pid, *_children(pid)]:
         try:
-            status = Path(f"/proc/{process}/status").read_text()
+            rollup = Path(f"/proc/{process}/smaps_rollup").read_text()
         except OSError:
             continue
-        total += next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
-    return total / 1024
+        fields = {line.split(":")[0]: int(line.split()[1]) for line in rollup.splitlines()[1:] if line.endswith("kB")}
+        resident += fields.get("Rss", 0)
+        anonymous += fields.get("Anonymous", 0)
+    return resident / 1024, anonymous / 1024
 
 
 def _children(pid: int) -> list[int]:
@@ -54,12 +59,12 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def passes(home: Path, args: argparse.Namespace, script: Path) -> tuple[list[dict[str, float]], float]:
+def passes(home: Path, args: argparse.Namespace, script: Path) -> tuple[list[dict[str, float]], tuple[float, float]]:
     """Two mix passes on a fresh one-worker server; its memory after them."""
     process, url, _ = serve(home, 1, cache_size=20_000)
     try:
         runs = [wrk(url, args.connections, args.duration, script) for _ in range(2)]
-        return runs, resident_mb(process.pid)
+        return runs, memory_mb(process.pid)
     finally:
         stop(process)
 
@@ -87,7 +92,7 @@ def main() -> None:
 
     plain: list[list[dict[str, float]]] = []
     served: list[list[dict[str, float]]] = []
-    memory: dict[str, list[float]] = {"without": [], "with": []}
+    memory: dict[str, list[tuple[float, float]]] = {"without": [], "with": []}
     for _ in range(args.rounds):
         runs, rss = passes(home, args, script)
         plain.append(runs)
@@ -108,8 +113,9 @@ def main() -> None:
         p99 = statistics.median(p[i]["p99_ms"] for p in plain), statistics.median(s[i]["p99_ms"] for s in served)
         print(f"{name:<12}{without:>15.0f}{with_:>12.0f}{statistics.median(ratios):>8.2f}{p99[0]:>13.1f}{p99[1]:>10.1f}"
               f"   (ratio {min(ratios):.2f}-{max(ratios):.2f})")  # fmt: skip
-    rss_without, rss_with = statistics.median(memory["without"]), statistics.median(memory["with"])
-    print(f"worker resident memory: {rss_without:.0f} MB without, {rss_with:.0f} MB with ({rss_with / rss_without:.2f}x)")
+    for i, name in enumerate(("resident", "anonymous (its own)")):
+        without, with_ = (statistics.median(m[i] for m in memory[side]) for side in ("without", "with"))
+        print(f"worker {name} memory: {without:.0f} MB without, {with_:.0f} MB with ({with_ / without:.2f}x)")
 
 
 if __name__ == "__main__":

@@ -101,16 +101,28 @@ class Users:
         index = int(rng.integers(len(self.ids)))
         user = self.ids[index]
         client = self.client(index)
-        body = client.get("/recommend", params={"movie_id": self.seed[user], "k": K}, headers={"x-request-id": request_id}).json()
+        params, headers = {"movie_id": self.seed[user], "k": K}, {"x-request-id": request_id}
+        body = _once_more(lambda: client.get("/recommend", params=params, headers=headers)).json()
         for rank, item in enumerate(body.get("recommendations", [])):
             if rng.random() >= EXAMINE[rank]:
                 continue
             if rng.random() < (CLICK_RELEVANT if item["id"] in self.future[user] else CLICK_NOISE):
-                client.post("/feedback", json={"request_id": body["request_id"], "movie_id": item["id"], "action": "click"})
+                click = {"request_id": body["request_id"], "movie_id": item["id"], "action": "click"}
+                _once_more(lambda: client.post("/feedback", json=click))  # noqa: B023 -- called at once
 
     def close(self) -> None:
         for client in self._clients.values():
             client.close()
+
+
+def _once_more(send):
+    """A request, sent again once when the server had just closed the idle connection it went
+    out on (a keep-alive race of a user unheard from for a few seconds, not a failure; feedback
+    is kept once per request, action and movie, so a repeated click counts once)."""
+    try:
+        return send()
+    except httpx.RemoteProtocolError:
+        return send()
 
 
 def run_once(
