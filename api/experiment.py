@@ -4,16 +4,15 @@ In `interleave` mode every answer is one team-draft list of both models' answers
 query (`movie_r.answering.interleaving`), drafted from the request id, so any replica gives
 the same request the same list; the event records which model drafted each position. In `ab`
 mode a client (by its pseudonymous source) always meets the same one of the two models.
-Both models' answers come from their own caches, and each cached list is split into its
-items once (`ServingExperiment.items`): an experiment adds one lookup, one draft and one join
-of serialised items to a request.
+Both models' answers come from their own caches: an experiment adds one lookup, one parse of
+each cached list and one serialisation to a request.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import orjson
@@ -22,29 +21,9 @@ from movie_r.answering.interleaving import Team, team_draft
 from movie_r.errors import MovieRError
 from movie_r.storage.records import Experiment, OnlineMode
 from movie_r_api.answers import Answer
-from movie_r_api.lru import BoundedMemo
 from movie_r_api.request_ids import encode_movies
 
 log = logging.getLogger(__name__)
-
-ITEM_LISTS = 4096  # split answers kept per experiment; each costs about its serialised size
-ITEM_BYTES = 16 * 1024 * 1024
-
-
-class Items(NamedTuple):
-    """One cached answer's list, split: ids in order, each item serialised, its score, its position."""
-
-    ids: tuple[int, ...]
-    serialised: tuple[bytes, ...]
-    scores: tuple[float | None, ...]
-    position: dict[int, int]
-
-
-def split_items(recommendations: bytes) -> Items:
-    listed = orjson.loads(recommendations)
-    ids = tuple(item["id"] for item in listed)
-    scores = tuple(item["score"] if isinstance(item.get("score"), (int, float)) else None for item in listed)
-    return Items(ids, tuple(orjson.dumps(item) for item in listed), scores, {movie: i for i, movie in enumerate(ids)})
 
 
 @dataclass(frozen=True)
@@ -53,10 +32,6 @@ class ServingExperiment:
 
     record: Experiment
     candidate: Any
-    # keyed by the cached answer's bytes object, whose hash Python keeps after the first lookup
-    items: BoundedMemo[tuple[bytes], Items] = field(
-        default_factory=lambda: BoundedMemo(split_items, ITEM_LISTS, ITEM_BYTES, lambda key, _: 2 * len(key[0])), compare=False
-    )
 
     @property
     def id(self) -> str:
@@ -92,27 +67,23 @@ def in_experiment(
         return None
     if record.mode is OnlineMode.AB:
         return ExperimentAnswer(candidate, record.candidate, {"experiment": record.id, "arm": Team.CANDIDATE.value})
-    return _interleaved(experiment, champion, candidate, k, request_id, champion_version)
+    return _interleaved(record.id, champion, candidate, k, request_id, champion_version)
 
 
-def _interleaved(
-    experiment: ServingExperiment, champion: Answer, candidate: Answer, k: int, request_id: str, version: str
-) -> ExperimentAnswer:
-    ours, theirs = experiment.items(champion.recommendations), experiment.items(candidate.recommendations)
-    merged = team_draft(ours.ids, theirs.ids, k, request_id, experiment.id)
-    serialised, scores = [], []
-    for movie, team in zip(merged.movies, merged.teams, strict=True):
-        items = ours if team is Team.CHAMPION else theirs
-        at = items.position[movie]
-        serialised.append(items.serialised[at])
-        if items.scores[at] is not None:
-            scores.append(items.scores[at])
+def _interleaved(experiment: str, champion: Answer, candidate: Answer, k: int, request_id: str, version: str) -> ExperimentAnswer:
+    items = {Team.CHAMPION: orjson.loads(champion.recommendations), Team.CANDIDATE: orjson.loads(candidate.recommendations)}
+    by_id = {team: {item["id"]: item for item in listed} for team, listed in items.items()}
+    merged = team_draft(
+        [item["id"] for item in items[Team.CHAMPION]], [item["id"] for item in items[Team.CANDIDATE]], k, request_id, experiment
+    )
+    chosen = [by_id[team][movie] for movie, team in zip(merged.movies, merged.teams, strict=True)]
+    scores = [item["score"] for item in chosen if isinstance(item.get("score"), (int, float))]
     answer = champion._replace(
-        recommendations=b"[" + b",".join(serialised) + b"]",
-        returned=len(serialised),
+        recommendations=orjson.dumps(chosen),
+        returned=len(chosen),
         cited=f"{version}.{encode_movies(merged.movies)}",
         top1_similarity=scores[0] if scores and champion.top1_similarity is not None else None,
         mean_similarity=sum(scores) / len(scores) if scores and champion.mean_similarity is not None else None,
     )
-    event = {"experiment": experiment.id, "movies": list(merged.movies), "teams": list(merged.teams)}  # Team is a str
+    event = {"experiment": experiment, "movies": list(merged.movies), "teams": list(merged.teams)}  # Team is a str
     return ExperimentAnswer(answer, version, event)
