@@ -25,6 +25,13 @@ from movie_r_api.request_ids import encode_movies
 from movie_r_api.schemas import RecommendQuery
 
 
+class Listed(NamedTuple):
+    """A row's ranked list and the movies part of the answer ids that cite it (`encode_movies`)."""
+
+    ranked: Ranked
+    movies: str
+
+
 class Answer(NamedTuple):
     """One computed answer: its JSON in two parts, and what its runtime event records.
 
@@ -61,10 +68,12 @@ class AnswerCache:
         self.recommender = recommender
         self.size = size
         self.lists = lists
-        share = max_bytes // 3  # one third of the budget for each memo
+        share = max_bytes // 4  # a quarter of the budget for each memo
         self.for_query_string = BoundedMemo(self._parse_and_answer, size, share, _raw_size)
         self.get = BoundedMemo(self._compute, size, share, _answer_size)
         self._similar = BoundedMemo(self._rank, size, share, _list_size)
+        # a precomputed list's movies, encoded once per row: typos of a movie all cite its list
+        self._movies_of_row = BoundedMemo(self._precomputed_movies, size, share, _code_size)
 
     def warm(self, count: int) -> None:
         """Answer the `count` most popular movies, by exact title and by id, with default parameters.
@@ -91,20 +100,24 @@ class AnswerCache:
         found, cold, row_list = self.recommender.resolve_then_rank(query, movie_id, k, filters, self._row_list)
         if cold is not None:
             head = _head(found.query, cold.match, True, [])
-            return _answer(
-                head, ranked(cold.recommendations), cold.match, self.recommender.version, cold_start=True, query=found.query
-            )
+            listed = Listed(ranked(cold.recommendations), encode_movies([item.id for item in cold.recommendations]))
+            return _answer(head, listed, cold.match, self.recommender.version, cold_start=True, query=found.query)
         assert row_list is not None and found.match is not None  # not a cold start: a resolved row, ranked
         head = _head(found.query, found.match, False, self.recommender.alternatives(found.others))
         return _answer(head, row_list, found.match, self.recommender.version, cold_start=False, query=None)
 
-    def _row_list(self, row: int, k: int, filters: Filters) -> Ranked:
+    def _row_list(self, row: int, k: int, filters: Filters) -> Listed:
         if self.lists is not None and k == self.lists.k and filters == NO_FILTERS:
-            return self.lists.get(row)
+            return Listed(self.lists.get(row), self._movies_of_row(row))
         return self._similar(row, k, filters)
 
-    def _rank(self, row: int, k: int, filters: Filters) -> Ranked:
-        return ranked(self.recommender.similar(row, k, filters))
+    def _rank(self, row: int, k: int, filters: Filters) -> Listed:
+        recommendations = self.recommender.similar(row, k, filters)
+        return Listed(ranked(recommendations), encode_movies([item.id for item in recommendations]))
+
+    def _precomputed_movies(self, row: int) -> str:
+        assert self.lists is not None  # asked for rows of the precomputed lists only
+        return encode_movies([item["id"] for item in orjson.loads(self.lists.get(row).body)])
 
 
 def _raw_size(key: tuple[bytes], value: tuple[Answer, int]) -> int:
@@ -116,8 +129,12 @@ def _answer_size(key: tuple[str | None, int | None, int, Filters], value: Answer
     return len(query or "") + EXCLUDED_ID_BYTES * len(filters.exclude) + len(value.head) + len(value.query or "") + len(value.cited)
 
 
-def _list_size(key: tuple[int, int, Filters], value: Ranked) -> int:
-    return EXCLUDED_ID_BYTES * len(key[2].exclude) + len(value.body) + 8 * len(value.scores)
+def _list_size(key: tuple[int, int, Filters], value: Listed) -> int:
+    return EXCLUDED_ID_BYTES * len(key[2].exclude) + len(value.ranked.body) + 8 * len(value.ranked.scores) + len(value.movies)
+
+
+def _code_size(key: tuple[int], value: str) -> int:
+    return len(value)
 
 
 def response_body(request_id: str, model_version: str, answer: Answer) -> bytes:
@@ -132,9 +149,8 @@ def _head(query: str, match: Match, cold_start: bool, alternatives: list[dict[st
     return fields[1:-1] + b',"recommendations":'
 
 
-def _answer(head: bytes, ranked: Ranked, match: Match, version: str, cold_start: bool, query: str | None) -> Answer:
-    scores = ranked.scores
-    movies = encode_movies([item["id"] for item in orjson.loads(ranked.body)])
+def _answer(head: bytes, listed: Listed, match: Match, version: str, cold_start: bool, query: str | None) -> Answer:
+    ranked, scores = listed.ranked, listed.ranked.scores
     similar = bool(scores) and match.method != MatchMethod.popular  # popularity answers carry no similarity
     return Answer(
         head=head,
@@ -146,5 +162,5 @@ def _answer(head: bytes, ranked: Ranked, match: Match, version: str, cold_start:
         top1_similarity=scores[0] if similar else None,
         mean_similarity=sum(scores) / len(scores) if similar else None,
         query=query,
-        cited=f"{version}.{movies}",
+        cited=f"{version}.{listed.movies}",
     )

@@ -80,6 +80,7 @@ class TitleIndex:
         self._prefix_cache: dict[int, tuple[dict[str, list[int]], list[str]]] = {}
         self._sounds: dict[str, list[str]] | None = None
         self._resembling: dict[str, int | None] = {}
+        self._meant_rows: dict[str, tuple[int, ...]] = {}  # catalogue keys only: bounded by the catalogue
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -125,8 +126,11 @@ class TitleIndex:
 
     def _meant(self, matched_key: str, score: float) -> TitleMatch:
         """A fuzzy match on `matched_key`, answered as if it had been typed right: its longer namesakes too."""
-        meant = self._prefixed(matched_key)
-        return TitleMatch(meant.rows if meant else self._rows[matched_key], MatchMethod.fuzzy, round(float(score), 2))
+        rows = self._meant_rows.get(matched_key)
+        if rows is None:  # many typos mean the same few popular titles
+            meant = self._prefixed(matched_key)
+            rows = self._meant_rows[matched_key] = meant.rows if meant else self._rows[matched_key]
+        return TitleMatch(rows, MatchMethod.fuzzy, round(float(score), 2))
 
     def _sounding_like(self, key: str) -> TitleMatch | None:
         """A title spelt as it sounds ("incepshun" for Inception): the same Metaphone code,
