@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from movie_r.answering.inference import DEFAULT_K, Filters, Match, Recommender
+from movie_r.answering.inference import DEFAULT_K, Filters, Match, Recommendation, Recommender
 from movie_r.answering.match_method import MatchMethod
 from movie_r.answering.ranked_lists import Ranked, RankedLists, ranked
 from movie_r_api.lru import BoundedMemo
@@ -100,8 +100,9 @@ class AnswerCache:
         found, cold, row_list = self.recommender.resolve_then_rank(query, movie_id, k, filters, self._row_list)
         if cold is not None:
             head = _head(found.query, cold.match, True, [])
-            listed = Listed(ranked(cold.recommendations), encode_movies([item.id for item in cold.recommendations]))
-            return _answer(head, listed, cold.match, self.recommender.version, cold_start=True, query=found.query)
+            return _answer(
+                head, _listed(cold.recommendations), cold.match, self.recommender.version, cold_start=True, query=found.query
+            )
         assert row_list is not None and found.match is not None  # not a cold start: a resolved row, ranked
         head = _head(found.query, found.match, False, self.recommender.alternatives(found.others))
         return _answer(head, row_list, found.match, self.recommender.version, cold_start=False, query=None)
@@ -112,12 +113,15 @@ class AnswerCache:
         return self._similar(row, k, filters)
 
     def _rank(self, row: int, k: int, filters: Filters) -> Listed:
-        recommendations = self.recommender.similar(row, k, filters)
-        return Listed(ranked(recommendations), encode_movies([item.id for item in recommendations]))
+        return _listed(self.recommender.similar(row, k, filters))
 
     def _precomputed_movies(self, row: int) -> str:
         assert self.lists is not None  # asked for rows of the precomputed lists only
         return encode_movies([item["id"] for item in orjson.loads(self.lists.get(row).body)])
+
+
+def _listed(recommendations: list[Recommendation]) -> Listed:
+    return Listed(ranked(recommendations), encode_movies([item.id for item in recommendations]))
 
 
 def _raw_size(key: tuple[bytes], value: tuple[Answer, int]) -> int:
