@@ -275,3 +275,19 @@ def test_movies_with_the_same_genres_share_one_tuple_once_saved_and_loaded(tmp_p
     assert genres == [tuple(movie) for movie in catalog["genres"]]
     assert len({id(movie) for movie in genres}) == len(set(genres)) < len(genres)
     assert len({id(genre) for movie in genres for genre in movie}) == len({genre for movie in genres for genre in movie})
+
+
+def test_the_fast_orderings_are_the_ones_numpy_gives() -> None:
+    """`best_first` and `_absent` replace lexsort and isin in every fit: same order, same answer,
+    ties, negative scores and -0.0 included, so no model changes with them."""
+    from movie_r.recommenders.blend import _absent
+    from movie_r.recommenders.neighbours import best_first
+
+    rng = np.random.default_rng(7)
+    owners = np.sort(rng.integers(0, 300, 20_000))
+    values = rng.standard_normal(20_000).astype(np.float32)
+    values[::5], values[::11], values[::13] = 0.5, 0.0, -0.0
+    assert (best_first(values, owners) == np.lexsort((-values, owners))).all()
+    keys, among = rng.integers(0, 5_000, 3_000), rng.integers(0, 5_000, 2_000)
+    assert (_absent(keys, among) == ~np.isin(keys, among)).all()
+    assert _absent(keys, among[:0]).all()

@@ -83,11 +83,12 @@ def tune(settings: Settings, data: TrainingData, kinds: list[str]) -> Candidate:
     fitted_text: FittedText = {}  # every fold and grid point has the same catalogue
     fitted_text_of(build_pipeline(), data.catalog.movies, fitted_text)  # once, not in each worker
     workers = tuning_workers(settings, len(sample))
-    reports = {i: [report] for i, report in _validate(settings, folds[0], grid, range(len(grid)), fitted_text, workers).items()}
+    first = _validate(settings, folds[:1], grid, range(len(grid)), fitted_text, workers)
+    reports = {i: [report] for (_, i), report in first.items()}
     promoted = _promoted(grid, reports, settings.min_coverage) if len(folds) > 1 else list(range(len(grid)))
-    for fold in folds[1:]:
-        for i, report in _validate(settings, fold, grid, promoted, fitted_text, workers).items():
-            reports[i].append(report)
+    later = _validate(settings, folds[1:], grid, promoted, fitted_text, workers)
+    for (_, i), report in sorted(later.items()):  # fold by fold, as `_tried` pairs them with `fractions`
+        reports[i].append(report)
     tried = [_tried(kind, params, fractions[: len(reports[i])], reports[i]) for i, (kind, params) in enumerate(grid)]
     for i, (kind, params) in enumerate(grid):  # in the log too, for a run that fails before it saves
         log.info("validation kind=%s params=%s %s=%s", kind, params, SCORE, [round(r.score, 4) for r in reports[i]])
@@ -145,29 +146,32 @@ def tuning_workers(settings: Settings, ratings: int) -> int:
 
 def _validate(
     settings: Settings,
-    fold: TrainingData,
+    folds: list[TrainingData],
     grid: list[Configuration],
     indices: Iterable[int],
     fitted_text: FittedText,
     workers: int,
-) -> dict[int, EvaluationReport]:
-    """The report of each of the `indices` grid points on `fold`, fitted in `workers` processes.
+) -> dict[tuple[int, int], EvaluationReport]:
+    """The report of each of the `indices` grid points on each of `folds`, by (fold, grid
+    point), fitted in `workers` processes.
 
-    Grid points that fit the same collaborative signal are one task, so its fit is shared
-    (`SharedSignals`); the largest tasks go first, so the last to finish are short.
+    Grid points that fit the same collaborative signal on a fold are one task, so its fit
+    is shared (`SharedSignals`); the folds' tasks run together and the largest go first, so
+    the last to finish are short and no core waits for one fold to end.
     """
-    groups: dict[str, list[int]] = {}
-    for i in indices:
-        groups.setdefault(_collaborative_of(*grid[i]), []).append(i)
-    tasks = sorted(groups.values(), key=len, reverse=True)
-    jobs = (delayed(_validate_group)(settings, fold, [grid[i] for i in task], fitted_text) for task in tasks)
+    groups: dict[tuple[int, str], list[int]] = {}
+    for f in range(len(folds)):
+        for i in indices:
+            groups.setdefault((f, _collaborative_of(*grid[i])), []).append(i)
+    tasks = sorted(groups.items(), key=lambda task: len(task[1]), reverse=True)
+    jobs = (delayed(_validate_group)(settings, folds[f], [grid[i] for i in task], fitted_text) for (f, _), task in tasks)
     if min(workers, len(tasks)) > 1:
         done: Iterable[list[EvaluationReport]] = Parallel(n_jobs=min(workers, len(tasks)), return_as="generator")(jobs)
     else:
         done = (function(*args, **kwargs) for function, args, kwargs in jobs)
-    reports: dict[int, EvaluationReport] = {}
-    for task, task_reports in zip(tasks, progress(done, total=len(tasks), desc="validation"), strict=True):
-        reports.update(zip(task, task_reports, strict=True))
+    reports: dict[tuple[int, int], EvaluationReport] = {}
+    for ((f, _), task), task_reports in zip(tasks, progress(done, total=len(tasks), desc="validation"), strict=True):
+        reports.update((((f, i), report) for i, report in zip(task, task_reports, strict=True)))
     return reports
 
 

@@ -303,7 +303,7 @@ class Blend(BaseEstimator):
                 if session is not None:
                     signals.append(_weighted(found := session(block, n), trust * self.session_weight * _row_scale(found)))
                 rows, columns, values = _summed(*signals, width=n_items)
-                fresh = ~np.isin(rows * n_items + columns, base.row.astype(np.int64) * n_items + base.col)
+                fresh = _absent(rows * n_items + columns, base.row.astype(np.int64) * n_items + base.col)
                 parts.append((rows, columns, values))
                 parts.append((rows[fresh], columns[fresh], non_collaborative(block, rows[fresh], columns[fresh], share)))
             if filler is not None:
@@ -355,6 +355,16 @@ def _summed(*parts: tuple[np.ndarray, np.ndarray, np.ndarray], width: int) -> tu
     rows, columns, values = (np.concatenate(field) for field in zip(*parts, strict=True))
     keys, where = np.unique(rows.astype(np.int64) * width + columns, return_inverse=True)
     return keys // width, keys % width, np.bincount(where, weights=values, minlength=len(keys))
+
+
+def _absent(keys: np.ndarray, among: np.ndarray) -> np.ndarray:
+    """Whether each of `keys` is missing from `among`: `~np.isin` by one sort of `among` and a
+    binary search, where isin sorts both arrays together (most of a block's blend time)."""
+    if not len(among):
+        return np.ones(len(keys), dtype=bool)
+    among = np.sort(among)
+    found = np.minimum(np.searchsorted(among, keys), len(among) - 1)
+    return among[found] != keys
 
 
 def _weighted(block: sp.csr_matrix, row_weight: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
