@@ -1,64 +1,155 @@
-"""Recommendation quality of every model kind on the default data, under the agent's protocol.
+"""Recommendation quality of every model kind on the default data, in two steps that cannot
+peek: decide on validation, then read the test cuts once.
 
-    python benchmarks/quality.py                 # three temporal cut points (about 8 minutes)
-    python benchmarks/quality.py --cuts 0.2      # one
+    python benchmarks/quality.py                 # decide: validation folds only (about 6 minutes)
+    python benchmarks/quality.py --test          # then read the test cuts, once (about 3 minutes)
+    python benchmarks/quality.py --cuts 0.2      # one cut point (both steps take --cuts)
 
 For each cut point (the latest 20 %, 30 %, 40 % of each user's positives are test), item-to-
 item queries: given the movie a person liked last before the cut, what do they like after
-it. Each kind is tuned on a validation split carved from the training interactions only
-(`movie_r.lifecycle.tuning.tune`, as the agent and `movie-r train --model auto` do), then scored once
-on the test queries. Baselines are published methods, tuned: popularity, TF-IDF, item-kNN,
-EASE, RP3beta, directed next-item co-occurrence. `auto` is the kind the agent would pick
-(best mean NDCG@10 over the validation folds, with coverage >= 10 % on each fold); it is
-compared with the strongest baseline of the same cut by NDCG@10 ratio and a paired bootstrap
-95 % interval of the difference; the target also asks the auto row for 10 % coverage on test.
+it. The first step sees only each cut's training part: every kind is tuned on validation
+folds carved from it (`movie_r.lifecycle.tuning.tune`, as the agent and `movie-r train
+--model auto` do, with the test queries removed before tuning starts), the variants below
+are scored on the same folds, and `auto`'s pick is made (best mean NDCG@10 over the folds,
+with coverage >= 10 % on each). It prints validation figures only and writes every decision
+to `reports/quality-decisions.json`. The second step reads that file, fits each decided
+configuration on the cut's training part, scores it on the test queries and prints the
+tables: it decides nothing and writes nothing, so a test figure can change no choice
+unless someone edits the grids after reading it, which the README forbids.
+
+Baselines are published methods, tuned: popularity, TF-IDF, item-kNN, EASE, RP3beta,
+directed next-item co-occurrence. `auto` is compared with the strongest baseline of the same
+cut on test (the strongest by test: the comparison is the conservative one) by NDCG@10 ratio
+and a paired bootstrap 95 % interval of the difference; the target also asks the auto row
+for 10 % coverage on test.
 
 Beside the ranking metrics: genre overlap@10 (share of the top 10 sharing a genre with the
-query movie) and the mean popularity percentile@10 (100: the most popular movie). Beside the
-tuned hybrid: its untuned preset, the hybrid with RP3beta and no genre boost (what the boost
-changes), and the tuned hybrid with `novelty` 0.5 and 1 (content likeness traded for the
-model's ranking).
+query movie), the mean popularity percentile@10 (100: the most popular movie), and siblings@5:
+for movies whose franchise siblings are in the catalogue (found by title rule,
+`movie_r.data.franchises`), the share of them among the first five answers. Variants beside
+the tuned hybrid, each scored on validation like the grid: its untuned preset, the hybrid
+with RP3beta and no genre boost, and the hybrid with directed next-item counts as its
+session signal; on test, the tuned hybrid with `novelty` 0.5 and 1 (a request's choice, not
+a decision).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
+import json
 import sys
 import time
+from pathlib import Path
+from typing import Any
+
+from sklearn.pipeline import Pipeline
 
 from movie_r.answering.inference import Recommender
-from movie_r.lifecycle.evaluation import evaluate, split_interactions
-from movie_r.lifecycle.fitting import Candidate, TrainingData, fit_candidate, load_training_data
+from movie_r.lifecycle.evaluation import SIBLINGS_CUTOFF, Split, evaluate, franchise_share, split_interactions
+from movie_r.lifecycle.fitting import TrainingData, fit_candidate, load_training_data
 from movie_r.lifecycle.tuning import best_tried, tune
 from movie_r.recommenders.kinds import AUTO_KINDS
+from movie_r.recommenders.pipeline import json_params, restore_params
 from movie_r.settings import Settings
+from movie_r.storage.manifest import TriedConfiguration
 from movie_r_agents.judge import paired_bootstrap
 
 BASELINES = [("popularity", "popularity"), ("TF-IDF", "tfidf"), ("item-kNN", "itemknn"), ("EASE", "ease"),
              ("RP3beta", "rp3beta"), ("next-item", "nextitem")]  # fmt: skip
 OURS = [("hybrid", "hybrid")]
-# the hybrid with RP3beta in place of item-kNN and no genre boost: what the boost gives back
-RP3BETA_HYBRID = {
-    "recommender__collaborative": "rp3beta", "recommender__collaborative__alpha": 0.6, "recommender__collaborative__beta": 0.1,
-    "recommender__session": "session", "recommender__session__shrinkage": 50.0, "recommender__session_weight": 0.3,
-    "recommender__popularity_weight": 0.25,
+# single hybrid configurations scored on validation beside the tuned grid
+VARIANTS: dict[str, dict[str, Any]] = {
+    "hybrid preset": {},
+    # RP3beta in place of item-kNN and no genre boost: what the grid's boost changes
+    "RP3beta hybrid, no boost": {
+        "recommender__collaborative": "rp3beta", "recommender__collaborative__alpha": 0.6, "recommender__collaborative__beta": 0.1,
+        "recommender__session": "session", "recommender__session__shrinkage": 50.0, "recommender__session_weight": 0.3,
+        "recommender__popularity_weight": 0.25,
+    },
+    # the directed "liked soon after" counts as the session signal, at the weight the session signal has in the preset
+    "hybrid, next-item session": {
+        "recommender__session": "nextitem", "recommender__session__window": 20, "recommender__session__decay": 0.95,
+        "recommender__session__damping": 0.1, "recommender__session_weight": 0.5,
+    },
 }  # fmt: skip
-COLUMNS = ["ndcg@10", "map@10", "recall@10", "hitrate@10", "coverage", "genre_overlap@10", "popularity_pct@10"]
+COLUMNS = ["ndcg@10", "map@10", "recall@10", "hitrate@10", "coverage", "genre_overlap@10", "popularity_pct@10", f"siblings@{SIBLINGS_CUTOFF}"]
+VALIDATION_COLUMNS = ["ndcg@10", "recall@10", "coverage", "genre_overlap@10"]
 TARGET = 1.1
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cuts", type=float, nargs="+", default=[0.2, 0.3, 0.4], help="test fractions of each user's positives")
+    parser.add_argument("--test", action="store_true", help="read the test cuts once, with the decisions the first step wrote")
+    parser.add_argument("--decisions", type=Path, default=None, help="decisions file (default <home>/reports/quality-decisions.json)")
     args = parser.parse_args(argv)
     settings = Settings()
+    decisions = args.decisions or settings.reports_dir / "quality-decisions.json"
     data = load_training_data(settings.catalog, settings.interactions)
     if data.interactions is None:
         raise SystemExit("the quality benchmark needs interactions (MOVIE_R_INTERACTIONS)")
+    cuts = {cut: dataclasses.replace(data, queries=split_interactions(data.interactions.ratings, cut)) for cut in args.cuts}
+    return _test(settings, cuts, decisions) if args.test else _decide(settings, cuts, decisions)
+
+
+def _decide(settings: Settings, cuts: dict[float, TrainingData], decisions: Path) -> int:
+    """Every choice, on validation folds of each cut's training part: the test queries are
+    dropped before tuning sees the data."""
+    decided: dict[str, Any] = {}
+    for cut, data in cuts.items():
+        blind = dataclasses.replace(data, queries=Split(data.queries.train, []))  # type: ignore[union-attr]
+        print(f"\n## last {cut:.0%} held out (not read here): validation folds of the training part")
+        print(f"{'model':<26}" + "".join(f"{c:>18}" for c in VALIDATION_COLUMNS) + f"{'tuning s':>10}  chosen")
+        rows: dict[str, dict[str, Any]] = {}
+        for label, kind in BASELINES + OURS:
+            started = time.perf_counter()
+            tried = tune(settings, blind, [kind]).selection
+            assert tried is not None  # interactions: tuned
+            rows[label] = _decision(kind, best_tried(tried.validation, settings.min_coverage), time.perf_counter() - started)
+        for label, params in VARIANTS.items():
+            started = time.perf_counter()
+            tried = tune(settings, blind, ["hybrid"], {"hybrid": [params]}).selection
+            assert tried is not None
+            rows[label] = _decision("hybrid", tried.validation[0], time.perf_counter() - started)
+        auto = max((label for label, _ in BASELINES + OURS if rows[label]["kind"] in AUTO_KINDS),
+                   key=lambda label: _auto_key(rows[label], settings.min_coverage))  # fmt: skip
+        for label, row in rows.items():
+            print(f"{label:<26}" + "".join(f"{row['validation'].get(c, float('nan')):>18.4f}" for c in VALIDATION_COLUMNS)
+                  + f"{row['seconds']:>10.1f}  {_chosen(row['params'])}")  # fmt: skip
+        best_variant = max(VARIANTS, key=lambda label: rows[label]["validation"]["ndcg@10"])
+        print(f"auto picks {auto} on validation; the best variant, {best_variant}, scores "
+              f"{rows[best_variant]['validation']['ndcg@10']:.4f} against the tuned hybrid's {rows['hybrid']['validation']['ndcg@10']:.4f}")  # fmt: skip
+        decided[f"{cut:g}"] = {"auto": auto, "rows": rows}
+    decisions.parent.mkdir(parents=True, exist_ok=True)
+    decisions.write_text(json.dumps({"cuts": decided}, indent=1, sort_keys=True))
+    print(f"\ndecisions written to {decisions} (sha256 {_digest(decisions)}); read the test cuts once with --test")
+    return 0
+
+
+def _auto_key(row: dict[str, Any], min_coverage: float) -> tuple[bool, float]:
+    """`best_tried`'s order over the kinds' picks: covering enough on every fold, then NDCG@10."""
+    return row["lowest_coverage"] >= min_coverage, row["validation"]["ndcg@10"]
+
+
+def _decision(kind: str, tried: TriedConfiguration, seconds: float) -> dict[str, Any]:
+    return {"kind": kind, "params": json_params(tried.params), "validation": tried.metrics,
+            "lowest_coverage": tried.lowest_coverage, "seconds": seconds}  # fmt: skip
+
+
+def _test(settings: Settings, cuts: dict[float, TrainingData], decisions: Path) -> int:
+    """The decided configurations, each fitted on a cut's training part and scored on its test
+    queries once. Nothing here chooses: the rows, the auto pick and the grids come from the file."""
+    if not decisions.is_file():
+        raise SystemExit(f"{decisions}: no decisions; run `python benchmarks/quality.py` (validation only) first")
+    decided = json.loads(decisions.read_text())["cuts"]
+    print(f"decisions {decisions} (sha256 {_digest(decisions)})")
     verdicts = []
-    for cut in args.cuts:
-        verdicts.append(_cut_point(settings, dataclasses.replace(data, queries=split_interactions(data.interactions.ratings, cut)), cut))
+    for cut, data in cuts.items():
+        if f"{cut:g}" not in decided:
+            raise SystemExit(f"{decisions}: no decisions for cut {cut:g}; decide it first")
+        verdicts.append(_test_cut(settings, data, cut, decided[f"{cut:g}"]))
     print("\nsummary: auto / strongest baseline on NDCG@10, per cut point")
     for cut, label, ratio, low, high, coverage in verdicts:
         meets = ratio >= TARGET and low > 0 and coverage >= settings.min_coverage
@@ -67,50 +158,46 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _cut_point(settings: Settings, data: TrainingData, cut: float) -> tuple[float, str, float, float, float, float]:
+def _test_cut(settings: Settings, data: TrainingData, cut: float, decided: dict[str, Any]) -> tuple[float, str, float, float, float, float]:
     queries = data.queries.queries  # type: ignore[union-attr]
     print(f"\n## last {cut:.0%} of each user's positives as test: {len(data.catalog)} movies, {len(queries)} test queries")
-    print(f"{'model':<22}" + "".join(f"{c:>18}" for c in COLUMNS) + f"{'tuning s':>10}  chosen")
-    results: dict[str, Candidate] = {}
-    for label, kind in BASELINES + OURS:
+    print(f"{'model':<26}" + "".join(f"{c:>18}" for c in COLUMNS) + f"{'fit s':>10}  decided on validation")
+    reports, pipelines = {}, {}
+    for label, row in decided["rows"].items():
         started = time.perf_counter()
-        results[label] = tune(settings, data, [kind])
-        _row(label, results[label].report.metrics, time.perf_counter() - started, results[label])
-    for label, params in (("hybrid preset", {}), ("RP3beta hybrid, no boost", RP3BETA_HYBRID)):
-        started = time.perf_counter()
-        tried = fit_candidate(settings, data, "hybrid", params)
-        _row(label, tried.report.metrics, time.perf_counter() - started, None)
+        fitted = fit_candidate(settings, data, row["kind"], restore_params(row["params"]))
+        reports[label], pipelines[label] = fitted.report, fitted.pipeline
+        _row(label, _looks(fitted.report.metrics, fitted.pipeline), time.perf_counter() - started, _chosen(row["params"]))
     for novelty in (0.5, 1.0):
-        report = evaluate(Recommender(results["hybrid"].pipeline, "hybrid"), data.queries, novelty=novelty)
-        _row(f"hybrid novelty={novelty:g}", report.metrics, 0.0, None)
-    auto_label = _auto_choice(settings, results)
-    auto = results[auto_label].report
-    strongest = max((label for label, _ in BASELINES), key=lambda label: results[label].report.score)
-    baseline = results[strongest].report
+        report = evaluate(Recommender(pipelines["hybrid"], "hybrid"), data.queries, novelty=novelty)
+        _row(f"hybrid novelty={novelty:g}", report.metrics, 0.0, "")
+    auto_label = decided["auto"]
+    auto = reports[auto_label]
+    strongest = max((label for label, _ in BASELINES), key=lambda label: reports[label].score)
+    baseline = reports[strongest]
     low, high = paired_bootstrap(baseline.per_query, auto.per_query)
     ratio = auto.score / max(baseline.score, 1e-12)
-    print(f"auto picks {auto_label}; strongest baseline {strongest}: {ratio:.3f}x on NDCG@10, "
+    print(f"auto (decided on validation) is {auto_label}; strongest baseline on test {strongest}: {ratio:.3f}x on NDCG@10, "
           f"difference {auto.score - baseline.score:+.4f}, 95% CI [{low:+.4f}, {high:+.4f}]")  # fmt: skip
     return cut, auto_label, ratio, low, high, auto.metrics["coverage"]
 
 
-def _auto_choice(settings: Settings, results: dict[str, Candidate]) -> str:
-    """The row `--model auto` would return: tuning's own pick among every auto kind's configurations."""
-    label_of, tried = {}, []
-    for label, candidate in results.items():
-        if candidate.kind in AUTO_KINDS and candidate.selection is not None:
-            for row in candidate.selection.validation:
-                label_of[id(row)] = label
-                tried.append(row)
-    return label_of[id(best_tried(tried, settings.min_coverage))]
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
-def _row(label: str, metrics: dict[str, float], seconds: float, candidate: Candidate | None) -> None:
-    chosen = ""
-    if candidate is not None and candidate.kind != "tfidf":
-        chosen = str({k.removeprefix("recommender__"): v for k, v in candidate.params.items()
-                      if k.startswith("recommender__") and "neighbors" not in k})  # fmt: skip
-    print(f"{label:<22}" + "".join(f"{metrics.get(c, float('nan')):>18.4f}" for c in COLUMNS) + f"{seconds:>10.1f}  {chosen}", flush=True)
+def _looks(metrics: dict[str, float], pipeline: Pipeline) -> dict[str, float]:
+    """`metrics` and the franchise measure: siblings of a film among its first five answers."""
+    return {**metrics, f"siblings@{SIBLINGS_CUTOFF}": franchise_share(Recommender(pipeline, "benchmark"))}
+
+
+def _chosen(params: dict[str, Any]) -> str:
+    shown = {k.removeprefix("recommender__"): v for k, v in params.items() if k.startswith("recommender__") and "neighbors" not in k}
+    return str(shown) if shown else str(params) if params else ""
+
+
+def _row(label: str, metrics: dict[str, float], seconds: float, chosen: str) -> None:
+    print(f"{label:<26}" + "".join(f"{metrics.get(c, float('nan')):>18.4f}" for c in COLUMNS) + f"{seconds:>10.1f}  {chosen}", flush=True)
 
 
 if __name__ == "__main__":

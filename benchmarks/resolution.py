@@ -11,6 +11,7 @@ what a typo costs, whatever the machine's speed today.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
@@ -26,7 +27,8 @@ SET = Path(__file__).resolve().parents[1] / "tests" / "data" / "resolution_set.j
 REPEATS = 20
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)  # no options; --help says what it does
     movies = load_catalog(Settings().catalog).movies
     titles, ids = movies["title"].tolist(), movies["id"].astype(int).tolist()
     index = TitleIndex(titles, movies["popularity"].to_numpy())

@@ -42,7 +42,9 @@ from movie_r.recommenders.kinds import AUTO_KINDS
 from movie_r.recommenders.pipeline import build_pipeline
 from movie_r.settings import Settings
 from movie_r.storage.registry import Registry, new_version_id
-from tests.synthetic import GENRES, synthetic_catalog, write_catalog_csv
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the synthetic data generator lives with the tests
+from tests.synthetic import GENRES, synthetic_catalog, write_catalog_csv  # noqa: E402
 
 SESSION = 20  # ratings a session holds at most
 

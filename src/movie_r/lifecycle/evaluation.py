@@ -21,6 +21,7 @@ import pandas as pd
 
 from movie_r.answering.inference import Filters, Recommender
 from movie_r.answering.titles import TitleIndex
+from movie_r.data.franchises import franchise_siblings
 from movie_r.data.title_keys import normalise_title
 from movie_r.progress import progress
 from movie_r.recommenders.evidence import POSITIVE_RATING
@@ -240,6 +241,23 @@ def evaluate(recommender: Recommender, queries: EvaluationSet, cutoff: int = CUT
     return EvaluationReport(
         "interactions", score_name, metrics[score_name], metrics, len(per_query), [q[score_name] for q in per_query]
     )
+
+
+SIBLINGS_CUTOFF = 5
+
+
+def franchise_share(recommender: Recommender, cutoff: int = SIBLINGS_CUTOFF) -> float:
+    """Of movies whose franchise siblings are in the catalogue (`franchise_siblings`), the
+    mean share of those siblings in the first `cutoff` answers (of at most `cutoff` of them):
+    1.0 when "like Toy Story" starts with Toy Story 2 and 3. Whether answers look right to a
+    person, which the ranking metrics of what people liked do not see."""
+    siblings = franchise_siblings(list(recommender.model.titles_))
+    ids = recommender.model.ids_
+    shares = []
+    for row, others in siblings.items():
+        answered = set(recommender.similar_ids(int(ids[row]), cutoff, Filters()))
+        shares.append(len(answered & {int(ids[other]) for other in others}) / min(cutoff, len(others)))
+    return float(np.mean(shares)) if shares else 0.0
 
 
 def _evaluate_proxy(recommender: Recommender, sample: ProxySample, cutoff: int) -> EvaluationReport:

@@ -53,7 +53,9 @@ PARALLEL_MIN_RATINGS = 20_000
 Configuration = tuple[str, dict[str, Any]]  # a kind and one of its grid points
 
 
-def tune(settings: Settings, data: TrainingData, kinds: list[str]) -> Candidate:
+def tune(
+    settings: Settings, data: TrainingData, kinds: list[str], grids: dict[str, list[dict[str, Any]]] | None = None
+) -> Candidate:
     """Pick kind and parameters on validation splits carved from the training interactions only.
 
     Every grid point of every kind is fitted on the first validation fold's training part
@@ -64,7 +66,8 @@ def tune(settings: Settings, data: TrainingData, kinds: list[str]) -> Candidate:
     refitted on all training interactions and scored on the real test queries. Grid points
     are fitted in parallel processes (`tuning_workers`), grouped so that those fitting the
     same collaborative signal on a fold fit it once. Without interactions there is nothing
-    to tune: TF-IDF.
+    to tune: TF-IDF. `grids` replaces `GRIDS` (a benchmark scoring chosen configurations on
+    validation).
     """
     if data.train_ratings is None:
         return fit_candidate(settings, data, "tfidf")
@@ -79,7 +82,7 @@ def tune(settings: Settings, data: TrainingData, kinds: list[str]) -> Candidate:
         splits.append(split_interactions(sample, fraction, TUNING_QUERIES))
     fractions = VALIDATION_FRACTIONS[: len(splits)]
     folds = [_fold(data, split) for split in splits]
-    grid: list[Configuration] = [(kind, params) for kind in kinds for params in GRIDS[kind]]
+    grid: list[Configuration] = [(kind, params) for kind in kinds for params in (grids or GRIDS)[kind]]
     fitted_text: FittedText = {}  # every fold and grid point has the same catalogue
     fitted_text_of(build_pipeline(), data.catalog.movies, fitted_text)  # once, not in each worker
     workers = tuning_workers(settings, len(sample))
