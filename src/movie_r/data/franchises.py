@@ -12,11 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from movie_r.data.title_keys import ARTICLES, normalise_title
+from movie_r.data.title_keys import ARTICLES, TRAILING_ARTICLE, TRAILING_PARENTHESIS, TRAILING_YEAR, normalise_title
 
-_TRAILING_YEAR = re.compile(r"\s*\(\s*\d{4}\s*\)\s*$")
-_TRAILING_PARENTHESIS = re.compile(r"\s*\([^()]*\)\s*$")
-_TRAILING_ARTICLE = re.compile(r",\s*(\w+)\s*$")
 _SUBTITLE = re.compile(r"\s*(?::|\s-\s|\s–\s)\s*")
 # A sequel number ends the leading words; past this it is more likely part of the title ("Apollo 13").
 HIGHEST_SEQUEL = 9
@@ -28,8 +25,8 @@ SHORTEST_BASE = 3  # characters of the leading words: "it" is not a franchise
 def franchise_base(title: str) -> str:
     """The leading words a title shares with its siblings ("" for none): without year,
     alternative title, subtitle or trailing sequel number, as a matching key."""
-    text = _TRAILING_PARENTHESIS.sub("", _TRAILING_YEAR.sub("", title.strip()))
-    moved = _TRAILING_ARTICLE.search(text)
+    text = _bare(title)
+    moved = TRAILING_ARTICLE.search(text)
     if moved and moved.group(1).lower() in ARTICLES:  # "Godfather: Part II, The": the article belongs in front
         text = text[: moved.start()]
     words = normalise_title(_SUBTITLE.split(text, maxsplit=1)[0]).split()
@@ -46,7 +43,7 @@ def franchise_siblings(titles: Sequence[str]) -> dict[int, list[int]]:
     for row, title in enumerate(titles):
         if base := franchise_base(title):
             groups.setdefault(base, []).append(row)
-    keys = [normalise_title(_TRAILING_PARENTHESIS.sub("", _TRAILING_YEAR.sub("", title.strip()))) for title in titles]
+    keys = [normalise_title(_bare(title)) for title in titles]
     siblings: dict[int, list[int]] = {}
     for rows in groups.values():
         if not 1 < len(rows) <= LARGEST_FRANCHISE:
@@ -55,3 +52,8 @@ def franchise_siblings(titles: Sequence[str]) -> dict[int, list[int]]:
             if others := [other for other in rows if keys[other] != keys[row]]:
                 siblings[row] = others
     return siblings
+
+
+def _bare(title: str) -> str:
+    """The title without its year and alternative title."""
+    return TRAILING_PARENTHESIS.sub("", TRAILING_YEAR.sub("", title.strip()))

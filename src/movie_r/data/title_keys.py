@@ -14,9 +14,9 @@ import unicodedata
 # the end ("Cité des enfants perdus, La"). They carry no meaning for matching.
 ARTICLES = frozenset(["the", "a", "an", "la", "le", "les", "l", "el", "los", "las", "il", "lo", "gli", "i", "der", "die", "das", "den", "det", "en", "ein", "eine", "o", "os"])
 
-_TRAILING_YEAR = re.compile(r"\s*\(\s*\d{4}\s*\)\s*$")
-_TRAILING_ARTICLE = re.compile(r",\s*(\w+)\s*$")
-_TRAILING_PARENTHESIS = re.compile(r"\s*\([^()]*\)\s*$")
+TRAILING_YEAR = re.compile(r"\s*\(\s*\d{4}\s*\)\s*$")
+TRAILING_ARTICLE = re.compile(r",\s*(\w+)\s*$")
+TRAILING_PARENTHESIS = re.compile(r"\s*\([^()]*\)\s*$")
 _NON_WORD = re.compile(r"[\W_]+")
 _ALSO_KNOWN_AS = re.compile(r"^(a\.?k\.?a\.?|aka)\s+", re.IGNORECASE)
 # Sequel numbers as people type them: "godfather 2" for "Godfather: Part II, The". Roman
@@ -39,8 +39,8 @@ def said_and_key(title: str) -> tuple[str, str]:
     if not text.isascii():  # ASCII has no accents to take off
         text = unicodedata.normalize("NFKD", text)
         text = "".join(char for char in text if not unicodedata.combining(char))
-    text = _TRAILING_YEAR.sub("", text.strip())
-    moved = _TRAILING_ARTICLE.search(text)
+    text = TRAILING_YEAR.sub("", text.strip())
+    moved = TRAILING_ARTICLE.search(text)
     article = None
     if moved and moved.group(1).lower() in ARTICLES:
         article, text = moved.group(1).lower(), text[: moved.start()]
@@ -62,8 +62,8 @@ def title_keys(title: str) -> set[str]:
     Harry Potter and the Philosopher's Stone)".
     """
     keys = {normalise_title(title)}
-    bare = _TRAILING_YEAR.sub("", title.strip())
-    shorter = _TRAILING_PARENTHESIS.sub("", bare)
+    bare = TRAILING_YEAR.sub("", title.strip())
+    shorter = TRAILING_PARENTHESIS.sub("", bare)
     if shorter and shorter != bare:
         keys.add(normalise_title(shorter))
         alternative = _ALSO_KNOWN_AS.sub("", bare[len(shorter) :].strip().strip("()").strip())
