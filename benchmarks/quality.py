@@ -103,18 +103,21 @@ def _decide(settings: Settings, cuts: dict[float, TrainingData], decisions: Path
         print(f"\n## last {cut:.0%} held out (not read here): validation folds of the training part")
         print(f"{'model':<26}" + "".join(f"{c:>18}" for c in VALIDATION_COLUMNS) + f"{'tuning s':>10}  chosen")
         rows: dict[str, dict[str, Any]] = {}
+        picks: dict[str, TriedConfiguration] = {}  # each kind's pick, for auto's choice among them
         for label, kind in BASELINES + OURS:
             started = time.perf_counter()
             tried = tune(settings, blind, [kind]).selection
             assert tried is not None  # interactions: tuned
-            rows[label] = _decision(kind, best_tried(tried.validation, settings.min_coverage), time.perf_counter() - started)
+            picks[label] = best_tried(tried.validation, settings.min_coverage)
+            rows[label] = _decision(kind, picks[label], time.perf_counter() - started)
         for label, params in VARIANTS.items():
             started = time.perf_counter()
             tried = tune(settings, blind, ["hybrid"], {"hybrid": [params]}).selection
             assert tried is not None
             rows[label] = _decision("hybrid", tried.validation[0], time.perf_counter() - started)
-        auto = max((label for label, _ in BASELINES + OURS if rows[label]["kind"] in AUTO_KINDS),
-                   key=lambda label: _auto_key(rows[label], settings.min_coverage))  # fmt: skip
+        candidates = [label for label, kind in BASELINES + OURS if kind in AUTO_KINDS]
+        best = best_tried([picks[label] for label in candidates], settings.min_coverage)  # tuning's own rule across kinds
+        auto = next(label for label in candidates if picks[label] is best)
         for label, row in rows.items():
             print(f"{label:<26}" + "".join(f"{row['validation'].get(c, float('nan')):>18.4f}" for c in VALIDATION_COLUMNS)
                   + f"{row['seconds']:>10.1f}  {_chosen(row['params'])}")  # fmt: skip
@@ -126,11 +129,6 @@ def _decide(settings: Settings, cuts: dict[float, TrainingData], decisions: Path
     decisions.write_text(json.dumps({"cuts": decided}, indent=1, sort_keys=True))
     print(f"\ndecisions written to {decisions} (sha256 {_digest(decisions)}); read the test cuts once with --test")
     return 0
-
-
-def _auto_key(row: dict[str, Any], min_coverage: float) -> tuple[bool, float]:
-    """`best_tried`'s order over the kinds' picks: covering enough on every fold, then NDCG@10."""
-    return row["lowest_coverage"] >= min_coverage, row["validation"]["ndcg@10"]
 
 
 def _decision(kind: str, tried: TriedConfiguration, seconds: float) -> dict[str, Any]:

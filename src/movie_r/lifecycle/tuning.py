@@ -95,7 +95,7 @@ def tune(
     tried = [_tried(kind, params, fractions[: len(reports[i])], reports[i]) for i, (kind, params) in enumerate(grid)]
     for i, (kind, params) in enumerate(grid):  # in the log too, for a run that fails before it saves
         log.info("validation kind=%s params=%s %s=%s", kind, params, SCORE, [round(r.score, 4) for r in reports[i]])
-    best = best_tried([tried[i] for i in promoted], settings.min_coverage)
+    best = best_tried(tried, settings.min_coverage)  # among the promoted: they alone reached every fold
     chosen = fit_candidate(settings, data, best.kind, restore_params(best.params), fitted_text=fitted_text)
     horizons = "/".join(f"{fraction:.0%}" for fraction in fractions)
     halving = f" (the best {len(promoted)} of them on the first fold then on all)" if len(promoted) < len(grid) else ""
@@ -195,9 +195,13 @@ def _collaborative_of(kind: str, params: dict[str, Any]) -> str:
 
 
 def best_tried(tried: list[TriedConfiguration], min_coverage: float) -> TriedConfiguration:
-    """The configuration tuning picks: best mean NDCG@10 among those covering `min_coverage`
-    of the catalogue on every fold (among all when none does)."""
-    diverse = [t for t in tried if t.lowest_coverage >= min_coverage] or tried
+    """The configuration tuning picks: best mean NDCG@10 among those scored on the most folds
+    (the survivors of successive halving: a mean over fewer folds is over other horizons, not
+    comparable) and covering `min_coverage` of the catalogue on every fold (among all those
+    when none does)."""
+    most = max(len(t.folds) for t in tried)
+    survivors = [t for t in tried if len(t.folds) == most]
+    diverse = [t for t in survivors if t.lowest_coverage >= min_coverage] or survivors
     return max(diverse, key=lambda t: t.metrics[SCORE])
 
 
