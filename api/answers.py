@@ -17,12 +17,13 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from movie_r.answering.history import recommend_from_history
 from movie_r.answering.inference import DEFAULT_K, Filters, Match, Recommendation, Recommender
 from movie_r.answering.match_method import MatchMethod
 from movie_r.answering.ranked_lists import Ranked, RankedLists, ranked
 from movie_r_api.lru import BoundedMemo
 from movie_r_api.request_ids import encode_movies
-from movie_r_api.schemas import RecommendQuery
+from movie_r_api.schemas import HistoryRequest, RecommendQuery
 
 
 class Listed(NamedTuple):
@@ -49,6 +50,7 @@ class Answer(NamedTuple):
     mean_similarity: float | None
     query: str | None
     cited: str  # `<version>.<movies>`: what this answer's id carries (request_ids.encode_movies)
+    seeds: int = 0  # a history's seeds; 0 for one movie (whose list is shared with its row's other answers)
 
 
 NO_FILTERS = Filters()
@@ -62,9 +64,7 @@ class AnswerCache:
     when it has them; other `k`s and filtered requests are ranked on demand.
     """
 
-    def __init__(
-        self, recommender: Recommender, size: int, lists: RankedLists | None = None, max_bytes: int = 128 << 20
-    ) -> None:
+    def __init__(self, recommender: Recommender, size: int, lists: RankedLists | None = None, max_bytes: int = 128 << 20) -> None:
         self.recommender = recommender
         self.size = size
         self.lists = lists
@@ -94,7 +94,27 @@ class AnswerCache:
         lists. Errors raise and are not cached.
         """
         query = RecommendQuery.from_query_string(query_string)
+        if isinstance(query, HistoryRequest):
+            return self.for_history(query), query.k
         return self.get(query.movie, query.movie_id, query.k, query.filters()), query.k
+
+    def for_history(self, request: HistoryRequest) -> Answer:
+        """The answer to a history. Not kept in `get`: a person's history seldom repeats
+        (the same GET query string does repeat, and is kept by `for_query_string`)."""
+        seeds = request.seeds()
+        result = recommend_from_history(self.recommender, seeds, request.k, request.filters())
+        fields = {
+            "seeds": result.seeds,
+            "unresolved": result.unresolved,
+            "cold_start": result.cold_start,
+            "method": result.method,
+        }
+        head = orjson.dumps(fields)[1:-1] + b',"recommendations":'
+        latest = next((seed.match for seed in reversed(result.seeds) if seed.match is not None), None)
+        match = latest if latest is not None else Match(None, None, result.method, 0.0)
+        query = next((seed.movie for seed in reversed(seeds) if seed.movie is not None), None) if result.cold_start else None
+        answer = _answer(head, _listed(result.recommendations), match, self.recommender.version, result.cold_start, query)
+        return answer._replace(method=str(result.method), seeds=len(seeds))
 
     def _compute(self, query: str | None, movie_id: int | None, k: int, filters: Filters) -> Answer:
         found, cold, row_list = self.recommender.resolve_then_rank(query, movie_id, k, filters, self._row_list)
@@ -125,12 +145,16 @@ def _listed(recommendations: list[Recommendation]) -> Listed:
 
 
 def _raw_size(key: tuple[bytes], value: tuple[Answer, int]) -> int:
-    return len(key[0]) + len(value[0].head)
+    answer = value[0]
+    # one movie's list is shared with its row (counted in `_similar`); a history's is its own
+    return len(key[0]) + len(answer.head) + (len(answer.recommendations) + len(answer.cited) if answer.seeds else 0)
 
 
 def _answer_size(key: tuple[str | None, int | None, int, Filters], value: Answer) -> int:
     query, _, _, filters = key
-    return len(query or "") + EXCLUDED_ID_BYTES * len(filters.exclude) + len(value.head) + len(value.query or "") + len(value.cited)
+    return (
+        len(query or "") + EXCLUDED_ID_BYTES * len(filters.exclude) + len(value.head) + len(value.query or "") + len(value.cited)
+    )
 
 
 def _list_size(key: tuple[int, int, Filters], value: Listed) -> int:

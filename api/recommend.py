@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 
+from movie_r.answering.history import MAX_SEEDS
 from movie_r.answering.inference import MAX_QUERY_LENGTH
 from movie_r.errors import QueryError, UnknownMovieError
 from movie_r.storage.records import FeedbackEvent, RequestEvent
@@ -18,7 +19,16 @@ from movie_r_api.answers import Answer, response_body
 from movie_r_api.experiment import in_experiment
 from movie_r_api.problems import NO_CHAMPION, UNEXPECTED, problem
 from movie_r_api.routing import RawRoute
-from movie_r_api.schemas import Feedback, FeedbackAccepted, Problem, RecommendQuery, RecommendResponse
+from movie_r_api.schemas import (
+    SEED_NAMES,
+    Feedback,
+    FeedbackAccepted,
+    HistoryRequest,
+    HistoryResponse,
+    Problem,
+    RecommendQuery,
+    RecommendResponse,
+)
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["recommend"], responses=UNEXPECTED)
@@ -44,8 +54,8 @@ def query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
             "description": field.get("description", ""),
             "schema": {key: value for key, value in field.items() if key not in ("description", "title")},
         }
-        for name, field in schema["properties"].items()
-    ]
+        for name, field in sorted(schema["properties"].items(), key=lambda item: item[0] not in SEED_NAMES)
+    ]  # the movie asked about first, as a reader of the docs looks for it (the model lists shared fields first)
 
 
 async def recommend(request: Request) -> Response:
@@ -70,10 +80,33 @@ async def recommend(request: Request) -> Response:
         return record_failure(request, 422, started, [_problem(exc.parameter, exc.message)], version)
     except UnknownMovieError as exc:
         return record_failure(request, 404, started, str(exc), version)
+    return _served(request, loaded, answer, k, started, query_string)
+
+
+async def recommend_history(request: Request, body: HistoryRequest) -> Response:
+    """POST /recommend: a history too long for a query string, with ratings and times."""
+    started = time.perf_counter()
+    loaded = request.app.state.movie_r.watcher.current
+    try:
+        body.validate_seeds()
+        if loaded is None:
+            return record_failure(request, 503, started, NO_CHAMPION)
+        answer = loaded.answers.for_history(body)
+    except QueryError as exc:
+        detail = [_problem(exc.parameter, exc.message, "body")]
+        return record_failure(request, 422, started, detail, loaded and loaded.version)
+    return _served(request, loaded, answer, body.k, started)
+
+
+def _served(request: Request, loaded: Any, answer: Answer, k: int, started: float, query_string: bytes | None = None) -> Response:
+    """Send a computed answer: within the running experiment where it takes part, with an id
+    that cites its movies, its event and its metrics."""
+    state = request.app.state.movie_r
     request_id = request.state.request_id
     version, headers, online = loaded.version, {"x-model-version": loaded.version}, {}
     experiment = state.watcher.experiment
-    if experiment is not None and experiment.record.champion == loaded.version:
+    # a history is the champion's alone: experiments compare answers to one movie, which both models cache
+    if experiment is not None and experiment.record.champion == loaded.version and query_string is not None and not answer.seeds:
         client = request.client.host if request.client else "unknown"
         served = in_experiment(experiment, answer, version, query_string, request_id, state.request_ids.source(client))
         if served is not None:
@@ -94,12 +127,35 @@ router.add_api_route(
     methods=["GET"],
     route_class_override=RawRoute,
     response_model=None,
-    responses={200: {"model": RecommendResponse, "description": "Movies like the one asked for."}, **ERRORS},
-    summary="Movies similar to a title, an id, or a description",
-    description="Give exactly one of `movie` (a title, typos and odd casing welcome, or free text) and "
+    responses={
+        200: {
+            "model": RecommendResponse | HistoryResponse,
+            "description": "Movies like the one asked for; for several, a history's answer (as POST gives).",
+        },
+        **ERRORS,
+    },
+    summary="Movies similar to a title, an id, or a description; or for a history of several",
+    description="Give one of `movie` (a title, typos and odd casing welcome, or free text) and "
     "`movie_id`. A query that names no catalogue title is a cold start, answered from its words "
-    "(`match.method` text) or by popularity.",
+    "(`match.method` text) or by popularity. Several `movie`/`movie_id` parameters are a history "
+    f"(up to {MAX_SEEDS}, in the order watched, latest last), answered as POST answers one.",
     openapi_extra={"parameters": query_parameters(RecommendQuery)},
+)
+router.add_api_route(
+    "/recommend",
+    recommend_history,
+    methods=["POST"],
+    response_model=None,
+    responses={
+        200: {"model": HistoryResponse, "description": "Movies for someone who watched the history."},
+        413: {"model": Problem, "description": "The body is larger than the service accepts."},
+        **{status: ERRORS[status] for status in (422, 503)},
+    },
+    summary="Movies for a history: what a person watched, oldest first",
+    description="The seeds' lists are combined by the model's own scores, recent and higher-rated seeds "
+    "weighing more; no seed is recommended, and each recommendation's reasons name the seeds it came "
+    "from. A seed that names no movie is reported in `unresolved`; when none resolves, the answer is a "
+    "cold start from the latest seed's words, as for one title.",
 )
 
 
@@ -133,7 +189,9 @@ def feedback(request: Request, body: Feedback) -> Any:
     if body.movie_id not in cited.movie_ids:
         return problem(request, 422, [_field("movie_id", f"movie {body.movie_id} is not one the cited answer recommended")])
     if not state.feedback_once.first((body.request_id, body.action.value, body.movie_id)):
-        return problem(request, 409, f"{body.action.value} of movie {body.movie_id} is already recorded for request {body.request_id}")
+        return problem(
+            request, 409, f"{body.action.value} of movie {body.movie_id} is already recorded for request {body.request_id}"
+        )
     event = FeedbackEvent(
         time=datetime.now(UTC),
         request_id=body.request_id,
@@ -151,9 +209,7 @@ def feedback(request: Request, body: Feedback) -> Any:
     return FeedbackAccepted()
 
 
-def record_failure(
-    request: Request, status: int, started: float, detail: Any = None, version: str | None = None
-) -> JSONResponse:
+def record_failure(request: Request, status: int, started: float, detail: Any = None, version: str | None = None) -> JSONResponse:
     """Answer a failed /recommend and keep its runtime event, like a served one."""
     state = request.app.state.movie_r
     state.events.emit(
@@ -182,6 +238,7 @@ def _served_event(request_id: str, answer: Answer, k: int, version: str, started
         top1_similarity=answer.top1_similarity,
         mean_similarity=answer.mean_similarity,
         query=answer.query,
+        seeds=answer.seeds or None,
         **online,
     )
 
@@ -198,8 +255,8 @@ def _event(request_id: str, version: str | None, started: float, **outcome: Any)
     )
 
 
-def _problem(parameter: str, message: str) -> dict[str, Any]:
-    return {"loc": ["query", parameter], "msg": message, "type": "value_error"}
+def _problem(parameter: str, message: str, where: str = "query") -> dict[str, Any]:
+    return {"loc": [where, parameter], "msg": message, "type": "value_error"}
 
 
 def _field(name: str, message: str) -> dict[str, Any]:

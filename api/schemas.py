@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from urllib.parse import parse_qsl
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from movie_r.answering.history import MAX_SEEDS, TOP_RATING, Seed, validate_history
 from movie_r.answering.inference import CONTROL_CHARACTERS, DEFAULT_K, MAX_K, MAX_QUERY_LENGTH, Filters, validate_query
 from movie_r.answering.match_method import MatchMethod
 from movie_r.errors import QueryError
 from movie_r_api.request_ids import MAX_ANSWER_ID
 
 
-class RecommendQuery(BaseModel):
-    """Query parameters of GET /recommend (exactly one of `movie` and `movie_id`).
+def _movie_field(description: str) -> Any:
+    return Field(
+        None,
+        max_length=MAX_QUERY_LENGTH,
+        pattern=f"^[^{CONTROL_CHARACTERS}]*$",  # the core's rule, for the docs; `validate_query` enforces it
+        description=description,
+    )
+
+
+class Ranking(BaseModel):
+    """What a request asks of the ranking besides its seeds, the same for one movie and a history.
 
     Unknown parameters are refused: they would change nothing in the answer but could make
     every request a new cache entry.
@@ -23,17 +34,21 @@ class RecommendQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    movie: str | None = Field(
-        None,
-        max_length=MAX_QUERY_LENGTH,
-        pattern=f"^[^{CONTROL_CHARACTERS}]*$",  # the core's rule, for the docs; `validate_query` enforces it
-        description="A title (typos, odd casing welcome) or free text; no control characters.",
-    )
-    movie_id: int | None = Field(None, description="A catalogue id instead of `movie`.")
     k: int = Field(DEFAULT_K, ge=1, le=MAX_K, description="How many movies to return.")
     genre: str | None = Field(None, max_length=50, description="Only movies of this genre.")
     year_min: int | None = Field(None, ge=1800, le=2200, description="Only movies from this year on.")
     year_max: int | None = Field(None, ge=1800, le=2200, description="Only movies up to this year.")
+
+
+class RecommendQuery(Ranking):
+    """Query parameters of GET /recommend: exactly one of `movie` and `movie_id`, or a
+    history of several (`HistoryRequest`, which `parse_query_string` makes of them)."""
+
+    movie: str | None = _movie_field(
+        "A title (typos, odd casing welcome) or free text; no control characters. Repeat it, "
+        f"or mix it with `movie_id`, for a history of up to {MAX_SEEDS} movies in the order watched, latest last."
+    )
+    movie_id: int | None = Field(None, description="A catalogue id instead of `movie`; repeatable like it.")
     exclude: list[str] = Field(
         default_factory=list, max_length=500, description="Ids never to recommend; repeat the parameter or comma-separate."
     )
@@ -46,19 +61,25 @@ class RecommendQuery(BaseModel):
     )
 
     @classmethod
-    def from_query_string(cls, query_string: bytes) -> RecommendQuery:
+    def from_query_string(cls, query_string: bytes) -> RecommendQuery | HistoryRequest:
         """Parse and validate a raw query string (pydantic's ValidationError or a QueryError if unusable).
 
         Parsed as Starlette parses `request.query_params` (the last value of each name,
         every `exclude`), with one pydantic call instead of FastAPI's per-parameter solving.
+        More than one `movie` or `movie_id` is a history, in the order given.
         """
         values: dict[str, Any] = {}
-        excludes = []
+        excludes, seeds = [], []
         for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
             if name == "exclude":
                 excludes.append(value)
+            elif name in SEED_NAMES:
+                seeds.append({name: value})
             else:
                 values[name] = value
+        if len(seeds) > 1:
+            return _history_query(seeds, values, excludes)
+        values.update(*seeds)
         if excludes:
             values["exclude"] = excludes
         query = cls.model_validate(values)
@@ -69,7 +90,66 @@ class RecommendQuery(BaseModel):
         return Filters(self.genre, self.year_min, self.year_max, _exclude_ids(self.exclude), self.novelty)
 
 
+SEED_NAMES = ("movie", "movie_id")
 MAX_EXCLUDED = 500
+
+
+class HistorySeed(BaseModel):
+    """One movie of a history: exactly one of `movie` and `movie_id`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    movie: str | None = _movie_field("A title (typos, odd casing welcome); no control characters.")
+    movie_id: int | None = Field(None, description="A catalogue id instead of `movie`.")
+    rating: float | None = Field(
+        None, ge=0.0, le=TOP_RATING, description=f"The person's rating, 0..{TOP_RATING:g}: higher-rated movies weigh more."
+    )
+    at: datetime | None = Field(None, description="When it was watched; when every seed has one, they set the order.")
+
+    def seed(self) -> Seed:
+        return Seed(self.movie, self.movie_id, self.rating, self.at)
+
+
+class HistoryRequest(Ranking):
+    """Body of POST /recommend, and what GET makes of several `movie`/`movie_id` parameters."""
+
+    history: list[HistorySeed] = Field(
+        min_length=1, max_length=MAX_SEEDS, description=f"What the person watched, oldest first, latest last (1..{MAX_SEEDS})."
+    )
+    exclude: list[int] = Field(default_factory=list, max_length=MAX_EXCLUDED, description="Ids never to recommend.")
+
+    def seeds(self) -> list[Seed]:
+        return [item.seed() for item in self.history]
+
+    def filters(self) -> Filters:
+        return Filters(self.genre, self.year_min, self.year_max, frozenset(self.exclude))
+
+    def validate_seeds(self) -> HistoryRequest:
+        """The core's refusals for each seed (exactly one of the two, no empty title), as `QueryError`s."""
+        validate_history(self.seeds(), self.k)
+        return self
+
+
+def _history_query(seeds: list[dict[str, str]], values: dict[str, Any], excludes: list[str]) -> HistoryRequest:
+    if len(seeds) > MAX_SEEDS:
+        raise QueryError("movie", f"at most {MAX_SEEDS} movies in a history, got {len(seeds)}")
+    if "novelty" in values:  # a history is combined from the precomputed lists, which have no novelty
+        raise QueryError("novelty", "not available for a history of several movies")
+    values = {**values, "history": seeds, "exclude": sorted(_exclude_ids(excludes))}
+    # name the query parameter, not the body field it became
+    try:
+        return HistoryRequest.model_validate(values).validate_seeds()
+    except ValidationError as exc:
+        raise QueryError(*_query_location(exc)) from None
+    except QueryError as exc:
+        raise QueryError("movie" if exc.parameter == "history" else exc.parameter, exc.message) from None
+
+
+def _query_location(exc: ValidationError) -> tuple[str, str]:
+    error = exc.errors()[0]
+    location = [part for part in error["loc"] if isinstance(part, str)]
+    name = location[-1] if location else "movie"
+    return ("movie" if name == "history" else name), error["msg"]
 
 
 def _exclude_ids(values: list[str]) -> frozenset[int]:
@@ -118,6 +198,22 @@ class RecommendResponse(BaseModel):
     cold_start: bool = Field(description="True when the query named no known movie (text or popularity answer).")
     alternatives: list[Alternative] = Field(description="Other movies with the same title as the match.")
     recommendations: list[Recommendation]
+
+
+class SeedMatch(BaseModel):
+    query: str = Field(description="The seed as sent: its title, or its id.")
+    match: Match | None = Field(description="The movie it resolved to; null when it names none (then in `unresolved`).")
+    weight: float = Field(description="Its share in the answer: recent and higher-rated seeds weigh more; 0 when unresolved.")
+
+
+class HistoryResponse(BaseModel):
+    request_id: str
+    model_version: str
+    seeds: list[SeedMatch] = Field(description="Every seed, in the order sent.")
+    unresolved: list[str] = Field(description="Seeds that named no catalogue movie; they are left out of the answer.")
+    cold_start: bool = Field(description="True when no seed resolved: the answer is the latest seed's text, or popularity.")
+    method: MatchMethod = Field(description="`history`, or the cold start's `text` or `popular`.")
+    recommendations: list[Recommendation] = Field(description="None of the seeds; reasons name the seeds each came from.")
 
 
 class Movie(BaseModel):

@@ -3,7 +3,8 @@ peek: decide on validation, then read the test cuts once.
 
     python benchmarks/quality.py                 # decide: validation folds only (about 6 minutes)
     python benchmarks/quality.py --test          # then read the test cuts, once (about 3 minutes)
-    python benchmarks/quality.py --cuts 0.2      # one cut point (both steps take --cuts)
+    python benchmarks/quality.py --cuts 0.2      # one cut point (every step takes --cuts)
+    python benchmarks/quality.py --history 1 3 5 # test cuts, asked with histories (decided pick)
 
 For each cut point (the latest 20 %, 30 %, 40 % of each user's positives are test), item-to-
 item queries: given the movie a person liked last before the cut, what do they like after
@@ -31,6 +32,12 @@ the tuned hybrid, each scored on validation like the grid: its untuned preset, t
 with RP3beta and no genre boost, and the hybrid with directed next-item counts as its
 session signal; on test, the tuned hybrid with `novelty` 0.5 and 1 (a request's choice, not
 a decision).
+
+`--history N...` reads the test cuts too, for the decided `auto` configuration only: the
+same queries asked with the user's last N positives before the cut as the history
+(`movie_r.answering.history`; N = 1 is the single-seed answer, through the history path),
+beside the single-seed row. The history's weights are fixed in advance (`RECENCY`), not
+decided here, so these figures choose nothing either.
 """
 
 from __future__ import annotations
@@ -47,7 +54,7 @@ from typing import Any
 from sklearn.pipeline import Pipeline
 
 from movie_r.answering.inference import Recommender
-from movie_r.lifecycle.evaluation import SIBLINGS_CUTOFF, Split, evaluate, franchise_share, split_interactions
+from movie_r.lifecycle.evaluation import HISTORY_KEPT, SIBLINGS_CUTOFF, Split, evaluate, franchise_share, split_interactions
 from movie_r.lifecycle.fitting import TrainingData, fit_candidate, load_training_data
 from movie_r.lifecycle.tuning import best_tried, tune
 from movie_r.recommenders.kinds import AUTO_KINDS
@@ -84,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cuts", type=float, nargs="+", default=[0.2, 0.3, 0.4], help="test fractions of each user's positives")
     parser.add_argument("--test", action="store_true", help="read the test cuts once, with the decisions the first step wrote")
     parser.add_argument("--decisions", type=Path, default=None, help="decisions file (default <home>/reports/quality-decisions.json)")
+    parser.add_argument("--history", type=int, nargs="+", metavar="N", choices=range(1, HISTORY_KEPT + 1),
+                        help=f"read the test cuts asking with each user's last N positives (1..{HISTORY_KEPT}), decided pick only")  # fmt: skip
     args = parser.parse_args(argv)
     settings = Settings()
     decisions = args.decisions or settings.reports_dir / "quality-decisions.json"
@@ -91,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     if data.interactions is None:
         raise SystemExit("the quality benchmark needs interactions (MOVIE_R_INTERACTIONS)")
     cuts = {cut: dataclasses.replace(data, queries=split_interactions(data.interactions.ratings, cut)) for cut in args.cuts}
+    if args.history:
+        return _histories(settings, cuts, decisions, args.history)
     return _test(settings, cuts, decisions) if args.test else _decide(settings, cuts, decisions)
 
 
@@ -139,15 +150,8 @@ def _decision(kind: str, tried: TriedConfiguration, seconds: float) -> dict[str,
 def _test(settings: Settings, cuts: dict[float, TrainingData], decisions: Path) -> int:
     """The decided configurations, each fitted on a cut's training part and scored on its test
     queries once. Nothing here chooses: the rows, the auto pick and the grids come from the file."""
-    if not decisions.is_file():
-        raise SystemExit(f"{decisions}: no decisions; run `python benchmarks/quality.py` (validation only) first")
-    decided = json.loads(decisions.read_text())["cuts"]
-    print(f"decisions {decisions} (sha256 {_digest(decisions)})")
-    verdicts = []
-    for cut, data in cuts.items():
-        if f"{cut:g}" not in decided:
-            raise SystemExit(f"{decisions}: no decisions for cut {cut:g}; decide it first")
-        verdicts.append(_test_cut(settings, data, cut, decided[f"{cut:g}"]))
+    decided = _decided(decisions, cuts)
+    verdicts = [_test_cut(settings, data, cut, decided[f"{cut:g}"]) for cut, data in cuts.items()]
     print("\nsummary: auto / strongest baseline on NDCG@10, per cut point")
     for cut, label, ratio, low, high, coverage in verdicts:
         meets = ratio >= TARGET and low > 0 and coverage >= settings.min_coverage
@@ -178,6 +182,42 @@ def _test_cut(settings: Settings, data: TrainingData, cut: float, decided: dict[
     print(f"auto (decided on validation) is {auto_label}; strongest baseline on test {strongest}: {ratio:.3f}x on NDCG@10, "
           f"difference {auto.score - baseline.score:+.4f}, 95% CI [{low:+.4f}, {high:+.4f}]")  # fmt: skip
     return cut, auto_label, ratio, low, high, auto.metrics["coverage"]
+
+
+def _decided(decisions: Path, cuts: dict[float, TrainingData]) -> dict[str, Any]:
+    """The decisions file's choices per cut, for every cut asked about."""
+    if not decisions.is_file():
+        raise SystemExit(f"{decisions}: no decisions; run `python benchmarks/quality.py` (validation only) first")
+    decided = json.loads(decisions.read_text())["cuts"]
+    print(f"decisions {decisions} (sha256 {_digest(decisions)})")
+    if missing := [f"{cut:g}" for cut in cuts if f"{cut:g}" not in decided]:
+        raise SystemExit(f"{decisions}: no decisions for cut {', '.join(missing)}; decide it first")
+    return decided
+
+
+def _histories(settings: Settings, cuts: dict[float, TrainingData], decisions: Path, lengths: list[int]) -> int:
+    """The decided pick of each cut on its test queries, asked with one seed and with histories."""
+    decided = _decided(decisions, cuts)
+    print("\nsummary: a history of N seeds against the single seed on NDCG@10, per cut point")
+    summary = []
+    for cut, data in cuts.items():
+        row = decided[f"{cut:g}"]["rows"][decided[f"{cut:g}"]["auto"]]
+        queries = data.queries.queries  # type: ignore[union-attr]
+        print(f"\n## last {cut:.0%} as test, {len(queries)} queries: {decided[f'{cut:g}']['auto']} as decided, asked with histories")
+        print(f"{'asked with':<26}" + "".join(f"{c:>18}" for c in COLUMNS[:-1]) + f"{'mean seeds':>12}")
+        fitted = fit_candidate(settings, data, row["kind"], restore_params(row["params"]))
+        single = fitted.report
+        print(f"{'the last positive':<26}" + "".join(f"{single.metrics[c]:>18.4f}" for c in COLUMNS[:-1]) + f"{1.0:>12.2f}")
+        recommender = Recommender(fitted.pipeline, "benchmark")
+        for n in lengths:
+            report = evaluate(recommender, data.queries, history=n)
+            seeds = sum(min(n, len(query.history)) for query in queries) / max(1, len(queries))
+            print(f"{f'history of {n}':<26}" + "".join(f"{report.metrics[c]:>18.4f}" for c in COLUMNS[:-1]) + f"{seeds:>12.2f}")
+            low, high = paired_bootstrap(single.per_query, report.per_query)
+            summary.append((cut, n, report.score / max(single.score, 1e-12), low, high))
+    for cut, n, ratio, low, high in summary:
+        print(f"  last {cut:.0%}: history of {n}: {ratio:.3f}x the single seed, difference CI [{low:+.4f}, {high:+.4f}]")
+    return 0
 
 
 def _digest(path: Path) -> str:

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from movie_r.data.loading import load_catalog
-from movie_r.lifecycle.evaluation import Query, evaluate, proxy_sample, ranking_metrics, split_interactions
+from movie_r.lifecycle.evaluation import HISTORY_KEPT, Query, evaluate, proxy_sample, ranking_metrics, split_interactions
 
 
 def test_ranking_metrics_match_hand_computed_values() -> None:
@@ -67,6 +67,7 @@ def _split_per_user(frame: pd.DataFrame, test_fraction: float = 0.2) -> tuple[pd
                     int(earlier["movie_id"].iloc[-1]),
                     frozenset(positives.loc[positives["timestamp"] >= cutoff, "movie_id"].astype(int)),
                     frozenset(before["movie_id"].astype(int)),
+                    tuple(earlier["movie_id"].astype(int).iloc[-HISTORY_KEPT:]),
                 )
             )
     return pd.concat(train_parts, ignore_index=True), queries

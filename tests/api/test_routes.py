@@ -109,7 +109,6 @@ def test_cold_start_text_and_popularity(client: TestClient) -> None:
     ("params", "parameter"),
     [
         ({}, "movie"),
-        ({"movie": "Heat", "movie_id": 11}, "movie"),
         ({"movie": "Heat", "k": 0}, "k"),
         ({"movie": "Heat", "k": 101}, "k"),
         ({"movie": "Heat", "k": "ten"}, "k"),
@@ -202,7 +201,7 @@ def test_openapi_describes_every_parameter_and_response(client: TestClient) -> N
     assert client.get("/docs").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]
     operations = {(path, method): operation for path, item in paths.items() for method, operation in item.items()}
-    assert len(operations) == 14  # 9, the console's 3 and admin promote and rollback
+    assert len(operations) == 15  # 10, the console's 3 and admin promote and rollback
     for (path, _method), operation in operations.items():
         assert operation["responses"]["500"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Problem"}, path
         assert operation.get("summary"), path
@@ -211,7 +210,11 @@ def test_openapi_describes_every_parameter_and_response(client: TestClient) -> N
     recommend = operations[("/recommend", "get")]
     assert [p["name"] for p in recommend["parameters"]] == ["movie", "movie_id", "k", "genre", "year_min", "year_max", "exclude", "novelty"]
     assert set(recommend["responses"]) == {"200", "404", "414", "422", "500", "503"}
-    assert recommend["responses"]["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/RecommendResponse"}
+    answers = recommend["responses"]["200"]["content"]["application/json"]["schema"]["anyOf"]
+    assert answers == [{"$ref": "#/components/schemas/RecommendResponse"}, {"$ref": "#/components/schemas/HistoryResponse"}]
+    history = operations[("/recommend", "post")]
+    assert history["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/HistoryRequest"}
+    assert set(history["responses"]) == {"200", "413", "422", "500", "503"}
 
 
 def test_prometheus_metrics_count_requests_and_cold_starts(client: TestClient) -> None:

@@ -223,7 +223,7 @@ class Recommender:
 
     def _ranked(self, row: int, k: int, filters: Filters) -> tuple[np.ndarray, np.ndarray]:
         """The one ranking both answers and evaluation read, so they cannot drift apart."""
-        return self.model.similar(row, k, self._mask(filters), filters.novelty)
+        return self.model.similar(row, k, self.row_mask(filters), filters.novelty)
 
     def alternatives(self, rows: tuple[int, ...]) -> list[dict[str, Any]]:
         """Other movies with the same title: id, title and year."""
@@ -239,7 +239,7 @@ class Recommender:
         if seed is not None:
             return self._described_by(query, seed, terms, k, filters)
         if len(terms[0]):
-            rows, scores = best_rows(self.model.text_scores(terms), k, self._mask(filters))
+            rows, scores = best_rows(self.model.text_scores(terms), k, self.row_mask(filters))
             if len(rows):
                 reasons = self._explain(rows, terms, ())
                 recommendations = [self._recommendation(r, s, why) for r, s, why in zip(rows, scores, reasons, strict=True)]
@@ -252,9 +252,9 @@ class Recommender:
         return RecommendResult(query, Match(None, None, MatchMethod.popular, 0.0), True, [], self._popular(k, filters))
 
     def _described_by(self, query: str, seed: int, terms: TermWeights, k: int, filters: Filters) -> RecommendResult:
-        """"Something like Inception but funny": movies like the named one, those the rest of
+        """ "Something like Inception but funny": movies like the named one, those the rest of
         the words also describe first (the text's cosine added to the similarity)."""
-        mask = self._mask(filters)
+        mask = self.row_mask(filters)
         rows, scores = self.model.similar(seed, max(SEED_CANDIDATES, k), mask)
         if len(terms[0]) and len(rows):  # both scaled to a best of 1: the words weigh as much as the likeness
             described = self.model.text_scores(terms)[rows]
@@ -264,12 +264,14 @@ class Recommender:
         like = f"like {self.model.titles_[seed]}, which the text names"
         reasons = self._explain(rows, terms, self.model.genres_[seed])
         recommendations = [self._recommendation(r, s, [like, *why]) for r, s, why in zip(rows, scores, reasons, strict=True)]
-        match = Match(int(self.model.ids_[seed]), self.model.titles_[seed], MatchMethod.text, float(scores[0]) if len(scores) else 0.0)
+        match = Match(
+            int(self.model.ids_[seed]), self.model.titles_[seed], MatchMethod.text, float(scores[0]) if len(scores) else 0.0
+        )
         return RecommendResult(query, match, True, [], recommendations)
 
     def _like(self, seed: int, below: float, k: int, filters: Filters, taken: set[int]) -> list[Recommendation]:
         """Up to `k` movies like catalogue row `seed`, none of `taken`, scored under `below` (they follow the text matches)."""
-        mask = self._mask(filters)
+        mask = self.row_mask(filters)
 
         def allowed(rows: np.ndarray) -> np.ndarray:
             keep = ~np.isin(rows, list(taken))
@@ -285,7 +287,7 @@ class Recommender:
         top = self.model.popularity_[rows[0]] if len(rows) and self.model.popularity_[rows[0]] > 0 else 1.0
         return [self._recommendation(r, self.model.popularity_[r] / top, ["popular in the catalogue"]) for r in rows]
 
-    def _mask(self, filters: Filters) -> RowMask | None:
+    def row_mask(self, filters: Filters) -> RowMask | None:
         """The filters as a function over rows, or None when they let everything through."""
         if not (filters.genre or filters.year_min is not None or filters.year_max is not None or filters.exclude):
             return None

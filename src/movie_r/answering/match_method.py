@@ -11,3 +11,4 @@ class MatchMethod(StrEnum):
     fuzzy = "fuzzy"  # a slip of a title, or a title spelt as it sounds
     text = "text"  # a cold start answered from the query's words
     popular = "popular"  # a cold start the words could not answer: the most popular movies
+    history = "history"  # several seeds, their lists combined (`history`)

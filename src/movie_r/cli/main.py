@@ -26,7 +26,8 @@ from movie_r.errors import MovieRError, SettingsError
 from movie_r.recommenders.kinds import KINDS
 
 if TYPE_CHECKING:
-    from movie_r.answering.inference import RecommendResult
+    from movie_r.answering.history import HistoryResult
+    from movie_r.answering.inference import Recommendation, RecommendResult
     from movie_r.storage.registry import ModelVersion, Registry
 
 log = logging.getLogger("movie_r")
@@ -95,8 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.set_defaults(handler=cmd_evaluate)
 
     sub = commands.add_parser("recommend", parents=[common], help="movies like a title, an id or a description")
-    sub.add_argument("movie", nargs="?", help="a title (typos welcome) or free text")
-    sub.add_argument("--id", dest="movie_id", type=int, help="a catalogue id instead of a title")
+    sub.add_argument("movie", nargs="*", help="a title (typos welcome) or free text; several: a history, in the order watched")
+    sub.add_argument(
+        "--id", dest="movie_id", type=int, action="append", default=[], help="a catalogue id instead of a title (repeatable)"
+    )
     sub.add_argument("-k", type=int, default=10, help="how many movies (1..100, default 10)")
     sub.add_argument("--genre", help="only movies of this genre")
     sub.add_argument("--year-min", type=int)
@@ -170,6 +173,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
+    from movie_r.answering.history import Seed, recommend_from_history
     from movie_r.answering.inference import Filters, Recommender
     from movie_r.storage.registry import Registry
 
@@ -177,7 +181,16 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     version = _version(Registry.of(settings), args.version)
     recommender = Recommender(version.load(), version.version, settings.fuzzy_threshold)
     filters = Filters(args.genre, args.year_min, args.year_max, frozenset(args.exclude))
-    result = recommender.recommend(args.movie, args.movie_id, args.k, filters)
+    seeds = [Seed(movie=title) for title in args.movie] + [Seed(movie_id=movie_id) for movie_id in args.movie_id]
+    if len(seeds) > 1:
+        history = recommend_from_history(recommender, seeds, args.k, filters)
+        if args.json:
+            print(json.dumps({"model_version": version.version, **history.to_dict()}, indent=2, default=str))
+        else:
+            _print_history(history)
+        return 0
+    single = seeds[0] if seeds else Seed()
+    result = recommender.recommend(single.movie, single.movie_id, args.k, filters)
     if args.json:
         print(json.dumps({"model_version": version.version, **result.to_dict()}, indent=2))
     else:
@@ -200,8 +213,18 @@ def cmd_metrics(args: argparse.Namespace) -> int:
         print(summary.model_dump_json(indent=2))
         return 0
     print(f"last {summary.window_hours:g} h, written to {settings.storage.metrics.summary}")
-    for name in ("requests", "served", "errors", "cold_starts", "cold_start_rate", "mean_similarity",
-                 "latency_ms_p50", "latency_ms_p95", "champion_version", "hours_since_retrain"):
+    for name in (
+        "requests",
+        "served",
+        "errors",
+        "cold_starts",
+        "cold_start_rate",
+        "mean_similarity",
+        "latency_ms_p50",
+        "latency_ms_p95",
+        "champion_version",
+        "hours_since_retrain",
+    ):
         value = getattr(summary, name)
         print(f"  {name:<20}{value:.4f}" if isinstance(value, float) else f"  {name:<20}{value}")
     print(f"  {'methods':<20}{summary.methods}")
@@ -235,7 +258,22 @@ def _print_result(result: RecommendResult) -> None:
         print(f"cold start: answered by {match.method} for {result.query!r}")
     for other in result.alternatives:
         print(f"  also titled so: {other['title']} ({other['year']}) [{other['id']}]")
-    for rank, item in enumerate(result.recommendations, start=1):
+    _print_recommendations(result.recommendations)
+
+
+def _print_history(result: HistoryResult) -> None:
+    for seed in result.seeds:
+        if seed.match is None:
+            print(f"  {seed.query!r}: no such movie, left out")
+        else:
+            print(f"  {seed.match.title} [{seed.match.id}] ({seed.match.method} match), weight {seed.weight:.2f}")
+    if result.cold_start:
+        print(f"cold start: no seed resolved; answered by {result.method}")
+    _print_recommendations(result.recommendations)
+
+
+def _print_recommendations(recommendations: list[Recommendation]) -> None:
+    for rank, item in enumerate(recommendations, start=1):
         year = f" ({item.year})" if item.year else ""
         print(f"{rank:>3}. {item.title}{year} [{item.id}] score {item.score:.3f} — {'; '.join(item.reasons)}")
 

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from movie_r.answering.history import history_ids
 from movie_r.answering.inference import Filters, Recommender
 from movie_r.answering.titles import TitleIndex
 from movie_r.data.franchises import franchise_siblings
@@ -33,6 +34,7 @@ TEST_FRACTION = 0.2
 # narrower than any promotion margin worth acting on.
 MAX_QUERIES = 20_000
 CUTOFF = 10
+HISTORY_KEPT = 5  # the longest history `evaluate(history=...)` asks with
 PROXY_SAMPLE = 1000
 TYPO_SAMPLE = 300
 
@@ -45,6 +47,7 @@ class Query:
     movie_id: int
     relevant: frozenset[int]
     seen: frozenset[int]
+    history: tuple[int, ...] = ()  # the user's last `HISTORY_KEPT` positives before the cut, oldest first (`movie_id` last)
 
 
 @dataclass(frozen=True)
@@ -133,8 +136,15 @@ def _queries(
     queried = user[last_liked]
     relevant = _grouped(user[after], movies[after], queried)
     earlier = _grouped(user[seen], movies[seen], queried)
+    liked = _grouped(liked_users, movies[liked_before], queried)  # in time order: rows are sorted by user, then time
     return [
-        Query(user_id=str(names[u]), movie_id=int(movies[row]), relevant=frozenset(relevant[i]), seen=frozenset(earlier[i]))
+        Query(
+            user_id=str(names[u]),
+            movie_id=int(movies[row]),
+            relevant=frozenset(relevant[i]),
+            seen=frozenset(earlier[i]),
+            history=tuple(liked[i][-HISTORY_KEPT:]),
+        )
         for i, (u, row) in enumerate(zip(queried.tolist(), last_liked, strict=True))
     ]
 
@@ -216,11 +226,15 @@ class Likeness:
         }
 
 
-def evaluate(recommender: Recommender, queries: EvaluationSet, cutoff: int = CUTOFF, novelty: float = 0.0) -> EvaluationReport:
+def evaluate(
+    recommender: Recommender, queries: EvaluationSet, cutoff: int = CUTOFF, novelty: float = 0.0, history: int = 0
+) -> EvaluationReport:
     """Score `recommender` on `queries`: the interactions protocol, or the proxy one.
 
     Every query counts, including those about movies this model does not know (they score
     0), so two models evaluated on the same set are compared on exactly the same cases.
+    With `history` (1..`HISTORY_KEPT`), each query asks with the user's last `history`
+    positives before the cut (`movie_r.answering.history`) instead of the last one alone.
     """
     if isinstance(queries, ProxySample):
         return _evaluate_proxy(recommender, queries, cutoff)
@@ -229,8 +243,11 @@ def evaluate(recommender: Recommender, queries: EvaluationSet, cutoff: int = CUT
     likeness = Likeness(recommender, cutoff)
     for query in progress(queries.queries, total=len(queries.queries), desc="evaluate"):
         ranked: list[int] = []
-        if query.movie_id in recommender.row_of_id:
+        if history:
+            ranked = history_ids(recommender, query.history[-history:], cutoff, Filters(exclude=query.seen))
+        elif query.movie_id in recommender.row_of_id:
             ranked = recommender.similar_ids(query.movie_id, cutoff, Filters(exclude=query.seen, novelty=novelty))
+        if ranked and query.movie_id in recommender.row_of_id:
             likeness.add(query.movie_id, ranked)
         recommended.update(ranked)
         per_query.append(ranking_metrics(ranked, query.relevant, cutoff))

@@ -148,9 +148,7 @@ class Blend(BaseEstimator):
 
     # What inference asks of a fitted blend.
 
-    def similar(
-        self, row: int, k: int, allowed: RowMask | None = None, novelty: float = 0.0
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def similar(self, row: int, k: int, allowed: RowMask | None = None, novelty: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
         """Up to `k` movies like catalogue row `row` that `allowed` lets through, best first, and their scores.
 
         The precomputed neighbours answer unless filters reject too many of them; then every
@@ -165,16 +163,29 @@ class Blend(BaseEstimator):
             every = _row_scaled(blended)[0] * (1.0 - novelty) + novelty * self.content_.block_scores()(row, row + 1)[0]
             every[row] = -np.inf
             return best_rows(every, k, allowed)
-        rows, scores = self.neighbors_[row], self.similarities_[row]
-        keep = scores > 0
+        rows, scores = self.neighbours(row)
         if allowed is not None:
-            keep &= allowed(rows)
-        rows, scores = rows[keep][:k], scores[keep][:k]
+            keep = allowed(rows)
+            rows, scores = rows[keep], scores[keep]
+        rows, scores = rows[:k], scores[:k]
         if len(rows) >= k:
             return rows, scores
         every = self._blocks()(row, row + 1)[0]
         every[row] = -np.inf
         return best_rows(every, k, allowed)
+
+    def neighbours(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        """Row `row`'s precomputed neighbours with a positive score, best first, and their scores."""
+        check_is_fitted(self, "neighbors_")
+        rows, scores = self.neighbors_[row], self.similarities_[row]
+        keep = scores > 0
+        return rows[keep], scores[keep]
+
+    def neighbour_lists(self, rows: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """The precomputed neighbours of several rows at once, one row each, and their scores
+        (0 or less: no entry): what a history's answer combines."""
+        check_is_fitted(self, "neighbors_")
+        return self.neighbors_[rows], self.similarities_[rows]
 
     def text_scores(self, terms: TermWeights) -> np.ndarray:
         """Cosine similarity of a query's TF-IDF terms to every movie, from the postings of those terms only."""
@@ -286,7 +297,9 @@ class Blend(BaseEstimator):
 
         def non_collaborative(block: np.ndarray, local: np.ndarray, columns: np.ndarray, share: np.ndarray) -> np.ndarray:
             """The content and prior part of the blend at (block's row `local`, column) pairs."""
-            scores = share[local] * self.content_.pair_scores(block[local], columns) if self.content_weight else np.zeros(len(local))
+            scores = (
+                share[local] * self.content_.pair_scores(block[local], columns) if self.content_weight else np.zeros(len(local))
+            )
             return scores + (prior[columns] if prior is not None else 0.0)
 
         def scores(block: np.ndarray) -> sp.csr_matrix:

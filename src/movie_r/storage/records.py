@@ -228,6 +228,7 @@ class RequestEvent(BaseModel):
     top1_similarity: float | None = None
     mean_similarity: float | None = None
     query: str | None = None
+    seeds: int | None = None  # a history's seeds (`match_id`: its latest resolved one); None for one movie
     experiment: str | None = None  # the online experiment this answer took part in
     arm: str | None = None  # ab: champion | candidate, the model that answered
     movies: list[int] | None = None  # interleave: the answer's movies, in order ...
