@@ -6,6 +6,7 @@ import gc
 import logging
 import secrets
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -215,10 +216,9 @@ class SingleValuedQuery:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         query = scope.get("query_string") if scope["type"] == "http" else None
-        if query and b"&" in query and _may_repeat(query):
+        if query and b"&" in query:
             repeatable = REPEATABLE.get(scope["path"], frozenset())
-            names = [name for name, _ in parse_qsl(query.decode("latin-1"), keep_blank_values=True)]
-            repeated = sorted({name for name in names if names.count(name) > 1} - repeatable)
+            repeated = [name for name in _repeated(query) if name not in repeatable]
             if repeated:
                 detail = [{"loc": ["query", name], "msg": "given more than once; give it once", "type": "value_error"} for name in repeated]
                 request_id = scope.get("state", {}).get("request_id")
@@ -227,11 +227,20 @@ class SingleValuedQuery:
         await self.app(scope, receive, send)
 
 
-def _may_repeat(query: bytes) -> bool:
-    """Whether a name may occur twice: raw names that differ and hold no escape differ decoded
-    too, so most query strings are settled without parsing them (this runs on every request)."""
-    names = [part.partition(b"=")[0] for part in query.split(b"&")]
-    return len(set(names)) < len(names) or any(b"%" in name or b"+" in name for name in names)
+def _repeated(query: bytes) -> list[str]:
+    """The names given more than once. Raw names that hold no escape are the decoded names,
+    so most query strings are settled without parsing them (this runs on every request, and
+    a history repeats `movie` up to fifty times)."""
+    raw = [part.partition(b"=")[0] for part in query.split(b"&")]
+    escaped = any(b"%" in name or b"+" in name for name in raw)
+    if not escaped and len(set(raw)) == len(raw):
+        return []
+    if escaped:
+        names = [name for name, _ in parse_qsl(query.decode("latin-1"), keep_blank_values=True)]
+    else:
+        names = [name.decode("latin-1") for name in raw]
+    counts = Counter(names)
+    return sorted(name for name, count in counts.items() if count > 1) if len(counts) < len(names) else []
 
 
 class RequestContext:

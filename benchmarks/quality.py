@@ -33,11 +33,17 @@ with RP3beta and no genre boost, and the hybrid with directed next-item counts a
 session signal; on test, the tuned hybrid with `novelty` 0.5 and 1 (a request's choice, not
 a decision).
 
-`--history N...` reads the test cuts too, for the decided `auto` configuration only: the
-same queries asked with the user's last N positives before the cut as the history
-(`movie_r.answering.history`; N = 1 is the single-seed answer, through the history path),
-beside the single-seed row. The history's weights are fixed in advance (`RECENCY`), not
-decided here, so these figures choose nothing either.
+Histories: the first step also decides how a history's lists are combined (`Mixing`:
+recency and fusion, grid below). For each cut, `auto`'s decided configuration is fitted on a
+validation split of the training part (its users' own latest positives, as tuning's first
+fold) and each mixing answers the validation queries with the user's last five positives;
+the rule, fixed before any figure was read: the best mean NDCG@10 over the cuts, ties to the
+earlier grid entry. The decision is written beside the others; `movie_r.answering.history.MIXING`
+holds it for the service (a different value there is reported by both steps).
+`--history N...` then reads the test cuts for the decided `auto` configuration only: the
+same queries asked with the user's last N positives before the cut as the history (N = 1 is
+the single-seed answer, through the history path), beside the single-seed row. It chooses
+nothing either.
 """
 
 from __future__ import annotations
@@ -53,6 +59,7 @@ from typing import Any
 
 from sklearn.pipeline import Pipeline
 
+from movie_r.answering.history import FUSIONS, MIXING, Mixing
 from movie_r.answering.inference import Recommender
 from movie_r.lifecycle.evaluation import HISTORY_KEPT, SIBLINGS_CUTOFF, Split, evaluate, franchise_share, split_interactions
 from movie_r.lifecycle.fitting import TrainingData, fit_candidate, load_training_data
@@ -81,6 +88,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "recommender__session__damping": 0.1, "recommender__session_weight": 0.5,
     },
 }  # fmt: skip
+MIXINGS = [Mixing(recency, fusion) for fusion in FUSIONS for recency in (0.5, 0.65, 0.8, 0.9, 1.0)]
 COLUMNS = ["ndcg@10", "map@10", "recall@10", "hitrate@10", "coverage", "genre_overlap@10", "popularity_pct@10", f"siblings@{SIBLINGS_CUTOFF}"]
 VALIDATION_COLUMNS = ["ndcg@10", "recall@10", "coverage", "genre_overlap@10"]
 TARGET = 1.1
@@ -135,11 +143,28 @@ def _decide(settings: Settings, cuts: dict[float, TrainingData], decisions: Path
         best_variant = max(VARIANTS, key=lambda label: rows[label]["validation"]["ndcg@10"])
         print(f"auto picks {auto} on validation; the best variant, {best_variant}, scores "
               f"{rows[best_variant]['validation']['ndcg@10']:.4f} against the tuned hybrid's {rows['hybrid']['validation']['ndcg@10']:.4f}")  # fmt: skip
-        decided[f"{cut:g}"] = {"auto": auto, "rows": rows}
+        decided[f"{cut:g}"] = {"auto": auto, "rows": rows, "mixings": _score_mixings(settings, blind, rows[auto])}
+    means = [sum(decided[cut]["mixings"][i] for cut in decided) / len(decided) for i in range(len(MIXINGS))]
+    mixing = MIXINGS[max(range(len(MIXINGS)), key=lambda i: (means[i], -i))]
+    print(f"\nhistories of {HISTORY_KEPT}, mean validation NDCG@10 over the cuts: "
+          + ", ".join(f"{m.fusion} {m.recency:g}: {mean:.4f}" for m, mean in zip(MIXINGS, means, strict=True)))  # fmt: skip
+    print(f"decided mixing: {mixing}" + ("" if mixing == MIXING else f"; the service holds {MIXING}: set history.MIXING to it"))
     decisions.parent.mkdir(parents=True, exist_ok=True)
-    decisions.write_text(json.dumps({"cuts": decided}, indent=1, sort_keys=True))
+    record = {"cuts": decided, "mixing": dataclasses.asdict(mixing)}
+    decisions.write_text(json.dumps(record, indent=1, sort_keys=True))
     print(f"\ndecisions written to {decisions} (sha256 {_digest(decisions)}); read the test cuts once with --test")
     return 0
+
+
+def _score_mixings(settings: Settings, blind: TrainingData, row: dict[str, Any]) -> list[float]:
+    """Validation NDCG@10 of histories of `HISTORY_KEPT` under each of `MIXINGS`, for the decided configuration."""
+    validation = split_interactions(blind.queries.train)  # type: ignore[union-attr]  # the training part's own latest positives
+    fitted = fit_candidate(settings, dataclasses.replace(blind, queries=validation), row["kind"], restore_params(row["params"]))
+    recommender = Recommender(fitted.pipeline, "validation")
+    scores = [evaluate(recommender, validation, history=HISTORY_KEPT, mixing=mixing).score for mixing in MIXINGS]
+    print(f"histories of {HISTORY_KEPT} on validation ({len(validation.queries)} queries; one seed {fitted.report.score:.4f}): "
+          + ", ".join(f"{m.fusion} {m.recency:g} {score:.4f}" for m, score in zip(MIXINGS, scores, strict=True)))  # fmt: skip
+    return scores
 
 
 def _decision(kind: str, tried: TriedConfiguration, seconds: float) -> dict[str, Any]:
@@ -198,7 +223,8 @@ def _decided(decisions: Path, cuts: dict[float, TrainingData]) -> dict[str, Any]
 def _histories(settings: Settings, cuts: dict[float, TrainingData], decisions: Path, lengths: list[int]) -> int:
     """The decided pick of each cut on its test queries, asked with one seed and with histories."""
     decided = _decided(decisions, cuts)
-    print("\nsummary: a history of N seeds against the single seed on NDCG@10, per cut point")
+    chosen = json.loads(decisions.read_text()).get("mixing")
+    print(f"histories combined by {MIXING}" + ("" if chosen == dataclasses.asdict(MIXING) else f", not as decided ({chosen})"))
     summary = []
     for cut, data in cuts.items():
         row = decided[f"{cut:g}"]["rows"][decided[f"{cut:g}"]["auto"]]
@@ -215,6 +241,7 @@ def _histories(settings: Settings, cuts: dict[float, TrainingData], decisions: P
             print(f"{f'history of {n}':<26}" + "".join(f"{report.metrics[c]:>18.4f}" for c in COLUMNS[:-1]) + f"{seeds:>12.2f}")
             low, high = paired_bootstrap(single.per_query, report.per_query)
             summary.append((cut, n, report.score / max(single.score, 1e-12), low, high))
+    print("\nsummary: a history of N seeds against the single seed on NDCG@10, per cut point")
     for cut, n, ratio, low, high in summary:
         print(f"  last {cut:.0%}: history of {n}: {ratio:.3f}x the single seed, difference CI [{low:+.4f}, {high:+.4f}]")
     return 0

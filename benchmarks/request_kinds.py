@@ -14,10 +14,12 @@ for `--duration` seconds per line, one line after another on the same server:
   it is cached but the movie's list);
 - ids, lower-case partial titles (the first words of a title) and free-text descriptions;
 - a realistic mix: 40 % titles, 25 % typos, 20 % ids, 10 % partial, 5 % text, drawn from
-  the lines before except the typos, which are new ones.
+  the lines before except the typos, which are new ones;
+- histories: five popular ids per request (`movie_id` repeated), a new history every
+  request, so each answer is combined from the seeds' lists, never taken from a cache.
 
 Prints requests/s, p50/p99 and the ratios the targets are stated in: typo / exact title,
-mix / /health, and the mix's p99 / /health's p99. wrk shares the two cores with the server.
+mix / /health, the mix's p99 / /health's p99, and a five-seed history / exact title. wrk shares the two cores with the server.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from tests.processes import stop  # noqa: E402
 POPULAR = 2000
 FRESH = 80_000  # more typos than a line can send, so none repeats
 MIX = {"titles": 0.40, "typos": 0.25, "ids": 0.20, "partial": 0.10, "text": 0.05}
+HISTORY_SEEDS = 5
 
 
 def kinds(home: Path, seed: int = 0) -> dict[str, list[str]]:
@@ -80,6 +83,9 @@ def kinds(home: Path, seed: int = 0) -> dict[str, list[str]]:
         kind = rng.choices(list(MIX), list(MIX.values()))[0]
         mix.append(path({"movie": next(fresh)}) if kind == "typos" else rng.choice(lines[kind]))
     lines["mix"] = mix
+    ids = [int(model.ids_[row]) for row in popular]
+    lines["histories"] = ["/recommend?" + urlencode([*(("movie_id", i) for i in rng.sample(ids, HISTORY_SEEDS)), ("k", 10)])
+                          for _ in range(FRESH)]  # fmt: skip
     return lines
 
 
@@ -134,7 +140,8 @@ def main() -> None:
         p99_ratio = runs["mix"]["p99_ms"] / runs["health"]["p99_ms"]
         print(
             f"  {workers}w targets: typos / titles {typo_ratio:.2f} (>= 0.8), mix / health {mix_ratio:.2f} (>= 0.8), "
-            f"mix p99 / health p99 {p99_ratio:.2f} (<= 1.25)"
+            f"mix p99 / health p99 {p99_ratio:.2f} (<= 1.25), "
+            f"{HISTORY_SEEDS}-seed histories / titles {runs['histories']['rps'] / runs['titles']['rps']:.2f} (>= 0.5)"
         )
     shutil.rmtree(scratch, ignore_errors=True)
     if args.home is None:

@@ -9,7 +9,7 @@ import pytest
 
 from movie_r.answering.history import (
     MAX_SEEDS,
-    RECENCY,
+    MIXING,
     Seed,
     because,
     combine,
@@ -25,16 +25,16 @@ START = datetime(2024, 1, 1, tzinfo=UTC)
 
 def test_recent_and_higher_rated_seeds_weigh_more() -> None:
     weights = seed_weights([Seed(movie="a"), Seed(movie="b"), Seed(movie="c")])
-    assert weights.tolist() == pytest.approx([RECENCY**2, RECENCY, 1.0])
+    assert weights.tolist() == pytest.approx([MIXING.recency**2, MIXING.recency, 1.0])
     rated = seed_weights([Seed(movie="a", rating=5.0), Seed(movie="b", rating=2.5)])
-    assert rated.tolist() == pytest.approx([RECENCY, 0.5])
+    assert rated.tolist() == pytest.approx([MIXING.recency, 0.5])
 
 
 def test_times_order_the_seeds_only_when_every_seed_has_one() -> None:
     timed = [Seed(movie="late", at=START + timedelta(days=2)), Seed(movie="early", at=START)]
-    assert seed_weights(timed).tolist() == pytest.approx([1.0, RECENCY])  # the later one weighs fully, wherever it is sent
+    assert seed_weights(timed).tolist() == pytest.approx([1.0, MIXING.recency])  # the later one weighs fully, wherever it is sent
     half_timed = [Seed(movie="late", at=START + timedelta(days=2)), Seed(movie="early")]
-    assert seed_weights(half_timed).tolist() == pytest.approx([RECENCY, 1.0])  # the order given stands
+    assert seed_weights(half_timed).tolist() == pytest.approx([MIXING.recency, 1.0])  # the order given stands
 
 
 def test_a_movie_near_several_seeds_rises_above_one_near_a_single_seed() -> None:

@@ -11,6 +11,7 @@ Nothing scores the whole catalogue per request: a history of `n` seeds costs `n`
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -32,9 +33,27 @@ from movie_r.errors import QueryError, UnknownMovieError
 from movie_r.recommenders.neighbours import RowMask
 
 MAX_SEEDS = 50
-# Each step back in the history keeps this share of the weight: the last few films say most
-# about what a person wants now, and fifty seeds never drown the latest one.
-RECENCY = 0.8
+RANK_OFFSET = 60  # reciprocal rank fusion's constant (Cormack, Clarke and Büttcher, 2009)
+
+
+@dataclass(frozen=True)
+class Mixing:
+    """How a history's lists are combined: the choices `benchmarks/quality.py` makes on
+    validation folds (its decisions file names them) and `MIXING` holds.
+
+    `recency`: the share of weight each step back in the history keeps, so the last few films
+    say most about what a person wants now. `fusion`: what a list gives each of its movies:
+    `scores`, the blend's score scaled to the list's best; `ranks`, reciprocal rank fusion
+    (1 / (RANK_OFFSET + rank), scaled so a list's first movie also gets 1), which listens
+    to the order alone.
+    """
+
+    recency: float = 0.8
+    fusion: str = "scores"
+
+
+FUSIONS = ("scores", "ranks")
+MIXING = Mixing(recency=0.65, fusion="scores")  # decided on validation (docs/benchmarks.md, "Histories")
 TOP_RATING = 5.0  # the rating scale's top (MovieLens' 0.5..5): a top-rated seed weighs fully
 NAMED_SEEDS = 3  # seeds a reason names before "and N more"
 
@@ -54,8 +73,8 @@ class Seed:
         return self.movie if self.movie is not None else str(self.movie_id)
 
 
-def seed_weights(seeds: Sequence[Seed]) -> np.ndarray:
-    """Each seed's weight, in the order given: `RECENCY` to the power of how many seeds came
+def seed_weights(seeds: Sequence[Seed], recency: float = MIXING.recency) -> np.ndarray:
+    """Each seed's weight, in the order given: `recency` to the power of how many seeds came
     after it, times its rating's share of `TOP_RATING` when it has one.
 
     Seeds are in the order watched; when every one carries its time, the times decide
@@ -63,13 +82,18 @@ def seed_weights(seeds: Sequence[Seed]) -> np.ndarray:
     so then the order given stands.
     """
     n = len(seeds)
-    position = np.arange(n)
+    position = list(range(n))
     if n and all(seed.at is not None for seed in seeds):
-        times = [seed.at.timestamp() for seed in seeds if seed.at is not None]
-        position = np.argsort(np.argsort(times, kind="stable"), kind="stable")
-    weights = RECENCY ** (n - 1 - position).astype(np.float64)
-    ratings = np.array([1.0 if seed.rating is None else min(max(seed.rating, 0.0), TOP_RATING) / TOP_RATING for seed in seeds])
-    return weights * ratings
+        by_time = sorted(range(n), key=lambda i: seeds[i].at.timestamp())  # type: ignore[union-attr]  # all timed
+        for rank, i in enumerate(by_time):
+            position[i] = rank
+    return np.array(
+        [
+            recency ** (n - 1 - position[i])
+            * (1.0 if seed.rating is None else min(max(seed.rating, 0.0), TOP_RATING) / TOP_RATING)
+            for i, seed in enumerate(seeds)
+        ]
+    )
 
 
 @dataclass(frozen=True)
@@ -83,7 +107,13 @@ class Combined:
 
 
 def combine(
-    neighbours: np.ndarray, scores: np.ndarray, weights: np.ndarray, k: int, excluded: np.ndarray, allowed: RowMask | None = None
+    neighbours: np.ndarray,
+    scores: np.ndarray,
+    weights: np.ndarray,
+    k: int,
+    excluded: np.ndarray,
+    allowed: RowMask | None = None,
+    fusion: str = MIXING.fusion,
 ) -> Combined:
     """The `k` best of the seeds' neighbour lists under `weights`: `neighbours` and `scores`
     hold one seed's list per row (a score of 0 or less is no entry).
@@ -92,22 +122,36 @@ def combine(
     which rows the request's filters let through. Ties go to the lower row, so one history
     always gets one answer.
     """
-    top = scores.max(axis=1, initial=0.0)
-    scale = np.divide(weights, top, out=np.zeros(len(top)), where=top > 0)
-    scaled = np.where(scores > 0, scores * scale[:, None], 0.0)
-    keep = scaled.ravel() > 0
-    candidates, where = np.unique(neighbours.ravel()[keep], return_inverse=True)
-    totals = np.bincount(where, weights=scaled.ravel()[keep], minlength=len(candidates))
-    # filters and exclusions over the distinct candidates, a fraction of the entries
-    totals[np.isin(candidates, excluded)] = 0.0
-    if allowed is not None:
+    width = scores.shape[1]
+    if fusion == "ranks":  # lists are best first: a movie's rank is its column
+        given = (RANK_OFFSET + 1) / (RANK_OFFSET + 1 + np.arange(width, dtype=np.float64))
+        scaled = np.where(scores > 0, weights[:, None] * given[None, :], 0.0)
+    else:
+        top = scores.max(axis=1, initial=0.0)
+        scale = np.divide(weights, top, out=np.zeros(len(top)), where=top > 0)
+        scaled = np.maximum(scores * scale[:, None], 0.0)
+    # The entries grouped by movie with one sort and each movie's total one sum. A request's
+    # time goes to numpy's cost per call over these few hundred entries, so they are few.
+    values = scaled.ravel()
+    order = np.argsort(neighbours.ravel())
+    movies = neighbours.ravel()[order]
+    first = np.ones(len(movies), dtype=bool)
+    np.not_equal(movies[1:], movies[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    candidates = movies[starts]
+    totals = np.add.reduceat(values[order], starts) if len(starts) else np.zeros(0)
+    at = np.minimum(np.searchsorted(candidates, excluded), max(len(candidates) - 1, 0))
+    if len(candidates):  # candidates are sorted: exclusion is a binary search
+        totals[at[candidates[at] == excluded]] = 0.0
+    if allowed is not None and len(candidates):
         totals[~allowed(candidates)] = 0.0
-    best = np.lexsort((candidates, -totals))[: min(k, int(np.count_nonzero(totals)))]
+    best = np.argsort(-totals, kind="stable")[:k]  # stable over ascending rows: ties to the lower row
+    best = best[totals[best] > 0]
     chosen = candidates[best]
     # what each seed gave each chosen movie (seeds x chosen), to name the seeds in its reasons
-    given = ((neighbours[:, :, None] == chosen) * scaled[:, :, None]).sum(axis=1)
-    ranked = np.argsort(-given, axis=0, kind="stable")
-    sources = [[int(seed) for seed in ranked[:, i] if given[seed, i] > 0] for i in range(len(chosen))]
+    given = (scaled[:, :, None] * (neighbours[:, :, None] == chosen)).sum(axis=1)
+    ranked, holds = np.argsort(-given, axis=0, kind="stable").T.tolist(), (given > 0).T.tolist()
+    sources = [[seed for seed in seeds if held[seed]] for seeds, held in zip(ranked, holds, strict=True)]
     return Combined(chosen.astype(np.int64), totals[best] / max(float(weights.sum()), 1e-12), sources)
 
 
@@ -180,7 +224,9 @@ def recommend_from_history(
     return HistoryResult(matches, unresolved, False, MatchMethod.history, recommendations)
 
 
-def history_ids(recommender: Recommender, movie_ids: Sequence[int], k: int, filters: Filters) -> list[int]:
+def history_ids(
+    recommender: Recommender, movie_ids: Sequence[int], k: int, filters: Filters, mixing: Mixing = MIXING
+) -> list[int]:
     """The ids a history of catalogue `movie_ids` (oldest first) is answered with, without
     reasons: what evaluation scores. Ids the model does not know are left out."""
     seeds = [Seed(movie_id=movie_id) for movie_id in movie_ids]
@@ -188,7 +234,7 @@ def history_ids(recommender: Recommender, movie_ids: Sequence[int], k: int, filt
     if not known:
         return []
     rows = [recommender.row_of_id[int(movie_ids[i])] for i in known]
-    found = _best(recommender, rows, seed_weights(seeds)[known], k, filters)
+    found = _best(recommender, rows, seed_weights(seeds, mixing.recency)[known], k, filters, mixing.fusion)
     return recommender.model.ids_[found.rows].tolist()
 
 
@@ -212,13 +258,15 @@ def _resolved(recommender: Recommender, seed: Seed) -> Resolution | None:
     return found if found.row is not None else None
 
 
-def _best(recommender: Recommender, rows: list[int], weights: np.ndarray, k: int, filters: Filters) -> Combined:
+def _best(
+    recommender: Recommender, rows: list[int], weights: np.ndarray, k: int, filters: Filters, fusion: str = MIXING.fusion
+) -> Combined:
     """The history's `k` best, topped up seed by seed, strongest first, when the filters reject
     too many of the precomputed lists' movies (each such seed's catalogue is then scored)."""
     model = recommender.model
     allowed = recommender.row_mask(filters)
     neighbours, scores = model.neighbour_lists(rows)
-    found = combine(neighbours, scores, weights, k, np.unique(rows), allowed)
+    found = combine(neighbours, scores, weights, k, np.array(sorted(set(rows))), allowed, fusion)
     chosen, given, sources = found.rows.tolist(), found.scores.tolist(), found.sources
     for source in np.argsort(-weights, kind="stable").tolist():
         if len(chosen) >= k:
@@ -239,15 +287,25 @@ def _best(recommender: Recommender, rows: list[int], weights: np.ndarray, k: int
 
 def _combined(recommender: Recommender, rows: list[int], weights: np.ndarray, k: int, filters: Filters) -> list[Recommendation]:
     found = _best(recommender, rows, weights, k, filters)
-    titles, genres = recommender.model.titles_, recommender.model.genres_
+    model = recommender.model
+    titles, genres = model.titles_, model.genres_
+    seed_titles = [titles[row] for row in rows]
+    seed_genres = [frozenset(genres[row]) for row in rows]
+    repeated = len(set(rows)) < len(rows)  # one movie given twice is named once
     recommendations = []
-    for row, score, sources in zip(found.rows.tolist(), found.scores.tolist(), found.sources, strict=True):
-        named = list(dict.fromkeys(titles[rows[source]] for source in sources))  # one seed given twice is named once
-        reasons = [because(named)]
-        if shared := [genre for genre in genres[row] if genre in genres[rows[sources[0]]]]:
+    listed = zip(
+        found.rows.tolist(),
+        model.ids_[found.rows].tolist(),
+        model.years_[found.rows].tolist(),
+        found.scores.tolist(),
+        found.sources,
+        strict=True,
+    )
+    for row, movie_id, year, score, sources in listed:
+        named = [seed_titles[source] for source in sources]
+        reasons = [because(list(dict.fromkeys(named)) if repeated else named)]
+        if shared := [genre for genre in genres[row] if genre in seed_genres[sources[0]]]:
             reasons.append("shares genres: " + ", ".join(shared))
-        movie = recommender.movie(row)
-        recommendations.append(
-            Recommendation(movie["id"], movie["title"], movie["year"], movie["genres"], round(score, 6), reasons)
-        )
+        year = None if math.isnan(year) else int(year)
+        recommendations.append(Recommendation(movie_id, titles[row], year, list(genres[row]), round(score, 6), reasons))
     return recommendations

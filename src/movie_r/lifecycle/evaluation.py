@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from movie_r.answering.history import history_ids
+from movie_r.answering.history import MIXING, Mixing, history_ids
 from movie_r.answering.inference import Filters, Recommender
 from movie_r.answering.titles import TitleIndex
 from movie_r.data.franchises import franchise_siblings
@@ -227,14 +227,20 @@ class Likeness:
 
 
 def evaluate(
-    recommender: Recommender, queries: EvaluationSet, cutoff: int = CUTOFF, novelty: float = 0.0, history: int = 0
+    recommender: Recommender,
+    queries: EvaluationSet,
+    cutoff: int = CUTOFF,
+    novelty: float = 0.0,
+    history: int = 0,
+    mixing: Mixing = MIXING,
 ) -> EvaluationReport:
     """Score `recommender` on `queries`: the interactions protocol, or the proxy one.
 
     Every query counts, including those about movies this model does not know (they score
     0), so two models evaluated on the same set are compared on exactly the same cases.
     With `history` (1..`HISTORY_KEPT`), each query asks with the user's last `history`
-    positives before the cut (`movie_r.answering.history`) instead of the last one alone.
+    positives before the cut (`movie_r.answering.history`, combined by `mixing`) instead of
+    the last one alone.
     """
     if isinstance(queries, ProxySample):
         return _evaluate_proxy(recommender, queries, cutoff)
@@ -244,7 +250,7 @@ def evaluate(
     for query in progress(queries.queries, total=len(queries.queries), desc="evaluate"):
         ranked: list[int] = []
         if history:
-            ranked = history_ids(recommender, query.history[-history:], cutoff, Filters(exclude=query.seen))
+            ranked = history_ids(recommender, query.history[-history:], cutoff, Filters(exclude=query.seen), mixing)
         elif query.movie_id in recommender.row_of_id:
             ranked = recommender.similar_ids(query.movie_id, cutoff, Filters(exclude=query.seen, novelty=novelty))
         if ranked and query.movie_id in recommender.row_of_id:

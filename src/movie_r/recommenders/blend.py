@@ -183,8 +183,7 @@ class Blend(BaseEstimator):
 
     def neighbour_lists(self, rows: list[int]) -> tuple[np.ndarray, np.ndarray]:
         """The precomputed neighbours of several rows at once, one row each, and their scores
-        (0 or less: no entry): what a history's answer combines."""
-        check_is_fitted(self, "neighbors_")
+        (0 or less: no entry): what a history's answer combines. Unchecked: a request's path."""
         return self.neighbors_[rows], self.similarities_[rows]
 
     def text_scores(self, terms: TermWeights) -> np.ndarray:
