@@ -89,6 +89,18 @@ def test_the_search_box_shows_what_recommend_answers(served, open_console) -> No
     answered = httpx.get(f"{url}/recommend", params={"movie": "toy story", "k": 5}).json()
     assert shown == [item["id"] for item in answered["recommendations"]]
     assert "Matched Toy Story" in console.text("#try-result")
+    # several titles: a history (in the same page: a second server would cost the suite its start)
+    console.page.get_by_label("Movie title or description").fill("toy story; qqzzx vvwq; heat")
+    console.page.get_by_role("button", name="Recommend").click()
+    console.page.wait_for_function("() => document.querySelector('#try-result').innerText.includes('History:')")
+    shown = console.page.locator("#try-list li").evaluate_all("items => items.map(i => Number(i.dataset.id))")
+    params = [("movie", "toy story"), ("movie", "qqzzx vvwq"), ("movie", "heat"), ("k", 5)]
+    answered = httpx.get(f"{url}/recommend", params=params).json()
+    assert shown == [item["id"] for item in answered["recommendations"]]
+    text = console.text("#try-result")
+    assert "History: Toy Story" in text and "Heat" in text and "Not found, left out: qqzzx vvwq" in text
+    assert "because you liked" in text
+    assert console.errors == []
 
 
 def test_hostile_titles_and_queries_are_shown_as_text(served, open_console) -> None:
@@ -120,3 +132,4 @@ def test_admin_buttons_ask_for_the_token_and_promote(served, open_console) -> No
     console.page.wait_for_function("v => document.querySelector('#champion-version')?.innerText === v", arg=other, timeout=15_000)
     wrong = httpx.post(f"{url}/admin/rollback", headers={"authorization": "Bearer wrong"})
     assert wrong.status_code == 401
+

@@ -46,7 +46,10 @@
   document.getElementById("try-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const out = document.getElementById("try-result");
-    const params = new URLSearchParams({ movie: document.getElementById("try-movie").value, k: document.getElementById("try-k").value });
+    // several titles are a history: one `movie` parameter each, in the order typed
+    const titles = document.getElementById("try-movie").value.split(";").map((t) => t.trim()).filter((t) => t);
+    const params = new URLSearchParams(titles.length > 1 ? titles.map((t) => ["movie", t]) : [["movie", titles[0] || ""]]);
+    params.append("k", document.getElementById("try-k").value);
     out.replaceChildren(element("p", "asking…"));
     const response = await fetch("recommend?" + params.toString());
     const answer = await response.json();
@@ -55,10 +58,8 @@
       out.replaceChildren(element("p", "HTTP " + response.status + ": " + detail, "bad"));
       return;
     }
-    const match = answer.match;
-    const said = match.title ? "Matched " + match.title + " (" + match.method + ", score " + match.score + ")" : "No title matched: answered by " + match.method;
-    const nodes = [element("p", said)];
-    if (answer.alternatives.length) {
+    const nodes = answer.seeds ? historyHead(answer) : [matchHead(answer.match)];
+    if (answer.alternatives && answer.alternatives.length) {
       nodes.push(element("p", "Also titled so: " + answer.alternatives.map((a) => a.title + (a.year ? " (" + a.year + ")" : "")).join(", ")));
     }
     const list = element("ol");
@@ -73,6 +74,19 @@
     nodes.push(list);
     out.replaceChildren(...nodes);
   });
+
+  function matchHead(match) {
+    return element("p", match.title ? "Matched " + match.title + " (" + match.method + ", score " + match.score + ")" : "No title matched: answered by " + match.method);
+  }
+
+  function historyHead(answer) {
+    const found = answer.seeds.filter((s) => s.match).map((s) => s.match.title + " (" + s.match.method + ", weight " + s.weight + ")");
+    const nodes = [element("p", found.length ? "History: " + found.join(", ") : "No title of the history matched: answered by " + answer.method)];
+    if (answer.unresolved.length) {
+      nodes.push(element("p", "Not found, left out: " + answer.unresolved.join(", ")));
+    }
+    return nodes;
+  }
 
   // Admin actions: the token is asked once and kept in sessionStorage (this tab only).
   document.addEventListener("click", async (event) => {
