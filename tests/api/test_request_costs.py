@@ -29,6 +29,7 @@ ROUNDS = 5
 # the highest of 20 runs beside other work, below what the typo path cost before issue 31
 # (5.0-5.7), so that regression fails here.
 TYPO_OVER_EXACT = 4.5
+HISTORY_OVER_EXACT = 12.0  # a new five-seed history may cost this many cached titles: about 2x the median of its first runs
 MIX_OVER_HEALTH = 5.5  # the mix may cost this many /health requests: 1.8x today's median, 1.3x the highest of 20 runs
 
 
@@ -85,6 +86,29 @@ def test_typos_and_a_mix_cost_a_bounded_multiple_of_cached_answers(default_home:
     print(f"typo / exact title {typo_ratio:.2f}, mix / health {mix_ratio:.2f}")
     assert typo_ratio <= TYPO_OVER_EXACT, f"a typo costs {typo_ratio:.2f} exact titles (rounds {typo_ratios})"
     assert mix_ratio <= MIX_OVER_HEALTH, f"the mix costs {mix_ratio:.2f} /health requests (rounds {mix_ratios})"
+
+
+def test_a_history_costs_a_bounded_multiple_of_an_exact_title(default_home: Settings) -> None:
+    """Five seeds, a new history every request (nothing cached): the combination of their lists."""
+    app = create_app(default_home)
+    with InProcess(app) as client:
+        model = app.state.movie_r.watcher.current.recommender.model
+        rng = random.Random(1)
+        popular = sorted(range(len(model.ids_)), key=lambda row: -model.popularity_[row])[:500]
+        ids = [int(model.ids_[row]) for row in popular]
+        exact = ["/recommend?" + urlencode({"movie": model.titles_[row], "k": 10}) for row in popular]
+
+        def history() -> str:
+            return "/recommend?" + urlencode([*(("movie_id", i) for i in rng.sample(ids, 5)), ("k", 10)])
+
+        client.cpu_seconds(exact + [history() for _ in range(50)])
+        ratios = []
+        for _ in range(ROUNDS):
+            titles = client.cpu_seconds(rng.choices(exact, k=REQUESTS // 2))
+            ratios.append(client.cpu_seconds([history() for _ in range(REQUESTS // 2)]) / titles)
+    ratio = statistics.median(ratios)
+    print(f"5-seed history / exact title {ratio:.2f}")
+    assert ratio <= HISTORY_OVER_EXACT, f"a history costs {ratio:.2f} exact titles (rounds {ratios})"
 
 
 def test_the_driver_answers_like_the_server(default_home: Settings, tmp_path: Path) -> None:
