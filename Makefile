@@ -20,12 +20,13 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
-# lint, types of the core and layering first (seconds), then the suite
+# lint, types of the core and layering first (seconds), then the suite; the workers take whole
+# files in the suite's order (tests/conftest.py: the slow files first), not xdist's (most tests first)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=15
 
 # the console in a real browser alone (Debian's chromium: apt-get install chromium); also part of `make test`
 test-browser: $(STAMP)

@@ -59,6 +59,17 @@ def repo_files_stay_untouched() -> Iterator[None]:
     assert not changed, f"the tests rewrote tracked files: {changed}"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The files holding slow or browser tests first, each file's tests in their own order.
+
+    `make test` hands whole files to its workers in this order (`--dist loadfile
+    --no-loadscope-reorder`): the long files start at once and the many short ones even out
+    the end. xdist's own order, most tests first, left the one-test end-to-end files, the
+    longest of all, for last, where one worker ran them while the other had nothing left."""
+    heavy = {item.path for item in items if item.get_closest_marker("slow") or item.get_closest_marker("browser")}
+    items.sort(key=lambda item: item.path not in heavy)  # stable: a file's tests stay together, in order
+
+
 def write_csv(path: Path, header: list[str], rows: list[tuple | list]) -> Path:
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)

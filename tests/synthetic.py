@@ -7,6 +7,7 @@ sparsity, which is what the neighbour computation's cost depends on.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -16,17 +17,26 @@ GENRES = [
     "Action", "Adventure", "Animation", "Children", "Comedy", "Crime", "Documentary", "Drama", "Fantasy",
     "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western",
 ]  # fmt: skip
-STOP_WORDS = ["the", "a", "of", "and", "to", "in", "is", "his", "her", "with", "for", "on", "an", "by", "as", "at", "from", "who", "their", "when", "that"]
-SYLLABLES = ["ka", "lo", "mi", "ra", "te", "su", "no", "vi", "da", "re", "po", "li", "ga", "be", "to", "mu", "sa", "ne", "fi", "ro"]
+STOP_WORDS = ["the", "a", "of", "and", "to", "in", "is", "his", "her", "with", "for", "on", "an", "by", "as", "at", "from", "who", "their", "when", "that"]  # fmt: skip
+SYLLABLES = ["ka", "lo", "mi", "ra", "te", "su", "no", "vi", "da", "re", "po", "li", "ga", "be", "to", "mu", "sa", "ne", "fi", "ro"]  # fmt: skip
 
 
 def vocabulary(size: int, rng: np.random.Generator) -> np.ndarray:
-    words = {"".join(rng.choice(SYLLABLES, size=rng.integers(2, 5))) for _ in range(size * 2)}
+    # rng.integers over the syllables' indices draws what rng.choice(SYLLABLES, ...) draws, at half its cost
+    words = {"".join([SYLLABLES[i] for i in rng.integers(0, len(SYLLABLES), size=rng.integers(2, 5))]) for _ in range(size * 2)}
     return rng.permutation(sorted(words))[:size]
 
 
 def synthetic_catalog(n: int, seed: int = 0, words_per_overview: int = 40, vocab_size: int = 30_000) -> pd.DataFrame:
-    """`n` movies shaped like a TMDB export: id, title, genres, overview, year, popularity."""
+    """`n` movies shaped like a TMDB export: id, title, genres, overview, year, popularity.
+
+    The same arguments give the same frame, made once per process (drawing the vocabulary
+    takes a second or two, whatever `n`) and copied for each caller."""
+    return _synthetic_catalog(n, seed, words_per_overview, vocab_size).copy()
+
+
+@lru_cache(maxsize=16)
+def _synthetic_catalog(n: int, seed: int, words_per_overview: int, vocab_size: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     vocab = np.concatenate([STOP_WORDS, vocabulary(vocab_size, rng)])
     ranks = np.arange(1, len(vocab) + 1)

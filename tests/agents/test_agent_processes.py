@@ -86,11 +86,17 @@ def test_forced_retrain_promotes_a_better_challenger_and_rejects_a_worse_one(tmp
     assert "=> rejected" in listing
 
 
+def grown_catalogue(tmp_path: Path, movies: int, seed: int) -> tuple[Path, Path]:
+    """A big catalogue, long to train on, and its first 300 movies, quick to train a champion on."""
+    frame = synthetic_catalog(movies, seed=seed)
+    return write_catalog_csv(frame.head(300), tmp_path / "small.csv"), write_catalog_csv(frame, tmp_path / "big.csv")
+
+
 def test_two_concurrent_retrains_do_not_both_train(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    catalog = write_catalog_csv(synthetic_catalog(6000, seed=1), tmp_path / "big.csv")
+    small, catalog = grown_catalogue(tmp_path, 6000, seed=1)
+    assert cli(home, "retrain", env=environment(small)).returncode == 0  # the champion: the retrains below train long
     env = environment(catalog)
-    assert cli(home, "retrain", env=env).returncode == 0
     command = [sys.executable, "-m", "movie_r.cli.main", "retrain", "--force", "--home", str(home), "-q"]
     both = [subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.PIPE, text=True) for _ in range(2)]
     outputs = [process.communicate(timeout=300)[0] for process in both]
@@ -101,9 +107,9 @@ def test_two_concurrent_retrains_do_not_both_train(tmp_path: Path) -> None:
 
 def test_killing_a_trainer_leaves_no_partial_version(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    catalog = write_catalog_csv(synthetic_catalog(12000, seed=2), tmp_path / "big.csv")
+    small, catalog = grown_catalogue(tmp_path, 12000, seed=2)
+    assert cli(home, "retrain", env=environment(small)).returncode == 0  # the champion; the trainer killed below trains long
     env = environment(catalog)
-    assert cli(home, "retrain", env=env).returncode == 0
     registry = Registry(home / "models")
     before = [v.version for v in registry.versions()]
     champion = registry.champion_version()
@@ -115,6 +121,6 @@ def test_killing_a_trainer_leaves_no_partial_version(tmp_path: Path) -> None:
     assert [v.version for v in registry.versions()] == before
     assert registry.champion_version() == champion
     assert all(p.name in before or p.name.startswith(".") for p in registry.versions_dir.iterdir())
-    cli(home, "retrain", env=env)  # the next trainer sweeps what the killed one left
+    cli(home, "retrain", env=environment(small))  # the next trainer sweeps what the killed one left (first, whatever it trains)
     assert not [p for p in registry.versions_dir.iterdir() if p.name.startswith(".")]
     assert decisions(home)[-1]["cleaned"]

@@ -4,6 +4,7 @@ follows promotions and rejected ticks without a reload, and user text stays text
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -31,13 +32,22 @@ def cli(home: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProc
     return done
 
 
-@pytest.fixture
-def served(tmp_path: Path):
-    """A trained home on the small catalogue (plus a hostile title) and an API with admin on."""
-    home = tmp_path / "home"
-    catalog = write_csv(tmp_path / "catalog.csv", HEADER, [*MOVIES, (13, HOSTILE_TITLE, "Drama", "A title that is markup.", 2001, 5)])
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """A home trained by `movie-r train` on the small catalogue (plus a hostile title), once for the module."""
+    root = tmp_path_factory.mktemp("console")
+    catalog = write_csv(root / "catalog.csv", HEADER, [*MOVIES, (13, HOSTILE_TITLE, "Drama", "A title that is markup.", 2001, 5)])
     env = {"MOVIE_R_CATALOG": str(catalog), "MOVIE_R_INTERACTIONS": "", "MOVIE_R_NEIGHBOURS": "5", "MOVIE_R_ADMIN_TOKEN": TOKEN}
-    cli(home, env, "train")
+    cli(root / "home", env, "train")
+    return root / "home", env
+
+
+@pytest.fixture
+def served(trained: tuple[Path, dict[str, str]], tmp_path: Path):
+    """A copy of the trained home for this test alone, and an API on it with admin on."""
+    home = tmp_path / "home"
+    shutil.copytree(trained[0], home, symlinks=True)
+    env = trained[1]
     api, url = start_api(home, env)
     try:
         yield home, env, url
@@ -109,7 +119,9 @@ def test_hostile_titles_and_queries_are_shown_as_text(served, open_console) -> N
     httpx.get(f"{url}/recommend", params={"movie": "hostile titel img"})  # looks like the hostile title: a failed resolution
     assert wait_until(lambda: any((home / "metrics" / "events").glob("*.jsonl")), timeout=10)
     console = open_console(url)
-    console.page.wait_for_function("() => document.querySelector('#gaps').innerText.includes('window.__injected=2')", timeout=20_000)
+    console.page.wait_for_function(
+        "() => document.querySelector('#gaps').innerText.includes('window.__injected=2')", timeout=20_000
+    )
     console.page.get_by_label("Movie title or description").fill("hostile title")
     console.page.get_by_role("button", name="Recommend").click()
     console.page.wait_for_selector("#try-result p")

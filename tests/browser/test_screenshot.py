@@ -36,7 +36,12 @@ QUERIES = ["toy story", "the matrix", "amelie", "godfather", "heat", "star wars"
 def test_the_console_on_the_default_data(tmp_path: Path, open_console) -> None:
     home = tmp_path / "home"
     # the history's retrains promote or reject at once; the experiment the panel shows is started by hand
-    env = {"MOVIE_R_AGENT_INTERVAL_SECONDS": "3600", "MOVIE_R_AGENT_JITTER_SECONDS": "0", "MOVIE_R_ONLINE": "off"}
+    env = {
+        "MOVIE_R_AGENT_INTERVAL_SECONDS": "3600",
+        "MOVIE_R_AGENT_JITTER_SECONDS": "0",
+        "MOVIE_R_ONLINE": "off",
+        "MOVIE_R_EVENTS_FLUSH_INTERVAL": "0.1",  # the ticks below tally what the API wrote a moment before
+    }
     cli(home, env, "train", "--model", "tfidf")
     cli(home, env, "retrain", "--model", "hybrid")  # ratings unused by the champion: retrain, promoted
     cli(home, env, "retrain", "--force", "--model", "popularity")  # worse: rejected
@@ -48,7 +53,9 @@ def test_the_console_on_the_default_data(tmp_path: Path, open_console) -> None:
         assert wait_until(lambda: (home / "metrics" / "agent.json").exists(), timeout=30)
         console = open_console(url)
         console.page.wait_for_function("() => document.querySelector('#now').innerText.includes('alive')", timeout=30_000)
-        console.page.wait_for_function("() => document.querySelector('#decisions').innerText.includes('no retrain')", timeout=60_000)
+        console.page.wait_for_function(
+            "() => document.querySelector('#decisions').innerText.includes('no retrain')", timeout=60_000
+        )
         history = console.text("#history")
         assert "rejected" in history and "champion" in history
         assert "(hybrid)" in console.text("#now")
@@ -86,7 +93,7 @@ def run_an_experiment(home: Path, env: dict[str, str], url: str, ticks: int = 3)
             if movies and i % 3 != 2:  # two answers in three clicked, at a varying position
                 clicked = {"request_id": answer["request_id"], "movie_id": movies[(i + tick) % len(movies)], "action": "click"}
                 assert httpx.post(f"{url}/feedback", json=clicked).status_code == 201
-        time.sleep(1.5)  # one flush of the API's events
+        time.sleep(0.5)  # a few flushes of the API's events
         cli(home, env, "agent", "--once")
     running = experiments.current(Registry(home / "models"))
     assert running is not None, "the experiment ended: the clicks decided it"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -31,10 +32,12 @@ SEEDS = [3, 17, 42, 77]
 WORSE = ["--model", "popularity"]  # the same popular movies whatever the seed
 
 
-@pytest.fixture
-def home(tmp_path: Path) -> tuple[Path, dict[str, str]]:
-    catalog = write_catalog_csv(synthetic_catalog(300, seed=5, words_per_overview=12, vocab_size=800), tmp_path / "catalog.csv")
-    env = {
+@pytest.fixture(scope="module")
+def environment(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The settings every test's processes run with, on a catalogue the module's tests only read."""
+    root = tmp_path_factory.mktemp("online")
+    catalog = write_catalog_csv(synthetic_catalog(300, seed=5, words_per_overview=12, vocab_size=800), root / "catalog.csv")
+    return {
         "MOVIE_R_CATALOG": str(catalog),
         "MOVIE_R_INTERACTIONS": "",
         "MOVIE_R_NEIGHBOURS": "20",
@@ -45,7 +48,25 @@ def home(tmp_path: Path) -> tuple[Path, dict[str, str]]:
         "MOVIE_R_ONLINE_CLICK_DELAY_SECONDS": "0",
         "MOVIE_R_LATENCY_BUDGET": "10",  # popularity answers fastest; the score is what matters here
     }
-    return tmp_path / "home", env
+
+
+@pytest.fixture
+def home(environment: dict[str, str], tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    return tmp_path / "home", dict(environment)
+
+
+@pytest.fixture(scope="module")
+def trained_pair(environment: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
+    """A home holding `good_and_worse`'s two versions, trained once for the tests that start from them."""
+    template = tmp_path_factory.mktemp("pair") / "home"
+    good, worse = good_and_worse(template, environment)
+    return template, good, worse
+
+
+def copy_of(pair: tuple[Path, str, str], home: Path) -> tuple[str, str]:
+    """The trained pair's home copied to `home` (a test's own), and its good and worse versions."""
+    shutil.copytree(pair[0], home, symlinks=True)
+    return pair[1], pair[2]
 
 
 def cli(home: Path, env: dict[str, str], *args: str) -> str:
@@ -83,7 +104,9 @@ class User:
                 continue
             for item in body["recommendations"]:
                 if item["id"] in self.likes[seed]:
-                    posted = self.client.post("/feedback", json={"request_id": body["request_id"], "movie_id": item["id"], "action": "click"})
+                    posted = self.client.post(
+                        "/feedback", json={"request_id": body["request_id"], "movie_id": item["id"], "action": "click"}
+                    )
                     assert posted.status_code == 201, posted.text
                     self.clicks += 1
                     break
@@ -158,10 +181,10 @@ def test_a_better_challenger_is_served_by_every_worker_and_promoted_on_clicks(ho
     print(f"\ncandidate promoted online after {user.shown} answers and {user.clicks} clicks")
 
 
-def test_a_worse_version_started_by_hand_is_rejected_on_clicks(home) -> None:
+def test_a_worse_version_started_by_hand_is_rejected_on_clicks(home, trained_pair) -> None:
     home, env = home
     env = {**env, "MOVIE_R_ONLINE": "interleave"}
-    champion, worse = good_and_worse(home, env)
+    champion, worse = copy_of(trained_pair, home)
     cli(home, env, "experiment", "start", worse)
     mine, theirs = answers_of(home, champion), answers_of(home, worse)
     likes = {seed: mine[seed] - theirs[seed] for seed in SEEDS}  # movies only the champion would show
@@ -171,7 +194,9 @@ def test_a_worse_version_started_by_hand_is_rejected_on_clicks(home) -> None:
     user = User(url, likes)
     registry = Registry(home / "models")
     try:
-        assert browse_until(user, lambda: registry.candidate_version() is None, 20, "round"), cli(home, env, "experiment", "status")
+        assert browse_until(user, lambda: registry.candidate_version() is None, 20, "round"), cli(
+            home, env, "experiment", "status"
+        )
         assert wait_until(lambda: any(e["event"] == "experiment_ended" for e in registry_events(home)), 10)
     finally:
         user.close()
@@ -183,10 +208,10 @@ def test_a_worse_version_started_by_hand_is_rejected_on_clicks(home) -> None:
     assert any(e["event"] == "rejected" and e["version"] == worse for e in registry_events(home))
 
 
-def test_a_champion_people_stop_clicking_is_rolled_back(home) -> None:
+def test_a_champion_people_stop_clicking_is_rolled_back(home, trained_pair) -> None:
     home, env = home
     env = {**env, "MOVIE_R_ONLINE": "off"}
-    good, worse = good_and_worse(home, env)
+    good, worse = copy_of(trained_pair, home)
     likes = answers_of(home, good)  # the user likes what the good champion shows
 
     api, url = start_api(home, env)
