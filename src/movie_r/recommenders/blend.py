@@ -27,6 +27,7 @@ Inference asks this step for what it needs, through its methods (`similar`, `tex
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable, Iterable
 
@@ -351,8 +352,7 @@ class Blend(BaseEstimator):
         """The titles' TF-IDF rows and their postings (term -> movies), built on first use by a
         blend fitted without the boost and given one since."""
         if "title_matrix_" not in self.__dict__:
-            self.title_matrix_ = title_matrix(self.titles_)
-            self.title_postings_ = self.title_matrix_.T.tocsr()
+            self.title_matrix_, self.title_postings_ = _title_matrices(tuple(self.titles_))
         return self.title_matrix_, self.title_postings_
 
     def _share_genre(self, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
@@ -381,6 +381,15 @@ def title_matrix(titles: list[str]) -> sp.csr_matrix:
     except ValueError:  # empty vocabulary
         matrix = sp.csr_matrix((len(titles), 1), dtype=np.float32)
     return sorted_csr(matrix)
+
+
+@functools.lru_cache(maxsize=2)
+def _title_matrices(titles: tuple[str, ...]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """`title_matrix` and its postings, kept for the last catalogues: tuning fits dozens of
+    blends on one catalogue, and normalising its titles is most of building the matrix. The
+    matrices are shared and never written to."""
+    matrix = title_matrix(list(titles))
+    return matrix, matrix.T.tocsr()
 
 
 def genre_bits(genres: list[tuple[str, ...]]) -> np.ndarray:
