@@ -136,12 +136,19 @@ def test_similar_is_the_best_of_every_movie_scored_with_or_without_a_mask(tmp_pa
             assert len(set(rows.tolist())) == len(rows) and (allowed is None or allowed(rows).all())
 
 
-@pytest.mark.parametrize(("kind", "extra"), [(kind, {}) for kind in KINDS] + [("hybrid", {"recommender__genre_boost": 0.3})])
+BOOSTED = [
+    ("hybrid", {"recommender__genre_boost": 0.3}),
+    ("hybrid", {"recommender__title_boost": 1.0}),
+    ("hybrid", {"recommender__genre_boost": 0.3, "recommender__title_boost": 2.0}),
+    ("tfidf", {"recommender__title_boost": 1.0}),
+]
+
+
+@pytest.mark.parametrize(("kind", "extra"), [(kind, {}) for kind in KINDS] + BOOSTED)
 def test_the_sparse_neighbour_search_finds_the_dense_searchs_top_k(tmp_path: Path, kind: str, extra: dict) -> None:
     """With candidates covering the catalogue the sparse path is the dense one (up to the order
     of equal scores); with fewer, every score it keeps is still the movie's true blended score."""
-    catalog = load_catalog(random_catalog(tmp_path)).movies
-    ratings = clustered_ratings()
+    catalog, ratings = sequel_catalog(tmp_path)
     fitted = {
         candidates: fit_pipeline(
             build_pipeline(kind, {"recommender__n_neighbors": 12, "recommender__candidates": candidates, **extra}), catalog, ratings
@@ -198,6 +205,79 @@ def test_the_genre_boost_multiplies_the_score_of_movies_sharing_a_genre_and_only
     assert share.any() and not share.all()
     np.testing.assert_allclose(after[share], before[share] * 1.5, rtol=1e-6)
     np.testing.assert_array_equal(after[~share], before[~share])
+
+
+def sequel_catalog(tmp_path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The random catalogue with sequels of its first movies ("<title> 2", "<title>: Return"),
+    each liked by a few of the people who liked the first, after it."""
+    frame = pd.read_csv(random_catalog(tmp_path))
+    sequels = [
+        (100 + 2 * i + j, f"{movie.title}{suffix}", movie.genre, "a story all of its own", movie.year + 3, 1.0)
+        for i, movie in enumerate(frame.head(4).itertuples())
+        for j, suffix in enumerate((" 2", ": Return"))
+    ]
+    catalog = load_catalog(random_catalog(tmp_path, sequels)).movies
+    ratings = clustered_ratings()
+    liked = [
+        (user, sequel[0], 5.0, 100.0)
+        for sequel, original in zip(sequels, np.repeat(frame["id"].head(4).to_numpy(), 2), strict=True)
+        for user in ratings.loc[ratings["movie_id"] == original, "user_id"].unique()[:3]
+    ]
+    return catalog, pd.concat([ratings, pd.DataFrame(liked, columns=ratings.columns)], ignore_index=True)
+
+
+def test_the_title_boost_multiplies_each_score_by_the_titles_likeness_and_brings_sequels_first(tmp_path: Path) -> None:
+    catalog, ratings = sequel_catalog(tmp_path)
+    plain, boosted = (
+        fit_pipeline(build_pipeline("hybrid", {"recommender__title_boost": boost}), catalog, ratings)[-1] for boost in (0.0, 2.0)
+    )
+    before, after = plain._blocks()(0, len(catalog)), boosted._blocks()(0, len(catalog))
+    likeness = (boosted.title_matrix_ @ boosted.title_matrix_.T).toarray()
+    np.testing.assert_allclose(after, before * (1.0 + 2.0 * likeness), rtol=1e-5)
+    assert "title_matrix_" not in plain.__dict__  # no boost, no title matrix saved
+    sequels = np.flatnonzero(catalog["id"] >= 100)
+    for original in range(4):
+        own = sequels[2 * original : 2 * original + 2]
+        np.testing.assert_allclose(likeness[original, own[0]], 1.0, rtol=1e-5)  # a sequel number is no word
+        assert 0 < likeness[original, own[1]] < 1
+        assert not set(own) <= set(plain.neighbors_[original][:2].tolist())
+        namesakes = np.flatnonzero(likeness[original] > 0.99)  # the catalogue repeats a title or two
+        assert set(own) <= set(boosted.neighbors_[original][: len(namesakes) + 1].tolist())
+
+
+def test_the_title_boost_finds_sequels_among_few_candidates(tmp_path: Path) -> None:
+    """The titles' own product adds candidates: with the content and collaborative candidates too
+    few to hold them all, the sequels are still ranked."""
+    catalog, ratings = sequel_catalog(tmp_path)
+    params = {"recommender__title_boost": 2.0, "recommender__n_neighbors": 10}
+    few = fit_pipeline(build_pipeline("hybrid", {**params, "recommender__candidates": 4}), catalog, ratings)[-1]
+    every = few._blocks()(0, len(catalog))
+    sequels = np.flatnonzero(catalog["id"] >= 100)
+    for original in range(4):
+        own = sequels[2 * original : 2 * original + 2]
+        shown = few.similarities_[original] > 0
+        kept = few.neighbors_[original][shown]
+        assert set(own) <= set(kept.tolist())
+        # a collaborative score outside that signal's few best counts 0: never above the true score
+        np.testing.assert_array_less(few.similarities_[original][shown], every[original, kept] + 1e-5)
+
+
+def test_no_title_boost_scores_as_a_blend_without_the_parameter(tmp_path: Path) -> None:
+    """title_boost 0 (the default) is today's blend exactly, and a version saved before the
+    parameter existed answers as it did; given a boost after fitting, it builds its titles."""
+    catalog, ratings = sequel_catalog(tmp_path)
+    for candidates in (0, 400):
+        params = {"recommender__candidates": candidates}
+        model = fit_pipeline(build_pipeline("hybrid", params), catalog, ratings)[-1]
+        zero = fit_pipeline(build_pipeline("hybrid", {**params, "recommender__title_boost": 0.0}), catalog, ratings)[-1]
+        np.testing.assert_array_equal(zero.similarities_, model.similarities_)
+        np.testing.assert_array_equal(zero.neighbors_, model.neighbors_)
+        before = model._blocks()(0, len(catalog))
+        del model.__dict__["title_boost"]
+        assert model.get_params()["title_boost"] == 0.0
+        np.testing.assert_array_equal(model._blocks()(0, len(catalog)), before)
+        model.set_params(title_boost=1.0)
+        assert (model._blocks()(0, len(catalog)) >= before).all() and "title_matrix_" in model.__dict__
 
 
 def test_a_version_saved_before_the_genre_boost_answers_without_it(tmp_path: Path) -> None:

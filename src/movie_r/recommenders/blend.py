@@ -3,14 +3,17 @@
 For query movie i and candidate j:
 
     score(i, j) = (a_i * cf(i, j) + (1 - a_i) * content_weight * content(i, j) + popularity_weight * prior(j))
-                  * (1 + genre_boost * [i and j share a genre])
+                  * (1 + genre_boost * [i and j share a genre]) * (1 + title_boost * title(i, j))
     cf(i, j)    = collaborative(i, j) + session_weight * session(i, j)      (each row scaled to max 1)
     a_i = n_i / (n_i + blend_shrinkage)          (n_i: people who liked i in the training data)
 
 so a movie nobody rated yet (a new catalogue entry) is answered by content alone, and the
 trust in collaborative evidence grows smoothly with the evidence. The genre boost makes lists
 look like the movie asked about where evidence ranks two movies about equally, which people
-judge lists by. With blend_shrinkage = 0
+judge lists by. title(i, j) is the cosine of the two titles' own TF-IDF (title words only, a
+vectoriser of their own): a film's sequels and its namesakes share their rare title words,
+and in the content signal those words are a few among an overview's many, which the
+collaborative share outweighs wherever people liked the film. With blend_shrinkage = 0
 every movie with at least one like is answered by collaborative similarity alone (pure
 item-kNN or EASE); with content_weight = 0 and only popularity, it is the popularity
 baseline. Each signal is its own estimator (`content`, `collaborative`, `session`,
@@ -24,6 +27,7 @@ Inference asks this step for what it needs, through its methods (`similar`, `tex
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable, Iterable
 
@@ -31,13 +35,15 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils.validation import check_is_fitted
 
+from movie_r.data.title_keys import normalise_title
 from movie_r.progress import progress
 from movie_r.recommenders.content import ContentSimilarity
 from movie_r.recommenders.neighbours import BlockScores, RowMask, best_rows, product_top, top_k_from_blocks, top_k_from_sparse
 from movie_r.recommenders.shared_signals import SharedSignals
-from movie_r.recommenders.sparse_rows import overlap, row_entries, rows_entries
+from movie_r.recommenders.sparse_rows import overlap, row_entries, rows_entries, sorted_csr
 
 TermWeights = tuple[np.ndarray, np.ndarray]  # sorted term indices of a TF-IDF row, and their weights
 
@@ -46,6 +52,7 @@ class Blend(BaseEstimator):
     """Composes the signals (module doc) and keeps each movie's top `n_neighbors`."""
 
     genre_boost = 0.0  # what a version saved before the parameter existed answers with
+    title_boost = 0.0  # likewise
 
     def __init__(
         self,
@@ -58,6 +65,7 @@ class Blend(BaseEstimator):
         popularity_weight: float = 0.0,
         blend_shrinkage: float = 0.0,
         genre_boost: float = 0.0,
+        title_boost: float = 0.0,
         n_neighbors: int = 100,
         block_memory_mb: int = 256,
         candidates: int = 400,
@@ -71,6 +79,7 @@ class Blend(BaseEstimator):
         self.popularity_weight = popularity_weight
         self.blend_shrinkage = blend_shrinkage
         self.genre_boost = genre_boost
+        self.title_boost = title_boost
         self.n_neighbors = n_neighbors
         self.block_memory_mb = block_memory_mb
         self.candidates = candidates
@@ -240,6 +249,10 @@ class Blend(BaseEstimator):
         self.titles_ = catalog["title"].tolist()
         self.genres_ = shared_genre_sets(catalog["genres"])
         self.genre_bits_ = genre_bits(self.genres_)
+        self.__dict__.pop("title_matrix_", None)  # a refit on another catalogue builds its own
+        self.__dict__.pop("title_postings_", None)
+        if self.title_boost:  # only then: a model without the boost saves no title matrix
+            self._titles()
         self.years_ = catalog["year"].to_numpy(dtype=np.float64)
         self.popularity_ = catalog["popularity"].to_numpy(dtype=np.float64)
 
@@ -250,6 +263,7 @@ class Blend(BaseEstimator):
         collaborative = self.collaborative_.block_scores() if self.collaborative_ is not None else None
         session = self.session_.block_scores() if self.session_ is not None else None
         prior = self.popularity_model_.block_scores() if self.popularity_model_ is not None else None
+        titles, postings = self._titles() if self.title_boost else (None, None)
 
         def scores(start: int, stop: int) -> np.ndarray:
             trust = self.cf_trust_[start:stop, None] if collaborative is not None else 0.0
@@ -266,6 +280,8 @@ class Blend(BaseEstimator):
                 block += self.popularity_weight * prior(start, stop)
             if self.genre_boost:
                 block *= 1.0 + self.genre_boost * self._share_genre(np.arange(start, stop)[:, None], np.arange(n_items)[None, :])
+            if titles is not None:
+                block *= 1.0 + self.title_boost * (titles[start:stop] @ postings).toarray()
             return block.astype(np.float32, copy=False)
 
         return scores
@@ -278,7 +294,10 @@ class Blend(BaseEstimator):
         prior, so the selection during the product ranks by the blend's own non-collaborative
         part), and the `candidates` best of each collaborative signal. Each candidate's score
         is exact but for a collaborative signal where it is not among that signal's best: it
-        counts 0 there. With `candidates` >= the catalogue this equals the dense search.
+        counts 0 there. With a title boost, the `candidates` movies with the most alike titles
+        are candidates too (a popular film's sequels are rarely among the best of content
+        weighted by its small content share), and a pair outside them counts title likeness 0.
+        With `candidates` >= the catalogue this equals the dense search.
         """
         check_is_fitted(self, "content_")
         n_items, n = len(self.ids_), self.candidates
@@ -286,8 +305,9 @@ class Blend(BaseEstimator):
         collaborative = self.collaborative_.sparse_scores() if self.collaborative_ is not None else None
         session = self.session_.sparse_scores() if self.session_ is not None else None
         prior = self.popularity_model_.prior_ * self.popularity_weight if self.popularity_model_ is not None else None
+        titles, title_postings = self._titles() if self.title_boost else (None, None)
         right = self._postings() if prior is None else sp.vstack([self._postings(), prior[None, :]]).tocsr()
-        if collaborative is None and prior is None and not self.genre_boost:
+        if collaborative is None and prior is None and not self.genre_boost and not self.title_boost:
             # content alone: the product's own best are the lists, the movie itself among them;
             # selecting more would only cost time, most of a content-only fit's
             n = min(n, self.n_neighbors + 1)
@@ -310,23 +330,42 @@ class Blend(BaseEstimator):
                 left = sp.hstack([left, np.ones((size, 1), dtype=np.float32)])
             base = product_top(left, right, n).tocoo()
             parts = [(base.row, base.col, base.data)]
+            scored = [base.row.astype(np.int64) * n_items + base.col]  # entries whose non-collaborative part is in parts
             if collaborative is not None:
                 signals = [_weighted(found := collaborative(block, n), trust * _row_scale(found))]
                 if session is not None:
                     signals.append(_weighted(found := session(block, n), trust * self.session_weight * _row_scale(found)))
                 rows, columns, values = _summed(*signals, width=n_items)
-                fresh = _absent(rows * n_items + columns, base.row.astype(np.int64) * n_items + base.col)
+                fresh = _absent(rows * n_items + columns, scored[0])
                 parts.append((rows, columns, values))
                 parts.append((rows[fresh], columns[fresh], non_collaborative(block, rows[fresh], columns[fresh], share)))
+                scored.append(rows[fresh] * n_items + columns[fresh])
+            alike_keys = alike_values = np.empty(0)
+            if titles is not None:
+                alike = product_top(titles[block], title_postings, n).tocoo()
+                alike_values = alike.data
+                alike_keys = alike.row.astype(np.int64) * n_items + alike.col
+                fresh = _absent(alike_keys, np.concatenate(scored))
+                title_rows, title_columns = alike.row[fresh], alike.col[fresh]
+                parts.append((title_rows, title_columns, non_collaborative(block, title_rows, title_columns, share)))
             if filler is not None:
                 parts.append((np.repeat(np.arange(size), len(filler)), np.tile(filler, size), np.zeros(size * len(filler))))
             rows, columns, values = _summed(*parts, width=n_items)
             if self.genre_boost:
                 values *= 1.0 + self.genre_boost * self._share_genre(block[rows], columns)
+            if titles is not None:
+                values *= 1.0 + self.title_boost * _looked_up(alike_keys, alike_values, rows * n_items + columns)
             indptr = np.searchsorted(rows, np.arange(size + 1))
             return sp.csr_matrix((values.astype(np.float32), columns, indptr), shape=(size, n_items))
 
         return scores
+
+    def _titles(self) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """The titles' TF-IDF rows and their postings (term -> movies), built on first use by a
+        blend fitted without the boost and given one since."""
+        if "title_matrix_" not in self.__dict__:
+            self.title_matrix_, self.title_postings_ = _title_matrices(tuple(self.titles_))
+        return self.title_matrix_, self.title_postings_
 
     def _share_genre(self, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
         """Whether each (row, column) pair of movies shares a genre (arrays broadcast)."""
@@ -342,6 +381,27 @@ def shared_genre_sets(genres: Iterable[Iterable[str]]) -> list[tuple[str, ...]]:
     movie: memory every worker holds of its own, growing with the catalogue."""
     distinct: dict[tuple[str, ...], tuple[str, ...]] = {}
     return [distinct.setdefault(key := tuple(map(sys.intern, movie)), key) for movie in genres]
+
+
+def title_matrix(titles: list[str]) -> sp.csr_matrix:
+    """The L2-normalised TF-IDF of the titles' words alone (in `normalise_title` form, English
+    stop words out): the cosine of two rows is how alike two titles are, rare shared words
+    counting most. A catalogue whose titles hold no word gets an empty matrix."""
+    vectoriser = TfidfVectorizer(stop_words="english", sublinear_tf=True, dtype=np.float32)
+    try:
+        matrix = vectoriser.fit_transform([normalise_title(title) for title in titles])
+    except ValueError:  # empty vocabulary
+        matrix = sp.csr_matrix((len(titles), 1), dtype=np.float32)
+    return sorted_csr(matrix)
+
+
+@functools.lru_cache(maxsize=2)
+def _title_matrices(titles: tuple[str, ...]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """`title_matrix` and its postings, kept for the last catalogues: tuning fits dozens of
+    blends on one catalogue, and normalising its titles is most of building the matrix. The
+    matrices are shared and never written to."""
+    matrix = title_matrix(list(titles))
+    return matrix, matrix.T.tocsr()
 
 
 def genre_bits(genres: list[tuple[str, ...]]) -> np.ndarray:
@@ -377,6 +437,16 @@ def _absent(keys: np.ndarray, among: np.ndarray) -> np.ndarray:
     among = np.sort(among)
     found = np.minimum(np.searchsorted(among, keys), len(among) - 1)
     return among[found] != keys
+
+
+def _looked_up(keys: np.ndarray, values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """The value of each of `wanted` among (`keys`, `values`), 0 where it is absent."""
+    if not len(keys):
+        return np.zeros(len(wanted))
+    order = np.argsort(keys, kind="stable")
+    keys, values = keys[order], values[order]
+    found = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+    return np.where(keys[found] == wanted, values[found], 0.0)
 
 
 def _weighted(block: sp.csr_matrix, row_weight: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
