@@ -11,6 +11,7 @@ import random
 import re
 import statistics
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -48,12 +49,17 @@ def _said(title: str) -> str:
     return f"{moved.group(2)} {moved.group(1)}" if moved else title
 
 
+def _most_popular(app: Any) -> tuple[Any, list[int]]:
+    """The serving model and its 500 most popular rows: the titles real traffic names most."""
+    model = app.state.movie_r.watcher.current.recommender.model
+    return model, sorted(range(len(model.ids_)), key=lambda row: -model.popularity_[row])[:500]
+
+
 def test_typos_and_a_mix_cost_a_bounded_multiple_of_cached_answers(default_home: Settings) -> None:
     app = create_app(default_home)
     with InProcess(app) as client:
-        model = app.state.movie_r.watcher.current.recommender.model
+        model, popular = _most_popular(app)
         rng = random.Random(0)
-        popular = sorted(range(len(model.ids_)), key=lambda row: -model.popularity_[row])[:500]
 
         def path(**params: object) -> str:
             return "/recommend?" + urlencode({**params, "k": 10})
@@ -92,9 +98,8 @@ def test_a_history_costs_a_bounded_multiple_of_an_exact_title(default_home: Sett
     """Five seeds, a new history every request (nothing cached): the combination of their lists."""
     app = create_app(default_home)
     with InProcess(app) as client:
-        model = app.state.movie_r.watcher.current.recommender.model
+        model, popular = _most_popular(app)
         rng = random.Random(1)
-        popular = sorted(range(len(model.ids_)), key=lambda row: -model.popularity_[row])[:500]
         ids = [int(model.ids_[row]) for row in popular]
         exact = ["/recommend?" + urlencode({"movie": model.titles_[row], "k": 10}) for row in popular]
 
