@@ -116,3 +116,16 @@ def test_unusable_histories_are_refused_naming_the_parameter(
     with pytest.raises(QueryError) as refused:
         recommend_from_history(small_recommender, seeds, k, filters)
     assert refused.value.parameter == parameter
+
+
+def test_evaluation_weighs_a_history_as_the_service_does(small_recommender: Recommender, monkeypatch) -> None:
+    """An id the model does not know ages no other seed, in evaluation as in an answer."""
+    import movie_r.answering.history as history
+
+    used: list[list[float]] = []
+    best = history._best
+    monkeypatch.setattr(history, "_best", lambda *args, **kwargs: used.append(list(args[2])) or best(*args, **kwargs))
+    served = recommend_from_history(small_recommender, [Seed(movie_id=1), Seed(movie_id=999), Seed(movie_id=10)], k=5)
+    ids = history_ids(small_recommender, [1, 999, 10], 5, Filters())
+    assert used[1] == pytest.approx([seed.weight for seed in served.seeds if seed.match is not None])
+    assert ids == [item.id for item in served.recommendations]

@@ -229,12 +229,12 @@ def history_ids(
 ) -> list[int]:
     """The ids a history of catalogue `movie_ids` (oldest first) is answered with, without
     reasons: what evaluation scores. Ids the model does not know are left out."""
-    seeds = [Seed(movie_id=movie_id) for movie_id in movie_ids]
-    known = [i for i, movie_id in enumerate(movie_ids) if int(movie_id) in recommender.row_of_id]
-    if not known:
+    rows = [recommender.row_of_id[int(movie_id)] for movie_id in movie_ids if int(movie_id) in recommender.row_of_id]
+    if not rows:
         return []
-    rows = [recommender.row_of_id[int(movie_ids[i])] for i in known]
-    found = _best(recommender, rows, seed_weights(seeds, mixing.recency)[known], k, filters, mixing.fusion)
+    # weighted among the known seeds only, as `recommend_from_history` weighs the resolved ones
+    weights = seed_weights([Seed(movie_id=int(recommender.model.ids_[row])) for row in rows], mixing.recency)
+    found = _best(recommender, rows, weights, k, filters, mixing.fusion)
     return recommender.model.ids_[found.rows].tolist()
 
 
