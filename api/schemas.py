@@ -42,7 +42,7 @@ class Ranking(BaseModel):
 
 class RecommendQuery(Ranking):
     """Query parameters of GET /recommend: exactly one of `movie` and `movie_id`, or a
-    history of several (`HistoryRequest`, which `parse_query_string` makes of them)."""
+    history of several (`HistoryRequest`, which `from_query_string` makes of them)."""
 
     movie: str | None = _movie_field(
         "A title (typos, odd casing welcome) or free text; no control characters. Repeat it, "
