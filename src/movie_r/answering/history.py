@@ -53,7 +53,7 @@ class Mixing:
 
 
 FUSIONS = ("scores", "ranks")
-MIXING = Mixing(recency=0.65, fusion="scores")  # decided on validation (docs/benchmarks.md, "Histories")
+MIXING = Mixing(recency=0.8, fusion="scores")  # decided on validation (docs/benchmarks.md, "Histories")
 TOP_RATING = 5.0  # the rating scale's top (MovieLens' 0.5..5): a top-rated seed weighs fully
 NAMED_SEEDS = 3  # seeds a reason names before "and N more"
 
