@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 # the suite's processes (pytest-xdist); a test file's tests stay in one, with its module fixtures
 TEST_WORKERS ?= auto
 
-.PHONY: run test test-browser test-deploy test-containers screenshot wheelhouse images venv train benchmark clean
+.PHONY: run test test-browser test-spark test-deploy test-containers screenshot wheelhouse images venv train benchmark clean
 
 venv: $(STAMP)
 
@@ -35,6 +35,12 @@ test-browser: $(STAMP)
 # docs/console.png, the README's screenshot, taken again on the default data (the suite writes its own under tmp)
 screenshot: $(STAMP)
 	MOVIE_R_SCREENSHOT=$(CURDIR)/docs/console.png $(BIN)/python -m pytest -m browser tests/browser/test_screenshot.py
+
+# the spark engine's suite: pyspark (requirements-spark.txt; the wheel pip builds once is cached)
+# and Java 17+ (Debian: openjdk-17-jre-headless)
+test-spark: $(STAMP)
+	$(BIN)/python -m pip install --quiet -r requirements-spark.txt
+	$(BIN)/python -m pytest -m spark
 
 # the deploy suite: the images' environment installed from the index into a fresh venv
 test-deploy: $(STAMP)

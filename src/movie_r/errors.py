@@ -37,3 +37,7 @@ class UnknownMovieError(MovieRError):
 
 class Cancelled(MovieRError):
     """A long step stopped at a checkpoint because its caller asked it to (a signal, shutdown)."""
+
+
+class EngineError(MovieRError):
+    """A training engine that cannot run: pyspark or Java missing, a master out of reach, a failed job."""

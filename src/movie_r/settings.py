@@ -127,6 +127,26 @@ class TrainingSettings(BaseModel):
     )
 
 
+class EngineSettings(BaseModel):
+    """Where a training's catalogue-wide stages run: this process, or Apache Spark."""
+
+    engine: Literal["local", "spark"] = Field(
+        "local",
+        description="local: every stage in the training process; spark: the neighbour ranking on Apache Spark "
+        "(pip install 'movie-r[spark]', Java 17+).",
+    )
+    spark_master: str = Field(
+        "local[*]", description="The Spark master: local[N] (N cores of this machine), or spark://host:7077 (a standalone cluster)."
+    )
+    spark_work_dir: Path | None = Field(
+        None,
+        description="Where Spark stages write their Parquet files, on storage the driver and every executor share. "
+        "Default <home>/spark.",
+    )
+
+    _empty_work = field_validator("spark_work_dir", mode="before")(_empty_means_none)
+
+
 class ServingSettings(BaseModel):
     """The API: where it listens, how it answers, what it accepts."""
 
@@ -267,6 +287,7 @@ class OnlineSettings(BaseModel):
 SECTIONS: tuple[type[BaseModel], ...] = (
     StorageSettings,
     TrainingSettings,
+    EngineSettings,
     ServingSettings,
     TelemetrySettings,
     AgentSettings,
@@ -279,6 +300,7 @@ class Settings(
     BaseSettings,
     StorageSettings,
     TrainingSettings,
+    EngineSettings,
     ServingSettings,
     TelemetrySettings,
     AgentSettings,
@@ -288,3 +310,8 @@ class Settings(
     """Every section at once, read from `MOVIE_R_*` variables."""
 
     model_config = SettingsConfigDict(env_prefix="MOVIE_R_", extra="ignore")
+
+    @property
+    def spark_work(self) -> Path:
+        """The Spark engine's work directory (`spark_work_dir`, default <home>/spark)."""
+        return self.spark_work_dir or self.home / "spark"

@@ -89,6 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--model", choices=["auto", *KINDS], default="auto",
         help="model kind (default auto: with interactions, the best on a validation split; else tfidf)",
     )  # fmt: skip
+    sub.add_argument(
+        "--engine", choices=["local", "spark"],
+        help="where the neighbour ranking runs (default: $MOVIE_R_ENGINE or local; spark needs movie-r[spark] and Java 17+)",
+    )  # fmt: skip
+    sub.add_argument(
+        "--spark-master", metavar="URL",
+        help="Spark master for --engine spark: local[N] or spark://host:7077 (default: $MOVIE_R_SPARK_MASTER or local[*])",
+    )  # fmt: skip
     sub.set_defaults(handler=cmd_train)
 
     sub = commands.add_parser("evaluate", parents=[common, data], help="score a version on the current data")
@@ -127,11 +135,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from movie_r.engines.engine import check_engine
     from movie_r.lifecycle.fitting import load_training_data
     from movie_r.lifecycle.training import train
     from movie_r.storage.registry import Registry
 
     settings = settings_from(args)
+    check_engine(settings)
     data = load_training_data(
         settings.catalog, settings.interactions, settings.skip_invalid, settings.skip_unknown, settings.metrics_dir
     )

@@ -37,7 +37,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     for name in ("skip_invalid", "skip_unknown"):  # a flag can only switch it on; the variable too
         if getattr(args, name, False):
             overrides[name] = True
-    for name in ("host", "port", "workers", "loop"):
+    for name in ("host", "port", "workers", "loop", "engine", "spark_master"):
         if getattr(args, name, None) is not None:
             overrides[name] = getattr(args, name)
     if getattr(args, "window", None) is not None:

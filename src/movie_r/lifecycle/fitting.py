@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from sklearn.pipeline import Pipeline
 
 from movie_r.answering.inference import Recommender
 from movie_r.data.loading import MIN_MOVIES, Catalog, Interactions, load_catalog, load_interactions, with_rating_popularity
+from movie_r.engines.engine import LOCAL, engine_for
 from movie_r.errors import DataError
 from movie_r.lifecycle.evaluation import (
     EvaluationReport,
@@ -117,7 +119,8 @@ def fit_candidate(
     `queried_only` ranks the neighbours of the queries' movies alone: the same score, for a
     pipeline that is compared and dropped, never saved. `fitted_text` reuses text steps
     fitted on the same catalogue, `shared` signals fitted on the same ratings
-    (`fit_pipeline`).
+    (`fit_pipeline`). The neighbours of a pipeline fitted for every movie are ranked by the
+    configured engine (`movie_r.engines`).
     """
     resources = {"recommender__n_neighbors": settings.neighbours, "recommender__candidates": settings.candidates}
     params = kind_params(kind, {**resources, **(params or {})})
@@ -125,14 +128,17 @@ def fit_candidate(
     if queried_only and isinstance(data.queries, Split):
         queried = np.unique(np.fromiter((query.movie_id for query in data.queries.queries), dtype=np.int64))
     started = time.perf_counter()
-    pipeline = fit_pipeline(
-        build_pipeline(kind, params, settings.block_memory_mb),
-        data.catalog.movies,
-        data.train_ratings,
-        queried,
-        fitted_text,
-        shared,
-    )
+    # a pipeline fitted to be compared and dropped ranks a few thousand movies: no engine
+    with nullcontext(LOCAL) if queried_only else engine_for(settings) as engine:
+        pipeline = fit_pipeline(
+            build_pipeline(kind, params, settings.block_memory_mb),
+            data.catalog.movies,
+            data.train_ratings,
+            queried,
+            fitted_text,
+            shared,
+            engine.runner,
+        )
     train_seconds = time.perf_counter() - started
     report = evaluate(Recommender(pipeline, "candidate", settings.fuzzy_threshold), data.queries)
     return Candidate(kind, params, pipeline, report, train_seconds)

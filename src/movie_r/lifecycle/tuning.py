@@ -14,6 +14,7 @@ import pandas as pd
 import psutil
 from joblib import Parallel, delayed
 
+from movie_r.engines.engine import check_engine
 from movie_r.lifecycle.evaluation import (
     CUTOFF,
     EvaluationReport,
@@ -69,6 +70,7 @@ def tune(
     to tune: TF-IDF. `grids` replaces `GRIDS` (a benchmark scoring chosen configurations on
     validation).
     """
+    check_engine(settings)  # the final fit's engine: refused now, not after the grid
     if data.train_ratings is None:
         return fit_candidate(settings, data, "tfidf")
     if not isinstance(data.queries, Split):

@@ -41,7 +41,15 @@ from sklearn.utils.validation import check_is_fitted
 from movie_r.data.title_keys import normalise_title
 from movie_r.progress import progress
 from movie_r.recommenders.content import ContentSimilarity
-from movie_r.recommenders.neighbours import BlockScores, RowMask, best_rows, product_top, top_k_from_blocks, top_k_from_sparse
+from movie_r.recommenders.neighbours import (
+    BlockRunner,
+    BlockScores,
+    RowMask,
+    best_rows,
+    product_top,
+    top_k_from_blocks,
+    top_k_from_sparse,
+)
 from movie_r.recommenders.shared_signals import SharedSignals
 from movie_r.recommenders.sparse_rows import overlap, row_entries, rows_entries, sorted_csr
 
@@ -92,8 +100,9 @@ class Blend(BaseEstimator):
         interactions: pd.DataFrame | None = None,
         neighbours_of: np.ndarray | None = None,
         shared: SharedSignals | None = None,
+        runner: BlockRunner | None = None,
     ) -> Blend:
-        return self.fit_signals(X, catalog, interactions, shared).fit_neighbours(neighbours_of)
+        return self.fit_signals(X, catalog, interactions, shared).fit_neighbours(neighbours_of, runner)
 
     def fit_signals(
         self, X: sp.spmatrix, catalog: pd.DataFrame | None, interactions: pd.DataFrame | None, shared: SharedSignals | None = None
@@ -130,23 +139,24 @@ class Blend(BaseEstimator):
             self.cf_trust_ = (counts > 0).astype(np.float32)
         return self
 
-    def fit_neighbours(self, movie_ids: np.ndarray | None = None) -> Blend:
+    def fit_neighbours(self, movie_ids: np.ndarray | None = None, runner: BlockRunner | None = None) -> Blend:
         """Fit's second stage: each movie's `n_neighbors` best by the blended score.
 
         With `movie_ids` (and candidates), only those movies' lists are ranked and the others
         left empty, which `similar` answers by scoring every movie on demand: tuning scores a
         grid point on its validation queries' few thousand movies, not the whole catalogue.
-        The dense path ranks every movie.
+        The dense path ranks every movie. `runner` ranks the blocks of movies: in this process
+        by default, on a cluster with the Spark engine (`movie_r.engines`), the same code.
         """
         check_is_fitted(self, "cf_trust_")
         if self.candidates:
             rows = None if movie_ids is None else np.flatnonzero(np.isin(self.ids_, movie_ids))
             self.neighbors_, self.similarities_ = top_k_from_sparse(
-                len(self.ids_), self._candidate_blocks(), self.n_neighbors, self.block_memory_mb, rows
+                len(self.ids_), self._candidate_blocks(), self.n_neighbors, self.block_memory_mb, rows, runner
             )
         else:
             self.neighbors_, self.similarities_ = top_k_from_blocks(
-                len(self.ids_), self._blocks(), self.n_neighbors, self.block_memory_mb
+                len(self.ids_), self._blocks(), self.n_neighbors, self.block_memory_mb, runner
             )
         return self
 

@@ -11,7 +11,10 @@ movie few people share likes with costs little.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Protocol
 
 import numpy as np
 import scipy.sparse as sp
@@ -65,33 +68,52 @@ def best_rows(scores: np.ndarray, k: int, allowed: RowMask | None = None) -> tup
         candidates = n_positive
 
 
-def top_k_from_blocks(n_items: int, scores: BlockScores, k: int, memory_mb: int = 256) -> tuple[np.ndarray, np.ndarray]:
+def top_k_from_blocks(
+    n_items: int, scores: BlockScores, k: int, memory_mb: int = 256, run: BlockRunner | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Indices (int32) and scores (float32) of each row's K best other rows, best first.
 
     `scores(start, stop)` returns that block of the score matrix; row i never lists itself.
+    `run` ranks the blocks (`in_process` by default; an engine's runner elsewhere).
     """
 
-    def ranked(rows: np.ndarray, k: int, indices: np.ndarray, values: np.ndarray) -> None:
+    def ranked(rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         start, stop = int(rows[0]), int(rows[-1]) + 1  # every row, so each block is a range
         block = scores(start, stop)
         block[np.arange(stop - start), np.arange(start, stop)] = -np.inf
         best = np.argpartition(block, n_items - k, axis=1)[:, n_items - k :]  # no negated copy
         best_scores = np.take_along_axis(block, best, axis=1)
         order = np.argsort(-best_scores, axis=1, kind="stable")
-        indices[start:stop] = np.take_along_axis(best, order, axis=1)
-        values[start:stop] = np.take_along_axis(best_scores, order, axis=1)
+        return np.take_along_axis(best, order, axis=1), np.take_along_axis(best_scores, order, axis=1)
 
-    return _by_blocks(n_items, k, memory_mb, ranked)
+    return _by_blocks(n_items, k, memory_mb, ranked, run=run)
 
 
-BlockRanking = Callable[[np.ndarray, int, np.ndarray, np.ndarray], None]  # fills those rows of (indices, values)
+BlockRanking = Callable[[np.ndarray, int], tuple[np.ndarray, np.ndarray]]  # (rows, k) -> their (len(rows), k) neighbours and scores
+
+
+RankedBlock = tuple[np.ndarray, np.ndarray, np.ndarray]  # rows, and their (len(rows), k) neighbours and scores
+
+
+class BlockRunner(Protocol):
+    """Ranks blocks of rows, `ranked(block, k)` for every block, and yields each block's rows
+    with their results, in any order. `in_process` does it here; an engine
+    (`movie_r.engines`) elsewhere, with the same `ranked`, so both give the same arrays."""
+
+    def __call__(self, ranked: BlockRanking, blocks: list[np.ndarray], k: int, desc: str) -> Iterator[RankedBlock]: ...
+
+
+def in_process(ranked: BlockRanking, blocks: list[np.ndarray], k: int, desc: str) -> Iterator[RankedBlock]:
+    """Each block ranked in this process, one after another, with progress."""
+    for rows in progress(blocks, total=len(blocks), desc=desc):
+        yield (rows, *ranked(rows, k))
 
 
 def _by_blocks(
-    n_items: int, k: int, memory_mb: int, ranked: BlockRanking, rows: np.ndarray | None = None
+    n_items: int, k: int, memory_mb: int, ranked: BlockRanking, rows: np.ndarray | None = None, run: BlockRunner | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The (n, K) neighbour arrays, filled one block of `rows` (all by default) at a time,
-    with progress; rows not asked for stay empty (score 0)."""
+    """The (n, K) neighbour arrays, filled one block of `rows` (all by default) at a time;
+    rows not asked for stay empty (score 0)."""
     k = min(k, n_items - 1)
     indices = np.zeros((n_items, max(k, 0)), dtype=np.int32)
     values = np.zeros((n_items, max(k, 0)), dtype=np.float32)
@@ -99,10 +121,31 @@ def _by_blocks(
         return indices, values
     wanted = np.arange(n_items) if rows is None else np.asarray(rows, dtype=np.int64)
     size = block_rows(n_items, memory_mb)
-    starts = range(0, len(wanted), size)
-    for start in progress(starts, total=len(starts), desc="neighbours"):
-        ranked(wanted[start : start + size], k, indices, values)
+    blocks = [wanted[start : start + size] for start in range(0, len(wanted), size)]
+    for block, block_indices, block_values in (run or in_process)(ranked, blocks, k, "neighbours"):
+        indices[block] = block_indices
+        values[block] = block_values
     return indices, values
+
+
+_threads: ContextVar[int | None] = ContextVar("movie_r_block_threads", default=None)
+
+
+def threads() -> int:
+    """Threads one sparse product may use: every core this process may run on, unless
+    `threads_per_block` says otherwise."""
+    return _threads.get() or len(os.sched_getaffinity(0))
+
+
+@contextmanager
+def threads_per_block(count: int) -> Iterator[None]:
+    """Products inside use `count` threads: an engine that runs one block per core already
+    (a Spark task) would otherwise start a thread per core in each."""
+    token = _threads.set(count)
+    try:
+        yield
+    finally:
+        _threads.reset(token)
 
 
 def product_top(left: sp.csr_matrix, right: sp.csr_matrix, n: int | None) -> sp.csr_matrix:
@@ -117,7 +160,7 @@ def product_top(left: sp.csr_matrix, right: sp.csr_matrix, n: int | None) -> sp.
         sp.csr_matrix(left, dtype=np.float32),
         sp.csr_matrix(right, dtype=np.float32),
         top_n=right.shape[1] if n is None else max(1, n),
-        n_threads=len(os.sched_getaffinity(0)),
+        n_threads=threads(),
     )
 
 
@@ -153,12 +196,13 @@ def top_k_from_sparse(
     k: int,
     memory_mb: int = 256,
     rows: np.ndarray | None = None,
+    run: BlockRunner | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """`top_k_from_blocks` over sparse blocks of candidates: what a row does not store, it does
     not rank. A row with fewer than K candidates is padded with score 0 (never answered).
     With `rows`, only those rows are ranked; the rest stay empty."""
 
-    def ranked(block_rows: np.ndarray, k: int, indices: np.ndarray, values: np.ndarray) -> None:
+    def ranked(block_rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         block = sp.csr_matrix(scores(block_rows))
         owners = np.repeat(np.arange(len(block_rows)), np.diff(block.indptr))
         not_self = block.indices != block_rows[owners]
@@ -167,7 +211,10 @@ def top_k_from_sparse(
         owners = np.repeat(np.arange(len(block_rows)), counts)
         order = best_first(best.data, owners)
         rank = np.arange(len(order)) - best.indptr[owners[order]]
-        indices[block_rows[owners[order]], rank] = best.indices[order]
-        values[block_rows[owners[order]], rank] = best.data[order]
+        indices = np.zeros((len(block_rows), k), dtype=np.int32)
+        values = np.zeros((len(block_rows), k), dtype=np.float32)
+        indices[owners[order], rank] = best.indices[order]
+        values[owners[order], rank] = best.data[order]
+        return indices, values
 
-    return _by_blocks(n_items, k, memory_mb, ranked, rows)
+    return _by_blocks(n_items, k, memory_mb, ranked, rows, run)

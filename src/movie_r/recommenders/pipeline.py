@@ -23,6 +23,7 @@ from movie_r.recommenders.collaborative import EASE, ItemKNN
 from movie_r.recommenders.content import ContentSimilarity
 from movie_r.recommenders.features import MovieText
 from movie_r.recommenders.kinds import KINDS, SLOTS, kind_params
+from movie_r.recommenders.neighbours import BlockRunner
 from movie_r.recommenders.popularity import Popularity
 from movie_r.recommenders.rp3beta import RP3beta
 from movie_r.recommenders.session import NextItems, SessionCoLikes
@@ -65,6 +66,7 @@ def fit_pipeline(
     neighbours_of: np.ndarray | None = None,
     fitted_text: FittedText | None = None,
     shared: SharedSignals | None = None,
+    runner: BlockRunner | None = None,
 ) -> Pipeline:
     """Fit on a catalogue frame; the blend also gets the frame and the ratings, and which
     movies' neighbour lists to rank (`Blend.fit_neighbours`; all by default).
@@ -72,7 +74,8 @@ def fit_pipeline(
     `fitted_text`, kept by the caller across fits on the same catalogue, hands on text steps
     already fitted with the same parameters: tuning fits dozens of pipelines that differ in
     their blend alone, and building the documents and their TF-IDF was a third of each fit.
-    `shared` does the same for the blend's evidence and signals (`SharedSignals`).
+    `shared` does the same for the blend's evidence and signals (`SharedSignals`); `runner`
+    ranks the neighbour blocks (`Blend.fit_neighbours`).
     """
     try:
         if fitted_text is None:
@@ -82,10 +85,11 @@ def fit_pipeline(
                 recommender__interactions=interactions,
                 recommender__neighbours_of=neighbours_of,
                 recommender__shared=shared,
+                recommender__runner=runner,
             )
         steps, matrix = fitted_text_of(pipeline, movies, fitted_text)
         pipeline.steps[:-1] = steps
-        pipeline[-1].fit(matrix, catalog=movies, interactions=interactions, neighbours_of=neighbours_of, shared=shared)
+        pipeline[-1].fit(matrix, catalog=movies, interactions=interactions, neighbours_of=neighbours_of, shared=shared, runner=runner)
         return pipeline
     except ValueError as exc:
         if "empty vocabulary" not in str(exc):

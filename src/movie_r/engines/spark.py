@@ -1,0 +1,273 @@
+"""The Spark engine: a fit's neighbour ranking as a Spark job, one task per group of blocks.
+
+The driver broadcasts the ranking once (the fitted blend's signals and the term postings
+inside it, pickled by Spark's own cloudpickle), and a job of one row per block maps each
+block to its rows' neighbours with `mapInArrow`, on whatever executors the master has. Tasks
+write Parquet into the work directory; the driver reads the final arrays back from there,
+so nothing but those arrays crosses to it. A lost executor's tasks are run again by Spark;
+the results are the same, because a block's ranking depends on the block alone.
+
+The executors must run this movie_r with its libraries (the same venv locally; the same
+image on a cluster): they import the ranking's functions by name. Progress comes from
+Spark's status tracker into the same `stage=neighbours done=i/n` lines and stop points as the
+local engine's.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+import sys
+import threading
+import time
+import uuid
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import numpy as np
+
+from movie_r.engines.engine import Engine
+from movie_r.errors import EngineError
+from movie_r.progress import progress
+from movie_r.recommenders.neighbours import BlockRanking, RankedBlock, threads_per_block
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "movie_r"
+CONNECT_SECONDS = 5.0  # a master that does not answer a TCP connect in this long is out of reach
+EXECUTOR_WAIT_SECONDS = 60.0  # a cluster whose workers take none of the job's executors in this long cannot run it
+TASKS_PER_CORE = 4  # tasks per executor core: an even finish without a task per block (thousands at a million movies)
+POLL_SECONDS = 0.25
+SCHEMA = "row int, neighbors array<int>, scores array<float>"
+
+_loaded: dict[str, tuple[BlockRanking, list[np.ndarray], int]] = {}  # per executor process, by job
+
+
+@contextmanager
+def spark_engine(master: str, work_dir: Path) -> Iterator[Engine]:
+    """The Spark engine on `master` for the length of the block. What can be checked at once
+    is (pyspark, Java, the master's port), so a run fails before its first stage; the
+    session starts at the first job and stops at the end, freeing the cluster's cores."""
+    check_prerequisites(master)
+    runner = SparkRunner(master, work_dir)
+    try:
+        yield Engine("spark", runner)
+    finally:
+        runner.stop()
+
+
+def check_prerequisites(master: str) -> None:
+    """One `EngineError` line if the spark engine cannot run here with `master`."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        raise EngineError("the spark engine needs pyspark: pip install 'movie-r[spark]'") from None
+    if not os.environ.get("JAVA_HOME") and shutil.which("java") is None:
+        raise EngineError("the spark engine needs Java 17 or later: java on PATH, or JAVA_HOME")
+    _check_reachable(master)
+
+
+def start_session(master: str) -> SparkSession:
+    """A session on `master`, or one `EngineError` line saying why there can be none."""
+    from pyspark.sql import SparkSession
+
+    # the executors' Python, which must import this movie_r: PySpark reads the variable, not
+    # the spark.pyspark.python setting, when it starts in a process of its own (no spark-submit)
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = (
+        SparkSession.builder.master(master)
+        .appName(APP_NAME)
+        .config("spark.log.level", "OFF")  # a failed task is one EngineError line, not the JVM's stack
+        .config("spark.ui.showConsoleProgress", "false")  # progress goes through movie_r's own lines
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.execution.arrow.maxRecordsPerBatch", "10000")
+    )
+    try:
+        with warnings.catch_warnings():  # pyspark warns about pandas 3, of which the engine uses nothing
+            warnings.simplefilter("ignore", FutureWarning)
+            session = builder.getOrCreate()
+    except Exception as exc:  # the JVM did not start: its own message, one line
+        raise EngineError(f"Spark did not start with master {master}: {_last_line(exc)}") from None
+    if master.startswith("spark://"):
+        _wait_for_executors(session, master)
+    log.info("engine=spark master=%s cores=%d", master, session.sparkContext.defaultParallelism)
+    return session
+
+
+class SparkRunner:
+    """A `BlockRunner` that ranks the blocks on a session's executors, started at the first call."""
+
+    def __init__(self, master: str, work_dir: Path) -> None:
+        self.master = master
+        self.work_dir = work_dir
+        self._session: SparkSession | None = None
+
+    @property
+    def session(self) -> SparkSession:
+        if self._session is None:
+            self._session = start_session(self.master)
+        return self._session
+
+    def stop(self) -> None:
+        if self._session is not None:
+            self._session.stop()
+            self._session = None
+
+    def __call__(self, ranked: BlockRanking, blocks: list[np.ndarray], k: int, desc: str) -> Iterator[RankedBlock]:
+        from pyspark import cloudpickle
+
+        context = self.session.sparkContext
+        payload = context.broadcast(cloudpickle.dumps((ranked, blocks, k)))
+        token = uuid.uuid4().hex  # names this job's ranking and its files
+        out = self.work_dir / f"{desc}-{token}"
+        tasks = min(len(blocks), TASKS_PER_CORE * context.defaultParallelism)
+        try:
+            with warnings.catch_warnings():  # as at the start: mapInArrow uses none of pandas
+                warnings.simplefilter("ignore", FutureWarning)
+                frame = self.session.range(len(blocks), numPartitions=tasks).mapInArrow(_ranker(payload, token), SCHEMA)
+            self._run(lambda: frame.write.parquet(str(out)), tasks, desc)
+            yield from _read(out, k)
+        finally:
+            payload.unpersist()
+            shutil.rmtree(out, ignore_errors=True)
+
+    def _run(self, job: Any, tasks: int, desc: str) -> None:
+        """Run `job` (one Spark action) in a thread, reporting its finished tasks as progress;
+        a stop request cancels the job."""
+        context = self.session.sparkContext
+        group = f"movie_r-{desc}-{uuid.uuid4().hex[:8]}"
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            context.setJobGroup(group, f"movie_r {desc}", interruptOnCancel=True)
+            try:
+                job()
+            except BaseException as exc:  # handed to the caller's thread
+                failure.append(exc)
+
+        worker = threading.Thread(target=run, name=f"spark-{desc}", daemon=True)
+        worker.start()
+        try:
+            for _ in progress(_finished_tasks(context, group, worker), total=tasks, desc=desc):
+                pass
+        finally:
+            if worker.is_alive():  # cancelled (a stop request) or the caller failed
+                context.cancelJobGroup(group)
+            worker.join()
+        if failure:
+            log.debug("spark job failed", exc_info=failure[0])
+            raise EngineError(f"the Spark job for {desc} failed on {self.master}: {_last_line(failure[0])}")
+
+
+def _ranker(payload: Any, token: str) -> Any:
+    """The function each task runs over its batches of block numbers (on an executor)."""
+
+    def rank(batches: Iterator[Any]) -> Iterator[Any]:
+        import pyarrow as pa
+
+        ranked, blocks, k = _unpacked(payload, token)
+        for batch in batches:
+            for index in batch.column(0).to_pylist():
+                rows = blocks[index]
+                with threads_per_block(1):  # the executor runs one task per core already
+                    indices, values = ranked(rows, k)
+                offsets = pa.array(np.arange(0, len(rows) * k + 1, k, dtype=np.int32))
+                yield pa.RecordBatch.from_arrays(
+                    [
+                        pa.array(rows.astype(np.int32)),
+                        pa.ListArray.from_arrays(offsets, pa.array(indices.astype(np.int32).ravel())),
+                        pa.ListArray.from_arrays(offsets, pa.array(values.astype(np.float32).ravel())),
+                    ],
+                    names=["row", "neighbors", "scores"],
+                )
+
+    return rank
+
+
+def _unpacked(payload: Any, token: str) -> tuple[BlockRanking, list[np.ndarray], int]:
+    """The broadcast ranking, unpickled once per executor process (Spark reuses its Python workers)."""
+    from pyspark import cloudpickle
+
+    if token not in _loaded:
+        _loaded.clear()  # the last job's blend is done with
+        _loaded[token] = cloudpickle.loads(payload.value)
+    return _loaded[token]
+
+
+def _read(out: Path, k: int) -> Iterator[RankedBlock]:
+    """The job's Parquet files as (rows, neighbours, scores) blocks."""
+    import pyarrow.parquet as pq
+
+    for path in sorted(out.glob("*.parquet")):
+        table = pq.read_table(path)
+        if not table.num_rows:
+            continue
+        rows = table.column("row").to_numpy().astype(np.int64)
+        indices = table.column("neighbors").combine_chunks().flatten().to_numpy().reshape(-1, k)
+        values = table.column("scores").combine_chunks().flatten().to_numpy().reshape(-1, k)
+        yield rows, indices, values
+
+
+def _finished_tasks(context: Any, group: str, worker: threading.Thread) -> Iterator[int]:
+    """One item per task of `group`'s jobs as it finishes, until the job's thread ends."""
+    tracker = context.statusTracker()
+    reported = 0
+    while True:
+        alive = worker.is_alive()
+        done = 0
+        for job in tracker.getJobIdsForGroup(group):
+            info = tracker.getJobInfo(job)
+            for stage in info.stageIds if info else ():
+                stage_info = tracker.getStageInfo(stage)
+                done += stage_info.numCompletedTasks if stage_info else 0
+        while reported < done:
+            reported += 1
+            yield reported
+        if not alive:
+            return
+        time.sleep(POLL_SECONDS)
+
+
+def _check_reachable(master: str) -> None:
+    """A standalone master that does not accept a connection: one line naming it, at once,
+    where Spark would retry for a minute and then log a stack trace."""
+    if not master.startswith("spark://"):
+        return
+    for address in master.removeprefix("spark://").split(","):  # several masters: high availability
+        parts = urlsplit(f"//{address}")
+        try:
+            with socket.create_connection((parts.hostname or "", parts.port or 7077), timeout=CONNECT_SECONDS):
+                return
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+    raise EngineError(f"cannot reach the Spark master {master}: {reason}")
+
+
+def _wait_for_executors(session: SparkSession, master: str) -> None:
+    """Return once the cluster has given the session an executor; a cluster with no free
+    worker would leave every job waiting for resources without a word."""
+    executors = session.sparkContext._jsc.sc().getExecutorMemoryStatus  # no Python API tells this
+    deadline = time.monotonic() + EXECUTOR_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        if executors().size() > 1:  # the driver counts as one
+            return
+        time.sleep(0.5)
+    session.stop()
+    raise EngineError(f"the Spark master {master} gave this job no executor in {EXECUTOR_WAIT_SECONDS:.0f} s (no worker free?)")
+
+
+def _last_line(exc: BaseException) -> str:
+    """The line of a Spark error that says what went wrong: a Python task's own error where
+    there is one, not the JVM's stack."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    errors = [line for line in lines if line.split(":")[0].endswith(("Error", "Exception")) and "py4j" not in line]
+    return (errors[-1] if errors else lines[0] if lines else type(exc).__name__)[:300]
