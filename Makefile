@@ -53,7 +53,7 @@ test-containers: $(STAMP)
 # wheels of the pinned requirements (and the build backend) for image builds that cannot reach
 # the package index: the Dockerfile installs from docker/wheels/ when it holds any
 wheelhouse: $(STAMP)
-	$(BIN)/python -m pip wheel --quiet -r requirements.txt -w docker/wheels
+	$(BIN)/python -m pip wheel --quiet -r requirements.txt -r requirements-spark.txt -w docker/wheels
 	$(BIN)/python -m pip download --quiet --no-deps --only-binary=:all: "setuptools>=77" -d docker/wheels
 
 # the images without a registry: a base from Debian's packages (root; ~1 min), the wheelhouse, then compose's build

@@ -4,6 +4,7 @@
     python benchmarks/scale.py --movies 60000 --users 160000 --ratings 4040000
     python benchmarks/scale.py --auto                                # also `--model auto`'s tuning
     python benchmarks/scale.py --movies 1000000 --ratings 0          # content only
+    python benchmarks/scale.py --movies 20000 --ratings 0 --engine spark --spark-master local[2]
 
 Generates a deterministic MovieLens-shaped dataset (Zipf-like movie popularity, people who
 rate in sessions within a few favourite genres, ~40-word overviews), then runs the stages of
@@ -13,6 +14,12 @@ fitting (features, signals, neighbours), evaluation, the precomputed lists, savi
 process's peak RSS during it (sampled every 50 ms), so a later change shows where it moved
 the cost. A worker's RSS counts the artifact pages it maps and the libraries it shares with
 the fork server; what it holds alone (private) is what one more worker adds.
+
+With `--engine spark` the neighbour stage runs on Spark (`--spark-master`, default
+local[*]), then again on the local engine in the same run: the two walls' ratio is the
+engine's overhead at this size and these cores, and the arrays must be equal. The Spark
+stage's peak counts this process (the driver) only; the JVM and its Python workers are
+processes of their own.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -35,6 +43,7 @@ import pandas as pd
 
 from movie_r.answering.inference import Recommender
 from movie_r.answering.ranked_lists import BODY, LISTS, build
+from movie_r.engines.engine import engine_for
 from movie_r.lifecycle.evaluation import evaluate
 from movie_r.lifecycle.fitting import load_training_data
 from movie_r.lifecycle.tuning import tune
@@ -125,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ratings", type=int, default=25_000_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--auto", action="store_true", help="also time `--model auto`'s tuning (every kind's grid)")
+    parser.add_argument("--engine", choices=["local", "spark"], default="local", help="the neighbour stage's engine")
+    parser.add_argument("--spark-master", default="local[*]", help="with --engine spark (default local[*])")
     args = parser.parse_args(argv)
     logging.basicConfig(format="    %(message)s")  # progress every ~10 s within a stage, as `movie-r train` logs it
     logging.getLogger("movie_r.progress").setLevel(logging.INFO)
@@ -148,8 +159,11 @@ def main(argv: list[str] | None = None) -> int:
             features = pipeline[:-1].fit_transform(data.catalog.movies)
         with peak.stage("signals"):
             pipeline[-1].fit_signals(features, data.catalog.movies, data.train_ratings)
-        with peak.stage(f"neighbours ({kind})"):
-            pipeline[-1].fit_neighbours()
+        if args.engine == "spark":
+            _compare_engines(peak, pipeline[-1], settings.model_copy(update={"engine": "spark", "spark_master": args.spark_master}))
+        else:
+            with peak.stage(f"neighbours ({kind})"):
+                pipeline[-1].fit_neighbours()
         recommender = Recommender(pipeline, new_version_id())
         with peak.stage("evaluate"):
             report = evaluate(recommender, data.queries)
@@ -167,6 +181,24 @@ def main(argv: list[str] | None = None) -> int:
                 chosen = tune(settings, data, AUTO_KINDS)
             print(f"auto chose {chosen.kind}: {chosen.selection and chosen.selection.reason}")
     return 0
+
+
+def _compare_engines(peak: Peak, blend: Any, settings: Settings) -> None:
+    """The neighbour stage on Spark, then locally in the same run: the overhead, and equality."""
+    with engine_for(settings) as engine:
+        with peak.stage("spark: session"):
+            engine.runner.start()  # type: ignore[attr-defined]  # so that the stage below is the job alone
+        started = time.perf_counter()
+        with peak.stage(f"neighbours (spark {settings.spark_master})"):
+            blend.fit_neighbours(runner=engine.runner)
+        spark_seconds = time.perf_counter() - started
+    on_spark = blend.neighbors_, blend.similarities_
+    started = time.perf_counter()
+    with peak.stage("neighbours (local engine)"):
+        blend.fit_neighbours()
+    local_seconds = time.perf_counter() - started
+    equal = np.array_equal(on_spark[0], blend.neighbors_) and float(np.abs(on_spark[1] - blend.similarities_).max()) <= 1e-6
+    print(f"spark / local neighbour wall: {spark_seconds / local_seconds:.2f}x; arrays equal: {equal}")
 
 
 def _serve(home: Path) -> None:

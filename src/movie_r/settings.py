@@ -144,6 +144,13 @@ class EngineSettings(BaseModel):
         "Default <home>/spark.",
     )
 
+    spark_wait_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="How long a Spark training waits for the cluster to give it an executor (at the start, or after "
+        "losing every one) before it fails.",
+    )
+
     _empty_work = field_validator("spark_work_dir", mode="before")(_empty_means_none)
 
 

@@ -103,8 +103,12 @@ class Stack:
             **self.env,
         }
 
+    def compose_prefix(self) -> list[str]:
+        """The compose command for this project, before its subcommand."""
+        return [*(compose_command() or ["docker-compose"]), "-p", self.name, "-f", str(REPO / "docker-compose.yml")]
+
     def compose(self, *args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess:
-        command = [*(compose_command() or ["docker-compose"]), "-p", self.name, "-f", str(REPO / "docker-compose.yml"), *args]
+        command = [*self.compose_prefix(), *args]
         done = subprocess.run(command, capture_output=True, text=True, env=self.environment(), cwd=REPO, timeout=timeout)
         if check and done.returncode != 0:
             raise AssertionError(f"{' '.join(command[1:])} failed:\n{done.stdout}\n{done.stderr}")

@@ -35,7 +35,7 @@ def engine_for(settings: Settings) -> Iterator[Engine]:
         return
     from movie_r.engines.spark import spark_engine  # pyspark only where the spark engine is asked for
 
-    with spark_engine(settings.spark_master, settings.spark_work) as engine:
+    with spark_engine(settings.spark_master, settings.spark_work, settings.spark_wait_seconds) as engine:
         yield engine
 
 

@@ -24,7 +24,7 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,7 +34,7 @@ import numpy as np
 
 from movie_r.engines.engine import Engine
 from movie_r.errors import EngineError
-from movie_r.progress import progress
+from movie_r.progress import checkpoint, progress
 from movie_r.recommenders.neighbours import BlockRanking, RankedBlock, threads_per_block
 
 if TYPE_CHECKING:
@@ -44,7 +44,6 @@ log = logging.getLogger(__name__)
 
 APP_NAME = "movie_r"
 CONNECT_SECONDS = 5.0  # a master that does not answer a TCP connect in this long is out of reach
-EXECUTOR_WAIT_SECONDS = 60.0  # a cluster whose workers take none of the job's executors in this long cannot run it
 TASKS_PER_CORE = 4  # tasks per executor core: an even finish without a task per block (thousands at a million movies)
 POLL_SECONDS = 0.25
 SCHEMA = "row int, neighbors array<int>, scores array<float>"
@@ -53,12 +52,14 @@ _loaded: dict[str, tuple[BlockRanking, list[np.ndarray], int]] = {}  # per execu
 
 
 @contextmanager
-def spark_engine(master: str, work_dir: Path) -> Iterator[Engine]:
+def spark_engine(master: str, work_dir: Path, wait_seconds: float = 60.0) -> Iterator[Engine]:
     """The Spark engine on `master` for the length of the block. What can be checked at once
     is (pyspark, Java, the master's port), so a run fails before its first stage; the
-    session starts at the first job and stops at the end, freeing the cluster's cores."""
+    session starts at the first job and stops at the end, freeing the cluster's cores. A
+    cluster that gives the job no executor for `wait_seconds` (at the start, or after losing
+    every one) fails it: Spark itself would wait for resources without end."""
     check_prerequisites(master)
-    runner = SparkRunner(master, work_dir)
+    runner = SparkRunner(master, work_dir, wait_seconds)
     try:
         yield Engine("spark", runner)
     finally:
@@ -76,7 +77,7 @@ def check_prerequisites(master: str) -> None:
     _check_reachable(master)
 
 
-def start_session(master: str) -> SparkSession:
+def start_session(master: str, wait_seconds: float = 60.0) -> SparkSession:
     """A session on `master`, or one `EngineError` line saying why there can be none."""
     from pyspark.sql import SparkSession
 
@@ -97,8 +98,10 @@ def start_session(master: str) -> SparkSession:
             session = builder.getOrCreate()
     except Exception as exc:  # the JVM did not start: its own message, one line
         raise EngineError(f"Spark did not start with master {master}: {_last_line(exc)}") from None
-    if master.startswith("spark://"):
-        _wait_for_executors(session, master)
+    if master.startswith("spark://") and not _wait_for_executors(session, wait_seconds):
+        session.stop()
+        raise EngineError(f"the Spark master {master} gave this job no executor in {wait_seconds:.0f} s (no worker free?)")
+    logging.getLogger("py4j").setLevel(logging.WARNING)  # its INFO lines would follow a failure's one line
     log.info("engine=spark master=%s cores=%d", master, session.sparkContext.defaultParallelism)
     return session
 
@@ -106,21 +109,34 @@ def start_session(master: str) -> SparkSession:
 class SparkRunner:
     """A `BlockRunner` that ranks the blocks on a session's executors, started at the first call."""
 
-    def __init__(self, master: str, work_dir: Path) -> None:
+    def __init__(self, master: str, work_dir: Path, wait_seconds: float = 60.0) -> None:
         self.master = master
         self.work_dir = work_dir
+        self.wait_seconds = wait_seconds
         self._session: SparkSession | None = None
 
     @property
     def session(self) -> SparkSession:
+        """The session, started by the first job (or by `start`)."""
         if self._session is None:
-            self._session = start_session(self.master)
+            self._session = start_session(self.master, self.wait_seconds)
         return self._session
 
+    def start(self) -> None:
+        """Start the session now rather than at the first job (a benchmark times them apart)."""
+        _ = self.session
+
     def stop(self) -> None:
-        if self._session is not None:
-            self._session.stop()
-            self._session = None
+        """Stop the session, waiting at most `wait_seconds`: a cluster that lost its workers
+        can leave the stop waiting on them, and the JVM ends with this process anyway."""
+        if self._session is None:
+            return
+        stopping = threading.Thread(target=self._session.stop, name="spark-stop", daemon=True)
+        stopping.start()
+        stopping.join(self.wait_seconds)
+        if stopping.is_alive():
+            log.warning("the Spark session did not stop in %.0f s; it ends with this process", self.wait_seconds)
+        self._session = None
 
     def __call__(self, ranked: BlockRanking, blocks: list[np.ndarray], k: int, desc: str) -> Iterator[RankedBlock]:
         from pyspark import cloudpickle
@@ -157,15 +173,24 @@ class SparkRunner:
         worker = threading.Thread(target=run, name=f"spark-{desc}", daemon=True)
         worker.start()
         try:
-            for _ in progress(_finished_tasks(context, group, worker), total=tasks, desc=desc):
+            for _ in progress(_finished_tasks(context, group, worker, lambda: self._check(desc)), total=tasks, desc=desc):
                 pass
         finally:
             if worker.is_alive():  # cancelled (a stop request) or the caller failed
                 context.cancelJobGroup(group)
-            worker.join()
+            worker.join(self.wait_seconds)  # a cancel on a cluster without executors may never be answered
         if failure:
             log.debug("spark job failed", exc_info=failure[0])
             raise EngineError(f"the Spark job for {desc} failed on {self.master}: {_last_line(failure[0])}")
+
+
+    def _check(self, desc: str) -> None:
+        """What is checked between tasks: a stop request, and a cluster that has lost every executor."""
+        checkpoint(desc)
+        if self.master.startswith("spark://") and not _wait_for_executors(self.session, self.wait_seconds):
+            raise EngineError(
+                f"the Spark job for {desc} lost every executor on {self.master} and got none back in {self.wait_seconds:.0f} s"
+            )
 
 
 def _ranker(payload: Any, token: str) -> Any:
@@ -217,8 +242,9 @@ def _read(out: Path, k: int) -> Iterator[RankedBlock]:
         yield rows, indices, values
 
 
-def _finished_tasks(context: Any, group: str, worker: threading.Thread) -> Iterator[int]:
-    """One item per task of `group`'s jobs as it finishes, until the job's thread ends."""
+def _finished_tasks(context: Any, group: str, worker: threading.Thread, check: Callable[[], None]) -> Iterator[int]:
+    """One item per task of `group`'s jobs as it finishes, until the job's thread ends;
+    `check` runs at every poll, so a stop request does not wait for a long task to end."""
     tracker = context.statusTracker()
     reported = 0
     while True:
@@ -234,6 +260,7 @@ def _finished_tasks(context: Any, group: str, worker: threading.Thread) -> Itera
             yield reported
         if not alive:
             return
+        check()
         time.sleep(POLL_SECONDS)
 
 
@@ -252,17 +279,20 @@ def _check_reachable(master: str) -> None:
     raise EngineError(f"cannot reach the Spark master {master}: {reason}")
 
 
-def _wait_for_executors(session: SparkSession, master: str) -> None:
-    """Return once the cluster has given the session an executor; a cluster with no free
-    worker would leave every job waiting for resources without a word."""
-    executors = session.sparkContext._jsc.sc().getExecutorMemoryStatus  # no Python API tells this
-    deadline = time.monotonic() + EXECUTOR_WAIT_SECONDS
-    while time.monotonic() < deadline:
-        if executors().size() > 1:  # the driver counts as one
-            return
+def _executors(session: SparkSession) -> int:
+    """Executors the cluster gives the session now (no Python API tells this)."""
+    return session.sparkContext._jsc.sc().getExecutorMemoryStatus().size() - 1  # the driver counts as one
+
+
+def _wait_for_executors(session: SparkSession, seconds: float) -> bool:
+    """Whether the session has an executor within `seconds`: a cluster with no free worker
+    leaves every job waiting for resources without a word."""
+    deadline = time.monotonic() + seconds
+    while _executors(session) < 1:
+        if time.monotonic() >= deadline:
+            return False
         time.sleep(0.5)
-    session.stop()
-    raise EngineError(f"the Spark master {master} gave this job no executor in {EXECUTOR_WAIT_SECONDS:.0f} s (no worker free?)")
+    return True
 
 
 def _last_line(exc: BaseException) -> str:
