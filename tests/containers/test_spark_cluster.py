@@ -102,16 +102,27 @@ def test_1_a_training_on_the_cluster_saves_what_the_local_engine_saves(cluster: 
     print(f"\nhybrid on the default data, on the cluster: {time.monotonic() - started:.0f} s, the local engine's arrays")
 
 
-def test_2_a_worker_sigkilled_mid_job_costs_its_tasks_and_nothing_else(cluster: Stack) -> None:
-    catalog = ["--catalog", "/var/lib/movie_r/catalog-40k.csv", "--no-interactions"]
-    local = _run(cluster, _train(cluster, "local-40k", *catalog))
-    assert local.returncode == 0, local.stderr[-3000:]
+CATALOG = ["--catalog", "/var/lib/movie_r/catalog-40k.csv", "--no-interactions"]
+
+
+def _start_cluster_training(stack: Stack) -> subprocess.Popen:
+    """A content-only training of the 40,000 movies on the cluster, in the background, once its
+    neighbour job has started (its tasks are running a moment later)."""
     training = subprocess.Popen(
-        _train(cluster, "cluster-40k", *catalog, "--engine", "spark", "--spark-master", MASTER),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cluster.environment(),
+        _train(stack, "cluster-40k", *CATALOG, "--engine", "spark", "--spark-master", MASTER),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=stack.environment(),
     )  # fmt: skip
+    if not wait_until(lambda: _job_running(stack), 300, interval=0.2):
+        training.kill()
+        raise AssertionError("the job never started")
+    return training
+
+
+def test_2_a_worker_sigkilled_mid_job_costs_its_tasks_and_nothing_else(cluster: Stack) -> None:
+    local = _run(cluster, _train(cluster, "local-40k", *CATALOG))
+    assert local.returncode == 0, local.stderr[-3000:]
+    training = _start_cluster_training(cluster)
     try:
-        assert wait_until(lambda: _job_running(cluster), 300, interval=0.2), "the job never started"
         time.sleep(3)  # its tasks are running
         assert _job_running(cluster), "the job was committed before a worker could be killed"
         worker = cluster.containers("spark-worker-1")[0]
@@ -132,16 +143,11 @@ def test_3_a_cluster_that_loses_every_worker_fails_in_one_line_and_the_champion_
     home = cluster.root / "cluster-40k"
     champion = (home / "models" / "champion").readlink()
     versions = set((home / "models" / "versions").iterdir())
-    catalog = ["--catalog", "/var/lib/movie_r/catalog-40k.csv", "--no-interactions"]
-    training = subprocess.Popen(
-        _train(cluster, "cluster-40k", *catalog, "--engine", "spark", "--spark-master", MASTER),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cluster.environment(),
-    )  # fmt: skip
+    training = _start_cluster_training(cluster)
     try:
-        assert wait_until(lambda: _job_running(cluster), 300, interval=0.2), "the job never started"
         time.sleep(2)
         for service in ("spark-worker-1", "spark-worker-2"):
-            docker("stop", "--time", "0", cluster.containers(service)[0])  # an operator's stop: not restarted
+            docker("stop", "-t", "0", cluster.containers(service)[0])  # an operator's stop: not restarted
         _, err = training.communicate(timeout=WAIT_SECONDS + 300)
     finally:
         if training.poll() is None:
