@@ -52,7 +52,7 @@ _loaded: dict[str, tuple[BlockRanking, list[np.ndarray], int]] = {}  # per execu
 
 
 @contextmanager
-def spark_engine(master: str, work_dir: Path, wait_seconds: float = 60.0) -> Iterator[Engine]:
+def spark_engine(master: str, work_dir: Path, wait_seconds: float) -> Iterator[Engine]:
     """The Spark engine on `master` for the length of the block. What can be checked at once
     is (pyspark, Java, the master's port), so a run fails before its first stage; the
     session starts at the first job and stops at the end, freeing the cluster's cores. A
@@ -77,7 +77,7 @@ def check_prerequisites(master: str) -> None:
     _check_reachable(master)
 
 
-def start_session(master: str, wait_seconds: float = 60.0) -> SparkSession:
+def start_session(master: str, wait_seconds: float) -> SparkSession:
     """A session on `master`, or one `EngineError` line saying why there can be none."""
     from pyspark.sql import SparkSession
 
