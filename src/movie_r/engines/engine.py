@@ -18,13 +18,13 @@ from movie_r.settings import Settings
 
 @dataclass(frozen=True)
 class Engine:
-    """What a fit asks of an engine: its name (logs, manifests) and how it ranks blocks."""
+    """What a fit asks of an engine: how it ranks blocks (the stages that move to Spark next
+    join it here)."""
 
-    name: str
     runner: BlockRunner
 
 
-LOCAL = Engine("local", in_process)
+LOCAL = Engine(in_process)
 
 
 @contextmanager

@@ -61,7 +61,7 @@ def spark_engine(master: str, work_dir: Path, wait_seconds: float) -> Iterator[E
     check_prerequisites(master)
     runner = SparkRunner(master, work_dir, wait_seconds)
     try:
-        yield Engine("spark", runner)
+        yield Engine(runner)
     finally:
         runner.stop()
 
@@ -182,7 +182,6 @@ class SparkRunner:
         if failure:
             log.debug("spark job failed", exc_info=failure[0])
             raise EngineError(f"the Spark job for {desc} failed on {self.master}: {_last_line(failure[0])}")
-
 
     def _check(self, desc: str) -> None:
         """What is checked between tasks: a stop request, and a cluster that has lost every executor."""
