@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -192,3 +195,23 @@ def test_a_slip_in_a_short_word_is_one_only_when_the_rest_agrees() -> None:
     assert films.lookup("dei hard") is not None
     assert films.lookup("dei hart") is None  # two words differ: no longer the title with one slip
     assert films.lookup("dya of the dead") is not None and films.lookup("dya of the deaf") is None
+
+
+def test_a_typo_resolves_alike_in_every_process() -> None:
+    """Two API workers must give one answer: the keys' order (which breaks equal scores) may not
+    follow a set's, which changes with each process's hash seed. "Bot, Das" is one edit from both
+    "boot" (Das Boot's alternative-title key) and "boat" (The Boat)."""
+    script = (
+        "import numpy as np\n"
+        "from movie_r.answering.titles import TitleIndex\n"
+        "titles = ['Boot, Das (Boat, The) (1981)', 'Boat, The (1921)', 'Bolt (2008)', 'Boy (2010)', 'Box, The (2009)']\n"
+        "index = TitleIndex(titles, np.array([5.0, 1.0, 3.0, 2.0, 4.0]))\n"
+        "print(index.lookup('Bot, Das').rows, index._keys)\n"
+    )
+    answers = {
+        subprocess.run(
+            [sys.executable, "-c", script], env={**os.environ, "PYTHONHASHSEED": str(seed)}, capture_output=True, text=True, check=True
+        ).stdout
+        for seed in range(6)
+    }
+    assert len(answers) == 1, answers

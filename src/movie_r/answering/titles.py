@@ -62,7 +62,7 @@ class TitleIndex:
         self.fuzzy_threshold = fuzzy_threshold
         by_key: dict[str, list[int]] = {}
         for row, title in enumerate(titles):
-            for key in title_keys(title):
+            for key in sorted(title_keys(title)):  # a set's order varies by process: ties must not
                 by_key.setdefault(key, []).append(row)
         self._popularity = np.asarray(popularity, dtype=float)
         self._rows = {key: self._most_popular_first(rows) for key, rows in by_key.items()}
