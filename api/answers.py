@@ -72,8 +72,8 @@ class AnswerCache:
         self.for_query_string = BoundedMemo(self._parse_and_answer, size, share, _raw_size)
         self.get = BoundedMemo(self._compute, size, share, _answer_size)
         self._similar = BoundedMemo(self._rank, size, share, _list_size)
-        # a precomputed list's movies, encoded once per row: typos of a movie all cite its list
-        self._movies_of_row = BoundedMemo(self._precomputed_movies, size, share, _code_size)
+        # a precomputed list read and its movies encoded once per row: typos of a movie all share it
+        self._precomputed = BoundedMemo(self._read_precomputed, size, share, _precomputed_size)
 
     def warm(self, count: int) -> None:
         """Answer the `count` most popular movies, by exact title and by id, with default parameters.
@@ -129,15 +129,16 @@ class AnswerCache:
 
     def _row_list(self, row: int, k: int, filters: Filters) -> Listed:
         if self.lists is not None and k == self.lists.k and filters == NO_FILTERS:
-            return Listed(self.lists.get(row), self._movies_of_row(row))
+            return self._precomputed(row)
         return self._similar(row, k, filters)
 
     def _rank(self, row: int, k: int, filters: Filters) -> Listed:
         return _listed(self.recommender.similar(row, k, filters))
 
-    def _precomputed_movies(self, row: int) -> str:
+    def _read_precomputed(self, row: int) -> Listed:
         assert self.lists is not None  # asked for rows of the precomputed lists only
-        return encode_movies([item["id"] for item in orjson.loads(self.lists.get(row).body)])
+        ranked = self.lists.get(row)
+        return Listed(ranked, encode_movies([item["id"] for item in orjson.loads(ranked.body)]))
 
 
 def _listed(recommendations: list[Recommendation]) -> Listed:
@@ -161,8 +162,8 @@ def _list_size(key: tuple[int, int, Filters], value: Listed) -> int:
     return EXCLUDED_ID_BYTES * len(key[2].exclude) + len(value.ranked.body) + 8 * len(value.ranked.scores) + len(value.movies)
 
 
-def _code_size(key: tuple[int], value: str) -> int:
-    return len(value)
+def _precomputed_size(key: tuple[int], value: Listed) -> int:
+    return len(value.ranked.body) + 8 * len(value.ranked.scores) + len(value.movies)
 
 
 def response_body(request_id: str, model_version: str, answer: Answer) -> bytes:

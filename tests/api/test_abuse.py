@@ -34,7 +34,7 @@ def test_the_answer_caches_stay_within_their_memory_budget(small_cache) -> None:
         excluded = ",".join(str(n) for n in range(1000 + i, 1000 + i + 499))
         response = client.get("/recommend", params={"movie": f"{i} " + "robot " * 30, "k": 100, "exclude": excluded})
         assert response.status_code == 200
-    memos = (answers.for_query_string, answers.get, answers._similar, answers._movies_of_row)
+    memos = (answers.for_query_string, answers.get, answers._similar, answers._precomputed)
     for memo in memos:
         assert memo.bytes <= (1 << 20) // len(memos)
     assert sum(memo.bytes for memo in memos) <= 1 << 20

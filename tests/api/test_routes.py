@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from movie_r.settings import Settings
+from movie_r.storage.records import RequestEvent
 from movie_r.storage.registry import Registry
 from movie_r_api.app import create_app
 
@@ -234,9 +235,14 @@ def test_every_recommend_is_persisted_as_an_event(client: TestClient, trained_ho
     client.get("/recommend", params={"movie": "toy story", "k": 2})
     client.get("/recommend", params={"movie": "robot love in space"})
     client.get("/recommend", params={"k": 0, "movie": "Heat"})
+    client.get("/recommend", params=[("movie", "toy story"), ("movie_id", 2)])
     time.sleep(0.3)
     recorded = events(trained_home)
-    assert [e["status"] for e in recorded] == [200, 200, 422]
+    # each line is a RequestEvent's fields by name, written without the model (a misspelt key would be an "extra")
+    assert all(set(e) <= set(RequestEvent.model_fields) for e in recorded), [set(e) - set(RequestEvent.model_fields) for e in recorded]
+    assert [RequestEvent.model_validate(e).status for e in recorded] == [200, 200, 422, 200]
+    *recorded, history = recorded
+    assert history["seeds"] == 2 and history["match_id"] == 2
     exact, cold, bad = recorded
     assert exact["method"] == "exact" and exact["cold_start"] is False and exact["k"] == 2
     assert exact["top1_similarity"] >= exact["mean_similarity"] > 0

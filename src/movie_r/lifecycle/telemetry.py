@@ -2,10 +2,15 @@
 
 Each serving process writes its own `metrics/events/<host>-<pid>.jsonl`, so workers and
 replicas on one shared volume never interleave writes. Requests only serialise their
-event (one call of pydantic's serialiser) into an in-memory buffer; a background thread flushes it at least
+event (one call of orjson) into an in-memory buffer; a background thread flushes it at least
 every second and at shutdown, rotating files by size. When the disk is full or the
 directory unwritable, events are dropped and counted — a request never fails because its
 metrics could not be written.
+
+The API hands `emit` the fields a request set, as a dict, rather than a `RequestEvent`:
+building and serialising the model on every request cost about as much as the rest of a
+cached answer (docs/benchmarks.md, "Request kinds"). The line is the same record; readers
+validate it as one, with the model's defaults for the fields left out.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -64,8 +69,10 @@ class EventWriter:
         self._flush_lock = threading.Lock()
         self._flusher = Periodic("event-writer", flush_interval, self.flush)
 
-    def emit(self, event: RequestEvent) -> None:
+    def emit(self, event: RequestEvent | dict[str, Any]) -> None:
         """Queue one event as its JSON line; O(1), never raises, never touches the disk.
+
+        A dict holds fields of `RequestEvent` by name (tests/api check the API's against the model).
 
         Serialising here rather than in the flusher keeps the flusher from holding the GIL
         for a Python loop over a second's events (it only joins bytes), and buffered bytes
