@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 # the suite's processes (pytest-xdist); a test file's tests stay in one, with its module fixtures
 TEST_WORKERS ?= auto
 
-.PHONY: run test test-browser test-spark test-deploy test-containers screenshot wheelhouse images venv train benchmark clean
+.PHONY: run test test-browser test-spark spark-deps test-deploy test-containers screenshot wheelhouse images venv train benchmark clean
 
 venv: $(STAMP)
 
@@ -38,9 +38,11 @@ screenshot: $(STAMP)
 
 # the spark engine's suite: pyspark (requirements-spark.txt; the wheel pip builds once is cached)
 # and Java 17+ (Debian: openjdk-17-jre-headless)
-test-spark: $(STAMP)
-	$(BIN)/python -m pip install --quiet -r requirements-spark.txt
+test-spark: spark-deps
 	$(BIN)/python -m pytest -m spark
+
+spark-deps: $(STAMP)
+	$(BIN)/python -m pip install --quiet -r requirements-spark.txt
 
 # the deploy suite: the images' environment installed from the index into a fresh venv
 test-deploy: $(STAMP)
