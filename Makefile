@@ -58,10 +58,12 @@ wheelhouse: $(STAMP)
 	$(BIN)/python -m pip wheel --quiet -r requirements.txt -r requirements-spark.txt -w docker/wheels
 	$(BIN)/python -m pip download --quiet --no-deps --only-binary=:all: "setuptools>=77" -d docker/wheels
 
-# the images without a registry: a base from Debian's packages (root; ~1 min), the wheelhouse, then compose's build
+# the images without a registry: a base from Debian's packages (root; ~1 min), the wheelhouse, then
+# compose's build, and the spark profile's target (its three services share it: one builds it)
 images: wheelhouse
 	docker/build-base.sh
 	MOVIE_R_BASE=movie_r-base:bookworm $(COMPOSE) build
+	MOVIE_R_BASE=movie_r-base:bookworm $(COMPOSE) --profile spark build spark-master
 
 train: $(STAMP)
 	$(BIN)/movie-r train
