@@ -18,8 +18,8 @@ the fork server; what it holds alone (private) is what one more worker adds.
 With `--engine spark` the neighbour stage runs on Spark (`--spark-master`, default
 local[*]), then again on the local engine in the same run: the two walls' ratio is the
 engine's overhead at this size and these cores, and the arrays must be equal. The Spark
-stage's peak counts this process (the driver) only; the JVM and its Python workers are
-processes of their own.
+stage's peak RSS is this process's (the driver's); the JVM and its Python workers, processes
+of their own, are summed in a column of their own (the executors' side in local mode).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from typing import Any
 import httpx
 import numpy as np
 import pandas as pd
+import psutil
 
 from movie_r.answering.inference import Recommender
 from movie_r.answering.ranked_lists import BODY, LISTS, build
@@ -72,24 +73,29 @@ def private_mb(pid: int) -> float:
 
 
 class Peak:
-    """The highest RSS of this process while a stage runs, sampled by a thread."""
+    """The highest RSS of this process while a stage runs, sampled by a thread, and the highest
+    summed RSS of its descendants (Spark's JVM and its Python workers, tuning's workers)."""
 
     def __init__(self) -> None:
         self.peak = 0.0
+        self.others = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
+        this = psutil.Process()
         while not self._stop.wait(0.05):
             self.peak = max(self.peak, rss_mb())
+            self.others = max(self.others, _descendants_mb(this))
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
-        self.peak = rss_mb()
+        self.peak, self.others = rss_mb(), 0.0
         started = time.perf_counter()
         yield
         self.peak = max(self.peak, rss_mb())
-        print(f"{name:<28}{time.perf_counter() - started:>10.1f} s{self.peak:>10.0f} MB peak RSS", flush=True)
+        others = f"{self.others:>10.0f} MB in its other processes" if self.others else ""
+        print(f"{name:<28}{time.perf_counter() - started:>10.1f} s{self.peak:>10.0f} MB peak RSS{others}", flush=True)
 
     def __enter__(self) -> Peak:
         self._thread.start()
@@ -97,6 +103,16 @@ class Peak:
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
+
+
+def _descendants_mb(process: psutil.Process) -> float:
+    total = 0
+    for child in process.children(recursive=True):
+        try:
+            total += child.memory_info().rss
+        except psutil.Error:  # ended between the listing and the reading
+            continue
+    return total / (1 << 20)
 
 
 def ratings(movies: pd.DataFrame, users: int, total: int, seed: int) -> pd.DataFrame:

@@ -6,6 +6,8 @@ Java 17 are the engine's own dependencies, not the default install's)."""
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -147,3 +149,25 @@ def test_a_failing_task_is_one_line_naming_its_error(spark: SparkRunner) -> None
     message = str(raised.value)
     assert message.startswith("the Spark job for neighbours failed on local[2]: ")
     assert "ValueError: block 7 has no rows" in message and "\n" not in message
+
+
+def test_a_stopped_runner_ends_its_jvm_and_the_next_session_starts_its_own(tmp_path: Path) -> None:
+    """PySpark keeps its JVM until the Python process exits; the agent's process runs for months,
+    so each training's JVM (1.2 GB in local mode after a MovieLens-25M-shaped one) must end with
+    its session. In a process of its own: sessions are global to a process, and the module's
+    runner must keep its own."""
+    script = (
+        "import sys, psutil\n"
+        "from pathlib import Path\n"
+        "from pyspark import SparkContext\n"
+        "from movie_r.engines.spark import SparkRunner\n"
+        "for n in range(2):\n"
+        "    runner = SparkRunner('local[1]', Path(sys.argv[1]))\n"
+        "    assert runner.session.range(10).count() == 10\n"
+        "    jvm = psutil.Process(SparkContext._gateway.proc.pid)\n"
+        "    runner.stop()\n"
+        "    print(n, jvm.is_running() and jvm.status() != psutil.STATUS_ZOMBIE)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["0", "False", "1", "False"], done.stdout
