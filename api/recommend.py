@@ -245,8 +245,8 @@ def _served_event(request_id: str, answer: Answer, k: int, version: str, started
 
 
 def _event(request_id: str, version: str | None, started: float, **outcome: Any) -> dict[str, Any]:
-    """The fields of this request's `RequestEvent`, as `EventWriter.emit` takes them: the model's
-    validation and serialisation cost as much as a cached answer (`telemetry`'s docstring)."""
+    """The fields of this request's `RequestEvent`, as `EventWriter.emit` takes them: building and
+    serialising the model was a large share of a cached answer's cost (`telemetry`'s docstring)."""
     now = time.time()
     return {
         "ts": now,

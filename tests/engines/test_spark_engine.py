@@ -153,8 +153,7 @@ def test_a_failing_task_is_one_line_naming_its_error(spark: SparkRunner) -> None
 
 def test_a_stopped_runner_ends_its_jvm_and_the_next_session_starts_its_own(tmp_path: Path) -> None:
     """PySpark keeps its JVM until the Python process exits; the agent's process runs for months,
-    so each training's JVM (1.2 GB in local mode after a MovieLens-25M-shaped one) must end with
-    its session. In a process of its own: sessions are global to a process, and the module's
+    so each training's JVM (in local mode, with what its executors held) must end with its session. In a process of its own: sessions are global to a process, and the module's
     runner must keep its own."""
     script = (
         "import sys, psutil\n"

@@ -132,8 +132,8 @@ class SparkRunner:
         lost its workers can leave the stop waiting on them (the JVM then ends with this process).
 
         PySpark keeps the JVM after a session stops, until the Python process exits: in local
-        mode with what its executors held (1.2 GB after a MovieLens-25M-shaped training), and
-        the agent trains in a process that runs for months. The next session starts its own.
+        mode with what its executors held (docs/scaling.md), and the agent trains in a process
+        that runs for months. The next session starts its own.
         """
         if self._session is None:
             return

@@ -8,8 +8,8 @@ directory unwritable, events are dropped and counted — a request never fails b
 metrics could not be written.
 
 The API hands `emit` the fields a request set, as a dict, rather than a `RequestEvent`:
-building and serialising the model on every request cost about as much as the rest of a
-cached answer (docs/benchmarks.md, "Request kinds"). The line is the same record; readers
+building and serialising the model on every request was a large share of a cached answer's
+cost (docs/benchmarks.md, "Request kinds", has the figures). The line is the same record; readers
 validate it as one, with the model's defaults for the fields left out.
 """
 
