@@ -82,11 +82,15 @@ def test_one_feedback_per_request_and_action(api) -> None:
 def test_a_flood_from_one_client_is_rate_limited(api) -> None:
     client, settings = api
     ids = [issued(client) for _ in range(40)]
+    started = time.monotonic()
     codes = [client.post("/feedback", json={"request_id": i, "movie_id": 2, "action": "dislike"}).status_code for i in ids]
-    assert codes[:30] == [201] * 30 and set(codes[30:]) == {429}
+    # the tokens the bucket regained while the posts went out: a slow machine's few seconds buy one or two
+    refilled = int((time.monotonic() - started) * settings.feedback_per_minute / 60)
+    assert codes[:30] == [201] * 30 and set(codes[30:]) <= {201, 429}
+    assert codes[30:].count(201) <= refilled and codes.count(429) >= 10 - refilled, (codes, refilled)
     refused = client.post("/feedback", json={"request_id": ids[-1], "movie_id": 2, "action": "dislike"})
     assert int(refused.headers["retry-after"]) >= 1
-    assert len(read_feedback(settings.metrics_dir, EPOCH)) == 30
+    assert len(read_feedback(settings.metrics_dir, EPOCH)) == codes.count(201)
 
 
 def test_a_body_over_the_limit_is_a_413_and_nothing_is_recorded(api) -> None:
